@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# mkinitramfs.sh AGENT_BINARY KERNEL_DIR MODULES_LIST TOOL OUT
+#
+# Builds the guest initramfs, an uncompressed newc cpio:
+#   /init                   AGENT_BINARY (static; PID 1 in the guest)
+#   /lib/modules/<path>.ko  each module in MODULES_LIST plus its dependencies
+#   /etc/runvm/modules      their load order, one absolute path per line
+#   /proc /sys /dev /run /mnt /tmp /etc   empty mount points
+#
+# KERNEL_DIR is what guest/kernel/<flavour>.sh made (KERNEL_DIR/modules holds
+# modules.dep); TOOL is runvm-initramfs-modules, which turns names into files
+# in load order.
+#
+# Uncompressed because guests here run under TCG, where the kernel's gunzip
+# costs more boot time than reading the few extra megabytes from memory.
+# The archive is reproducible: sorted names, root owner, fixed mtimes.
+set -euo pipefail
+
+die() {
+  echo "mkinitramfs.sh: $*" >&2
+  exit 1
+}
+
+usage() {
+  echo "usage: $0 AGENT_BINARY KERNEL_DIR MODULES_LIST TOOL OUT" >&2
+  exit 1
+}
+
+# Module names from the list: comments and blank lines dropped, blanks trimmed.
+read_module_names() {
+  sed -e 's/#.*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$1" | grep -v '^$' || true
+}
+
+# Copies the modules into ROOT and writes ROOT/etc/runvm/modules.
+add_modules() {
+  local root=$1 modules_dir=$2 tool=$3
+  shift 3
+  local order
+  order=$("$tool" "$modules_dir" "$@") || die "cannot resolve kernel modules: $*"
+  : >"$root/etc/runvm/modules"
+  local rel
+  while IFS= read -r rel; do
+    [[ -n "$rel" ]] || continue
+    [[ "$rel" == *.ko ]] || die "$rel: compressed module; the kernel recipe must uncompress modules"
+    install -D -m 0644 "$modules_dir/$rel" "$root/lib/modules/$rel"
+    echo "/lib/modules/$rel" >>"$root/etc/runvm/modules"
+  done <<<"$order"
+}
+
+# Writes the cpio of ROOT to OUT. Every mtime is pinned so that the same
+# inputs give the same bytes (SOURCE_DATE_EPOCH, as reproducible builds set).
+write_cpio() {
+  local root=$1 out=$2
+  local epoch=${SOURCE_DATE_EPOCH:-0}
+  find "$root" -exec touch -h -d "@$epoch" {} +
+  (cd "$root" && find . -mindepth 1 -printf '%P\n' | LC_ALL=C sort |
+    cpio -o -H newc --quiet --owner=0:0 --reproducible) >"$out"
+}
+
+main() {
+  [[ $# -eq 5 ]] || usage
+  local agent=$1 kernel_dir=$2 list=$3 tool=$4 out=$5
+
+  [[ -f "$agent" ]] || die "agent binary $agent not found"
+  [[ -f "$kernel_dir/modules/modules.dep" ]] || die "$kernel_dir/modules/modules.dep not found (fetch the kernel first)"
+  [[ -f "$list" ]] || die "module list $list not found"
+  [[ -x "$tool" ]] || die "$tool is not an executable (build runvm-initramfs-modules)"
+  command -v cpio >/dev/null 2>&1 || die "'cpio' not found (on Debian: apt-get install cpio)"
+
+  local names=()
+  mapfile -t names < <(read_module_names "$list")
+
+  local root
+  root=$(mktemp -d)
+  # shellcheck disable=SC2064  # expand now: root is local
+  trap "rm -rf '$root' '$out.tmp'" EXIT
+
+  local dir
+  for dir in proc sys dev run mnt tmp etc etc/runvm lib/modules; do
+    mkdir -p "$root/$dir"
+  done
+  chmod 0755 "$root"  # mktemp made it 0700; it becomes the guest's /
+  chmod 1777 "$root/tmp"
+  install -m 0755 "$agent" "$root/init"
+  add_modules "$root" "$kernel_dir/modules" "$tool" "${names[@]}"
+
+  mkdir -p "$(dirname "$out")"
+  write_cpio "$root" "$out.tmp"
+  mv -f "$out.tmp" "$out"
+  echo "mkinitramfs.sh: wrote $out ($(stat -c %s "$out") bytes, ${#names[@]} modules wanted)" >&2
+}
+
+main "$@"

@@ -1,0 +1,95 @@
+// runvm: an OCI runtime that runs each container in its own microVM, with
+// runc's command line.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "common/log.h"
+
+using namespace runvm;
+
+namespace {
+
+std::string timestamp() {
+  char buf[64];
+  std::time_t now = std::time(nullptr);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return buf;
+}
+
+// --log/--log-format as runc: JSON lines {"level","msg","time"} that
+// containerd's shim reads for the last error. Errors also go to stderr.
+void configure_logging(const cli::GlobalOptions& g) {
+  log::set_min_level(g.debug ? log::Level::debug : log::Level::warn);
+  std::shared_ptr<FILE> file;
+  if (!g.log_file.empty()) {
+    FILE* f = std::fopen(g.log_file.c_str(), "ae");
+    if (f) file.reset(f, std::fclose);
+    else std::fprintf(stderr, "runvm: cannot open log file %s\n", g.log_file.c_str());
+  }
+  bool json = g.log_format == "json";
+  log::set_sink([file, json](log::Level level, const std::string& message) {
+    if (file) {
+      std::string line = json ? nlohmann::json{{"level", log::level_name(level)},
+                                               {"msg", message},
+                                               {"time", timestamp()}}
+                                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                              : timestamp() + " " + log::level_name(level) + ": " + message;
+      std::fprintf(file.get(), "%s\n", line.c_str());
+      std::fflush(file.get());
+    }
+    if (level == log::Level::error || !file)
+      std::fprintf(stderr, level == log::Level::error ? "%s\n" : "runvm: %s\n", message.c_str());
+  });
+}
+
+}  // namespace
+
+int cli::report_failure(const std::string& command, const std::string& message) {
+  log::error("runvm " + command + " failed: " + message);
+  return 1;
+}
+
+int main(int argc, char** argv) {
+  CLI::App app{"runvm: an OCI runtime that runs each container in its own microVM"};
+  app.set_version_flag("--version,-v",
+                       std::string("runvm version ") + RUNVM_VERSION + "\nspec: 1.0.2-dev");
+  app.require_subcommand(1);
+  cli::GlobalOptions g;
+  app.add_option("--root", g.root, "root directory for container state")->capture_default_str();
+  app.add_option("--log", g.log_file, "log file (default: stderr)");
+  app.add_option("--log-format", g.log_format, "log format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_flag("--debug", g.debug, "enable debug logging");
+  app.add_flag("--systemd-cgroup", g.systemd_cgroup, "accepted for runc compatibility");
+  app.add_option("--accel", g.accel, "accelerator: kvm, tcg or auto")
+      ->envname("RUNVM_ACCEL")->capture_default_str();
+  app.add_option("--kernel", g.kernel, "guest kernel (default: <data dir>/vmlinuz)")
+      ->envname("RUNVM_KERNEL");
+  app.add_option("--initramfs", g.initramfs, "guest initramfs (default: <data dir>/initramfs.img)")
+      ->envname("RUNVM_INITRAMFS");
+  app.add_option("--boot-timeout", g.boot_timeout_s, "seconds to wait for the guest agent")
+      ->envname("RUNVM_BOOT_TIMEOUT")->capture_default_str();
+  app.add_option("--vm-vcpus", g.vcpus, "vCPUs per VM (default: from the spec, else 1)")
+      ->envname("RUNVM_VCPUS");
+  app.add_option("--vm-memory", g.memory_mib, "MiB of memory per VM (default: from the spec, else 512)")
+      ->envname("RUNVM_MEMORY_MIB");
+
+  cli::CommandRunner selected;
+  cli::add_run_command(app, g, selected);
+  cli::add_check_command(app, g, selected);
+  cli::add_spec_command(app, g, selected);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  configure_logging(g);
+  return selected ? selected() : 1;
+}

@@ -1,0 +1,135 @@
+#include "common/io.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace runvm::io {
+
+Result<UniqueFd> open_file(const std::string& path, int flags, mode_t mode) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return fail_errno("open " + path);
+  return UniqueFd(fd);
+}
+
+Status write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("write");
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return ok();
+}
+
+Result<std::string> read_file(const std::string& path) {
+  UniqueFd fd = TRY(open_file(path, O_RDONLY));
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("read " + path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Status write_file_atomic(const std::string& path, std::string_view data,
+                         mode_t mode) {
+  std::string tmp = path + ".tmp";
+  {
+    UniqueFd fd = TRY(open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    TRY_CTX(write_all(fd.get(), data), "write " + tmp);
+    if (::fsync(fd.get()) < 0) return fail_errno("fsync " + tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) < 0) {
+    int saved = errno;
+    ::unlink(tmp.c_str());
+    return Failure{Error("rename " + tmp + " to " + path, saved)};
+  }
+  return ok();
+}
+
+Status set_nonblocking(int fd) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+    return fail_errno("fcntl O_NONBLOCK");
+  return ok();
+}
+
+Result<std::pair<UniqueFd, UniqueFd>> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) return fail_errno("pipe2");
+  return std::pair<UniqueFd, UniqueFd>(UniqueFd(fds[0]), UniqueFd(fds[1]));
+}
+
+namespace {
+
+Status remove_children(int dirfd, const std::string& path) {
+  int dup_fd = ::dup(dirfd);
+  if (dup_fd < 0) return fail_errno("dup");
+  DIR* dir = ::fdopendir(dup_fd);
+  if (!dir) {
+    ::close(dup_fd);
+    return fail_errno("opendir " + path);
+  }
+  Status status;
+  while (struct dirent* entry = ::readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    if (::unlinkat(dirfd, name.c_str(), 0) == 0) continue;
+    if (errno != EISDIR && errno != EPERM) {
+      status = fail_errno("unlink " + path + "/" + name);
+      break;
+    }
+    int child = ::openat(dirfd, name.c_str(),
+                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (child < 0) {
+      status = fail_errno("open " + path + "/" + name);
+      break;
+    }
+    status = remove_children(child, path + "/" + name);
+    ::close(child);
+    if (!status) break;
+    if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) < 0) {
+      status = fail_errno("rmdir " + path + "/" + name);
+      break;
+    }
+  }
+  ::closedir(dir);
+  return status;
+}
+
+}  // namespace
+
+Status remove_tree(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return ok();
+    if (errno == ENOTDIR || errno == ELOOP) {
+      if (::unlink(path.c_str()) < 0) return fail_errno("unlink " + path);
+      return ok();
+    }
+    return fail_errno("open " + path);
+  }
+  Status status = remove_children(fd, path);
+  ::close(fd);
+  if (!status) return status;
+  if (::rmdir(path.c_str()) < 0 && errno != ENOENT)
+    return fail_errno("rmdir " + path);
+  return ok();
+}
+
+}  // namespace runvm::io

@@ -1,0 +1,614 @@
+#include "oci/spec.h"
+
+#include <cctype>
+#include <cerrno>
+#include <limits>
+#include <set>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "common/io.h"
+
+namespace runvm::oci {
+namespace {
+
+using nlohmann::json;
+
+// ---------------------------------------------------------------------------
+// Field paths and typed access. Every helper takes the path of the value it
+// reads so that an error names the field, e.g. "mounts[2].options[0]"; the
+// source file is added once, by parse_spec.
+
+std::string member(const std::string& parent, std::string_view key) {
+  if (parent.empty()) return std::string(key);
+  return parent + "." + std::string(key);
+}
+
+std::string element(const std::string& parent, size_t index) {
+  return parent + "[" + std::to_string(index) + "]";
+}
+
+Failure bad(const std::string& path, const std::string& problem) {
+  return fail(path + ": " + problem);
+}
+
+// A string as a JSON literal, so that odd values (empty, spaces, control
+// characters) stay readable in messages. `replace` keeps dump() from
+// throwing on invalid UTF-8 in JSON built by a caller.
+std::string as_literal(std::string_view s) {
+  return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// The member, or null when absent. An explicit JSON null counts as absent,
+// as Go's encoding/json (behind runc and most spec writers) treats it.
+const json* find(const json& object, const std::string& key) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+Status expect_object(const json& v, const std::string& path) {
+  if (!v.is_object()) return bad(path, "expected an object");
+  return ok();
+}
+
+Result<std::string> get_string(const json& v, const std::string& path) {
+  if (!v.is_string()) return bad(path, "expected a string");
+  return v.get<std::string>();
+}
+
+Result<bool> get_bool(const json& v, const std::string& path) {
+  if (!v.is_boolean()) return bad(path, "expected a boolean");
+  return v.get<bool>();
+}
+
+// nlohmann stores non-negative literals as unsigned, but JSON built in code
+// from a signed int is "integer" even when positive, so both are accepted.
+template <typename T>
+Result<T> get_unsigned(const json& v, const std::string& path) {
+  bool negative = v.is_number_integer() && !v.is_number_unsigned() &&
+                  v.get<int64_t>() < 0;
+  if (!v.is_number_integer() || negative)
+    return bad(path, "expected an unsigned integer");
+  uint64_t n = v.get<uint64_t>();
+  uint64_t max = std::numeric_limits<T>::max();
+  if (n > max) return bad(path, "out of range (at most " + std::to_string(max) + ")");
+  return static_cast<T>(n);
+}
+
+template <typename T>
+Result<T> get_signed(const json& v, const std::string& path) {
+  if (!v.is_number_integer()) return bad(path, "expected an integer");
+  int64_t min = std::numeric_limits<T>::min();
+  int64_t max = std::numeric_limits<T>::max();
+  bool in_range = v.is_number_unsigned()
+                      ? v.get<uint64_t>() <= static_cast<uint64_t>(max)
+                      : v.get<int64_t>() >= min && v.get<int64_t>() <= max;
+  if (!in_range)
+    return bad(path, "out of range (" + std::to_string(min) + " to " +
+                         std::to_string(max) + ")");
+  return static_cast<T>(v.get<int64_t>());
+}
+
+Result<std::string> get_absolute_path(const json& v, const std::string& path) {
+  std::string s = TRY(get_string(v, path));
+  if (!s.starts_with('/'))
+    return bad(path, "must be an absolute path (got " + as_literal(s) + ")");
+  return s;
+}
+
+// Parses each element of an array with parse(element, element_path).
+template <typename T, typename Parse>
+Result<std::vector<T>> get_array(const json& v, const std::string& path,
+                                 Parse parse) {
+  if (!v.is_array()) return bad(path, "expected an array");
+  std::vector<T> out;
+  out.reserve(v.size());
+  for (size_t i = 0; i < v.size(); ++i)
+    out.push_back(TRY(parse(v[i], element(path, i))));
+  return out;
+}
+
+Result<std::vector<std::string>> get_strings(const json& v,
+                                             const std::string& path) {
+  return get_array<std::string>(v, path, get_string);
+}
+
+Result<std::string> get_env_entry(const json& v, const std::string& path) {
+  std::string s = TRY(get_string(v, path));
+  if (s.find('=') == std::string::npos)
+    return bad(path, "expected KEY=VALUE (got " + as_literal(s) + ")");
+  return s;
+}
+
+Result<std::vector<std::string>> get_env(const json& v, const std::string& path) {
+  return get_array<std::string>(v, path, get_env_entry);
+}
+
+// Sets out from object[key] when present; an absent field leaves out at its
+// default.
+template <typename T, typename Parse>
+Status read_optional(const json& object, const std::string& path,
+                     const std::string& key, T& out, Parse parse) {
+  if (const json* v = find(object, key)) out = TRY(parse(*v, member(path, key)));
+  return ok();
+}
+
+template <typename T, typename Parse>
+Status read_required(const json& object, const std::string& path,
+                     const std::string& key, T& out, Parse parse) {
+  const json* v = find(object, key);
+  if (!v) return bad(member(path, key), "is required");
+  out = TRY(parse(*v, member(path, key)));
+  return ok();
+}
+
+// ---------------------------------------------------------------------------
+// process
+
+Result<User> parse_user(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  User user;
+  TRY(read_optional(v, path, "uid", user.uid, get_unsigned<uint32_t>));
+  TRY(read_optional(v, path, "gid", user.gid, get_unsigned<uint32_t>));
+  TRY(read_optional(v, path, "umask", user.umask, get_unsigned<uint32_t>));
+  auto gids = [](const json& g, const std::string& p) {
+    return get_array<uint32_t>(g, p, get_unsigned<uint32_t>);
+  };
+  TRY(read_optional(v, path, "additionalGids", user.additional_gids, gids));
+  return user;
+}
+
+// The resources setrlimit(2) knows on Linux; the spec says a type the
+// platform lacks is an error, and catching it here beats failing in the VM.
+Status check_rlimit_type(const std::string& type, const std::string& path) {
+  static const std::set<std::string, std::less<>> kKnown = {
+      "CPU",     "FSIZE",   "DATA",       "STACK",    "CORE",   "RSS",
+      "NPROC",   "NOFILE",  "MEMLOCK",    "AS",       "LOCKS",  "SIGPENDING",
+      "MSGQUEUE", "NICE",   "RTPRIO",     "RTTIME"};
+  constexpr std::string_view kPrefix = "RLIMIT_";
+  if (!type.starts_with(kPrefix))
+    return bad(path, "must start with RLIMIT_ (got " + as_literal(type) + ")");
+  if (!kKnown.contains(std::string_view(type).substr(kPrefix.size())))
+    return bad(path, "unknown rlimit " + as_literal(type));
+  return ok();
+}
+
+Result<Rlimit> parse_rlimit(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  Rlimit r;
+  TRY(read_required(v, path, "type", r.type, get_string));
+  TRY(check_rlimit_type(r.type, member(path, "type")));
+  TRY(read_required(v, path, "hard", r.hard, get_unsigned<uint64_t>));
+  TRY(read_required(v, path, "soft", r.soft, get_unsigned<uint64_t>));
+  if (r.soft > r.hard)
+    return bad(member(path, "soft"), "must not exceed hard (" +
+                                         std::to_string(r.soft) + " > " +
+                                         std::to_string(r.hard) + ")");
+  return r;
+}
+
+// The spec requires an error for a type given twice: which one wins would
+// otherwise depend on the runtime.
+Result<std::vector<Rlimit>> get_rlimits(const json& v, const std::string& path) {
+  auto rlimits = TRY(get_array<Rlimit>(v, path, parse_rlimit));
+  std::set<std::string> seen;
+  for (size_t i = 0; i < rlimits.size(); ++i)
+    if (!seen.insert(rlimits[i].type).second)
+      return bad(member(element(path, i), "type"),
+                 "duplicate rlimit " + as_literal(rlimits[i].type));
+  return rlimits;
+}
+
+Result<Process> parse_process(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  Process p;
+  TRY(read_optional(v, path, "terminal", p.terminal, get_bool));
+  TRY(read_optional(v, path, "user", p.user, parse_user));
+  TRY(read_required(v, path, "args", p.args, get_strings));
+  if (p.args.empty()) return bad(member(path, "args"), "must not be empty");
+  TRY(read_optional(v, path, "env", p.env, get_env));
+  TRY(read_optional(v, path, "cwd", p.cwd, get_absolute_path));
+  TRY(read_optional(v, path, "rlimits", p.rlimits, get_rlimits));
+  TRY(read_optional(v, path, "noNewPrivileges", p.no_new_privileges, get_bool));
+  return p;
+}
+
+// ---------------------------------------------------------------------------
+// root, mounts
+
+Result<std::string> get_nonempty_string(const json& v, const std::string& path) {
+  std::string s = TRY(get_string(v, path));
+  if (s.empty()) return bad(path, "must not be empty");
+  return s;
+}
+
+Result<Root> parse_root(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  Root root;
+  TRY(read_required(v, path, "path", root.path, get_nonempty_string));
+  TRY(read_optional(v, path, "readonly", root.readonly, get_bool));
+  return root;
+}
+
+Result<Mount> parse_mount(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  Mount m;
+  TRY(read_required(v, path, "destination", m.destination, get_absolute_path));
+  TRY(read_optional(v, path, "type", m.type, get_string));
+  TRY(read_optional(v, path, "source", m.source, get_string));
+  TRY(read_optional(v, path, "options", m.options, get_strings));
+  return m;
+}
+
+Result<std::vector<Mount>> get_mounts(const json& v, const std::string& path) {
+  return get_array<Mount>(v, path, parse_mount);
+}
+
+// ---------------------------------------------------------------------------
+// linux
+
+Result<Namespace> parse_namespace(const json& v, const std::string& path) {
+  static const std::set<std::string> kTypes = {
+      "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"};
+  TRY(expect_object(v, path));
+  Namespace ns;
+  TRY(read_required(v, path, "type", ns.type, get_string));
+  if (!kTypes.contains(ns.type))
+    return bad(member(path, "type"), "unknown namespace type " + as_literal(ns.type));
+  TRY(read_optional(v, path, "path", ns.path, get_absolute_path));
+  return ns;
+}
+
+// A namespace listed twice is ambiguous (new or joined?), an error per spec.
+Result<std::vector<Namespace>> get_namespaces(const json& v,
+                                              const std::string& path) {
+  auto namespaces = TRY(get_array<Namespace>(v, path, parse_namespace));
+  std::set<std::string> seen;
+  for (size_t i = 0; i < namespaces.size(); ++i)
+    if (!seen.insert(namespaces[i].type).second)
+      return bad(member(element(path, i), "type"),
+                 "duplicate namespace " + as_literal(namespaces[i].type));
+  return namespaces;
+}
+
+Status parse_memory(const json& v, const std::string& path, Resources& r) {
+  TRY(expect_object(v, path));
+  TRY(read_optional(v, path, "limit", r.memory_limit, get_signed<int64_t>));
+  return ok();
+}
+
+Status parse_cpu(const json& v, const std::string& path, Resources& r) {
+  TRY(expect_object(v, path));
+  TRY(read_optional(v, path, "quota", r.cpu_quota, get_signed<int64_t>));
+  TRY(read_optional(v, path, "period", r.cpu_period, get_unsigned<uint64_t>));
+  return ok();
+}
+
+Result<Resources> parse_resources(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  Resources r;
+  if (const json* memory = find(v, "memory"))
+    TRY(parse_memory(*memory, member(path, "memory"), r));
+  if (const json* cpu = find(v, "cpu"))
+    TRY(parse_cpu(*cpu, member(path, "cpu"), r));
+  return r;
+}
+
+Status parse_linux(const json& v, const std::string& path, Spec& spec) {
+  TRY(expect_object(v, path));
+  TRY(read_optional(v, path, "namespaces", spec.namespaces, get_namespaces));
+  TRY(read_optional(v, path, "resources", spec.resources, parse_resources));
+  TRY(read_optional(v, path, "cgroupsPath", spec.cgroups_path, get_string));
+  return ok();
+}
+
+// ---------------------------------------------------------------------------
+// hooks, annotations, version
+
+Result<int> get_timeout(const json& v, const std::string& path) {
+  int timeout = TRY(get_signed<int>(v, path));
+  if (timeout <= 0) return bad(path, "must be greater than zero");
+  return timeout;
+}
+
+Result<Hook> parse_hook(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  Hook hook;
+  TRY(read_required(v, path, "path", hook.path, get_absolute_path));
+  TRY(read_optional(v, path, "args", hook.args, get_strings));
+  TRY(read_optional(v, path, "env", hook.env, get_env));
+  TRY(read_optional(v, path, "timeout", hook.timeout, get_timeout));
+  return hook;
+}
+
+Result<std::vector<Hook>> get_hooks(const json& v, const std::string& path) {
+  return get_array<Hook>(v, path, parse_hook);
+}
+
+Result<Hooks> parse_hooks(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  Hooks h;
+  TRY(read_optional(v, path, "prestart", h.prestart, get_hooks));
+  TRY(read_optional(v, path, "createRuntime", h.create_runtime, get_hooks));
+  TRY(read_optional(v, path, "createContainer", h.create_container, get_hooks));
+  TRY(read_optional(v, path, "startContainer", h.start_container, get_hooks));
+  TRY(read_optional(v, path, "poststart", h.poststart, get_hooks));
+  TRY(read_optional(v, path, "poststop", h.poststop, get_hooks));
+  return h;
+}
+
+Result<std::map<std::string, std::string>> parse_annotations(
+    const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : v.items())
+    out[key] = TRY(get_string(value, member(path, key)));
+  return out;
+}
+
+// The spec promises compatibility within a minor version only upward, so a
+// bundle written for a newer minor may use fields runvm would silently skip.
+Result<std::string> get_version(const json& v, const std::string& path) {
+  std::string version = TRY(get_string(v, path));
+  for (std::string_view prefix : {"1.0.", "1.1.", "1.2."}) {
+    if (version.starts_with(prefix) && version.size() > prefix.size() &&
+        std::isdigit(static_cast<unsigned char>(version[prefix.size()])))
+      return version;
+  }
+  return bad(path, "unsupported version " + as_literal(version) +
+                       " (runvm supports 1.0, 1.1 and 1.2)");
+}
+
+Result<Spec> parse_document(const json& doc) {
+  if (!doc.is_object()) return fail("expected a JSON object at the top level");
+  Spec spec;
+  TRY(read_required(doc, "", "ociVersion", spec.oci_version, get_version));
+  // Optional in the spec, but a VM with nothing to run is of no use.
+  TRY(read_required(doc, "", "process", spec.process, parse_process));
+  TRY(read_required(doc, "", "root", spec.root, parse_root));
+  TRY(read_optional(doc, "", "hostname", spec.hostname, get_string));
+  TRY(read_optional(doc, "", "mounts", spec.mounts, get_mounts));
+  if (const json* section = find(doc, "linux")) TRY(parse_linux(*section, "linux", spec));
+  TRY(read_optional(doc, "", "hooks", spec.hooks, parse_hooks));
+  TRY(read_optional(doc, "", "annotations", spec.annotations, parse_annotations));
+  return spec;
+}
+
+// ---------------------------------------------------------------------------
+// Syntax errors. The non-throwing json::parse only says "discarded", so a
+// second, SAX-only pass over the (rare) bad text finds where and why.
+
+class SyntaxErrorFinder : public nlohmann::json_sax<json> {
+ public:
+  size_t position = 0;
+  std::string detail = "malformed document";
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+
+  bool parse_error(std::size_t pos, const std::string&,
+                   const nlohmann::detail::exception& ex) override {
+    position = pos;
+    detail = clean_detail(ex.what());
+    return false;
+  }
+
+ private:
+  // what() reads "[json.exception.parse_error.101] parse error at line 1,
+  // column 2: ..."; the tag and "parse error at" are noise after "invalid
+  // JSON". Its excerpt of the input may hold invalid UTF-8, which would make
+  // the message itself unprintable as JSON (runc-style JSON logs), so bytes
+  // outside ASCII are escaped.
+  static std::string clean_detail(std::string_view what) {
+    if (what.starts_with('[')) {
+      if (auto end = what.find("] "); end != std::string_view::npos)
+        what.remove_prefix(end + 2);
+    }
+    constexpr std::string_view kParseErrorAt = "parse error at ";
+    if (what.starts_with(kParseErrorAt)) what.remove_prefix(kParseErrorAt.size());
+    std::string out;
+    for (unsigned char c : what) {
+      if (c < 0x80) {
+        out += static_cast<char>(c);
+        continue;
+      }
+      constexpr char kHex[] = "0123456789abcdef";
+      out += {'\\', 'x', kHex[c >> 4], kHex[c & 0xf]};
+    }
+    return out;
+  }
+};
+
+std::string describe_syntax_error(const std::string& text) {
+  SyntaxErrorFinder finder;
+  json::sax_parse(text, &finder);
+  return "invalid JSON at byte " + std::to_string(finder.position) + ": " +
+         finder.detail;
+}
+
+// ---------------------------------------------------------------------------
+// to_json
+
+json user_to_json(const User& user) {
+  json out = json::object();
+  out["uid"] = user.uid;
+  out["gid"] = user.gid;
+  if (user.umask) out["umask"] = *user.umask;
+  if (!user.additional_gids.empty()) out["additionalGids"] = user.additional_gids;
+  return out;
+}
+
+json rlimits_to_json(const std::vector<Rlimit>& rlimits) {
+  json out = json::array();
+  for (const Rlimit& r : rlimits) {
+    json entry = json::object();
+    entry["type"] = r.type;
+    entry["hard"] = r.hard;
+    entry["soft"] = r.soft;
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// The default spec: runc 1.1's `runc spec`, in runc's field order (hence
+// ordered_json), so the file reads like the one users already know.
+
+using ordered_json = nlohmann::ordered_json;
+
+ordered_json string_list(std::initializer_list<const char*> items) {
+  ordered_json out = ordered_json::array();
+  for (const char* item : items) out.push_back(item);
+  return out;
+}
+
+ordered_json default_process() {
+  ordered_json caps =
+      string_list({"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"});
+  ordered_json nofile = ordered_json::object();
+  nofile["type"] = "RLIMIT_NOFILE";
+  nofile["hard"] = 1024;
+  nofile["soft"] = 1024;
+  ordered_json p = ordered_json::object();
+  p["terminal"] = true;
+  p["user"] = {{"uid", 0}, {"gid", 0}};
+  p["args"] = string_list({"sh"});
+  p["env"] = string_list(
+      {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+       "TERM=xterm"});
+  p["cwd"] = "/";
+  p["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps}};
+  p["rlimits"] = ordered_json::array();
+  p["rlimits"].push_back(std::move(nofile));
+  p["noNewPrivileges"] = true;
+  return p;
+}
+
+ordered_json default_mount(const char* destination, const char* type,
+                           const char* source,
+                           std::initializer_list<const char*> options) {
+  ordered_json m = ordered_json::object();
+  m["destination"] = destination;
+  m["type"] = type;
+  m["source"] = source;
+  if (options.size() > 0) m["options"] = string_list(options);
+  return m;
+}
+
+ordered_json default_mounts() {
+  ordered_json out = ordered_json::array();
+  out.push_back(default_mount("/proc", "proc", "proc", {}));
+  out.push_back(default_mount("/dev", "tmpfs", "tmpfs",
+                              {"nosuid", "strictatime", "mode=755", "size=65536k"}));
+  out.push_back(default_mount("/dev/pts", "devpts", "devpts",
+                              {"nosuid", "noexec", "newinstance", "ptmxmode=0666",
+                               "mode=0620", "gid=5"}));
+  out.push_back(default_mount("/dev/shm", "tmpfs", "shm",
+                              {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
+  out.push_back(default_mount("/dev/mqueue", "mqueue", "mqueue",
+                              {"nosuid", "noexec", "nodev"}));
+  out.push_back(default_mount("/sys", "sysfs", "sysfs",
+                              {"nosuid", "noexec", "nodev", "ro"}));
+  out.push_back(default_mount("/sys/fs/cgroup", "cgroup", "cgroup",
+                              {"nosuid", "noexec", "nodev", "relatime", "ro"}));
+  return out;
+}
+
+ordered_json default_linux() {
+  ordered_json deny_all_devices = ordered_json::object();
+  deny_all_devices["allow"] = false;
+  deny_all_devices["access"] = "rwm";
+  ordered_json namespaces = ordered_json::array();
+  for (const char* type : {"pid", "network", "ipc", "uts", "mount", "cgroup"})
+    namespaces.push_back({{"type", type}});
+  ordered_json l = ordered_json::object();
+  l["resources"]["devices"] = ordered_json::array();
+  l["resources"]["devices"].push_back(std::move(deny_all_devices));
+  l["namespaces"] = std::move(namespaces);
+  l["maskedPaths"] = string_list(
+      {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+       "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+       "/proc/sched_debug", "/sys/firmware", "/proc/scsi"});
+  l["readonlyPaths"] = string_list(
+      {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"});
+  return l;
+}
+
+}  // namespace
+
+Result<Spec> parse_spec(const std::string& json_text, const std::string& source) {
+  json doc = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return fail(source + ": " + describe_syntax_error(json_text));
+  return parse_document(doc).context(source);
+}
+
+Result<Spec> load_bundle_spec(const std::string& bundle_dir) {
+  std::string path =
+      bundle_dir + (bundle_dir.ends_with('/') ? "" : "/") + "config.json";
+  auto text = io::read_file(path);
+  if (!text) {
+    if (text.error().errno_value() == ENOENT)
+      return fail(path + ": no such file: a bundle needs a config.json "
+                         "(runvm spec writes a default one)");
+    return std::move(text).error();
+  }
+  return parse_spec(*text, path);
+}
+
+json process_to_json(const Process& process) {
+  json out = json::object();
+  out["terminal"] = process.terminal;
+  out["user"] = user_to_json(process.user);
+  out["args"] = process.args;
+  out["env"] = process.env;
+  out["cwd"] = process.cwd;
+  if (!process.rlimits.empty()) out["rlimits"] = rlimits_to_json(process.rlimits);
+  out["noNewPrivileges"] = process.no_new_privileges;
+  return out;
+}
+
+Result<Process> process_from_json(const json& value) {
+  return parse_process(value, "process");
+}
+
+json mounts_to_json(const std::vector<Mount>& mounts) {
+  json out = json::array();
+  for (const Mount& m : mounts) {
+    json entry = json::object();
+    entry["destination"] = m.destination;
+    entry["type"] = m.type;
+    entry["source"] = m.source;
+    entry["options"] = m.options;
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+Result<std::vector<Mount>> mounts_from_json(const json& value) {
+  return get_mounts(value, "mounts");
+}
+
+std::string default_spec_json() {
+  ordered_json spec = ordered_json::object();
+  spec["ociVersion"] = "1.0.2-dev";
+  spec["process"] = default_process();
+  spec["root"] = {{"path", "rootfs"}, {"readonly", true}};
+  spec["hostname"] = "runvm";
+  spec["mounts"] = default_mounts();
+  spec["linux"] = default_linux();
+  return spec.dump(1, '\t') + "\n";
+}
+
+}  // namespace runvm::oci

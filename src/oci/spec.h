@@ -1,0 +1,112 @@
+// The subset of the OCI runtime spec (config.json) that runvm acts on, parsed
+// and validated. Shared by host and guest: the host validates the bundle, and
+// sends the guest the parts it applies (process, root, hostname, mounts) as
+// JSON produced by to_json() below.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/result.h"
+
+namespace runvm::oci {
+
+struct User {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::optional<uint32_t> umask;
+  std::vector<uint32_t> additional_gids;
+};
+
+struct Rlimit {
+  std::string type;  // "RLIMIT_NOFILE", ...
+  uint64_t hard = 0;
+  uint64_t soft = 0;
+};
+
+struct Process {
+  bool terminal = false;
+  User user;
+  std::vector<std::string> args;  // never empty after validation
+  std::vector<std::string> env;   // "KEY=VALUE"
+  std::string cwd = "/";          // absolute after validation
+  std::vector<Rlimit> rlimits;
+  bool no_new_privileges = false;
+  // Capabilities, apparmor, selinux, oomScoreAdj: parsed later issues.
+};
+
+struct Root {
+  std::string path = "rootfs";  // as written in config.json
+  bool readonly = false;
+};
+
+struct Mount {
+  std::string destination;  // absolute
+  std::string type;         // may be empty (bind)
+  std::string source;
+  std::vector<std::string> options;
+};
+
+struct Namespace {
+  std::string type;  // "pid", "network", "mount", "ipc", "uts", "user", "cgroup"
+  std::string path;  // empty: a new namespace
+};
+
+struct Hook {
+  std::string path;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::optional<int> timeout;  // seconds
+};
+
+struct Hooks {
+  std::vector<Hook> prestart, create_runtime, create_container,
+      start_container, poststart, poststop;
+};
+
+struct Resources {
+  std::optional<int64_t> memory_limit;  // bytes; linux.resources.memory.limit
+  std::optional<int64_t> cpu_quota;     // linux.resources.cpu.quota (us)
+  std::optional<uint64_t> cpu_period;   // linux.resources.cpu.period (us)
+};
+
+struct Spec {
+  std::string oci_version;
+  Process process;
+  Root root;
+  std::string hostname;
+  std::vector<Mount> mounts;
+  std::vector<Namespace> namespaces;
+  Hooks hooks;
+  Resources resources;
+  std::string cgroups_path;
+  std::map<std::string, std::string> annotations;
+};
+
+// Parses and validates config.json text. Every error names the file (as
+// given by `source`) and the field, e.g.
+//   "config.json: process.args: must not be empty".
+Result<Spec> parse_spec(const std::string& json_text,
+                        const std::string& source = "config.json");
+
+// Reads BUNDLE/config.json and parses it; an absent file gets an error that
+// says a bundle needs one (and that `runvm spec` writes a default).
+Result<Spec> load_bundle_spec(const std::string& bundle_dir);
+
+// The process part as JSON (OCI field names), for sending to the guest.
+nlohmann::json process_to_json(const Process& process);
+Result<Process> process_from_json(const nlohmann::json& json);
+
+// Mounts as JSON (OCI field names), for sending to the guest.
+nlohmann::json mounts_to_json(const std::vector<Mount>& mounts);
+Result<std::vector<Mount>> mounts_from_json(const nlohmann::json& json);
+
+// The default config.json that `runvm spec` writes (runc's shape).
+std::string default_spec_json();
+
+}  // namespace runvm::oci

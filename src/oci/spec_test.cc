@@ -1,0 +1,724 @@
+#include "oci/spec.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/io.h"
+
+namespace runvm::oci {
+namespace {
+
+using nlohmann::json;
+
+// Every field runvm reads, plus extensions it must skip.
+constexpr const char* kFullConfig = R"({
+  "ociVersion": "1.1.0",
+  "process": {
+    "terminal": true,
+    "user": {"uid": 1000, "gid": 1001, "umask": 18, "additionalGids": [5, 6]},
+    "args": ["/bin/echo", "hello"],
+    "env": ["PATH=/usr/bin:/bin", "EMPTY="],
+    "cwd": "/work",
+    "capabilities": {"bounding": ["CAP_KILL"]},
+    "rlimits": [
+      {"type": "RLIMIT_NOFILE", "hard": 4096, "soft": 1024},
+      {"type": "RLIMIT_CORE", "hard": 18446744073709551615, "soft": 0}
+    ],
+    "noNewPrivileges": true
+  },
+  "root": {"path": "/var/lib/root", "readonly": true},
+  "hostname": "box",
+  "mounts": [
+    {"destination": "/proc", "type": "proc", "source": "proc"},
+    {"destination": "/data", "type": "bind", "source": "./data",
+     "options": ["rbind", "ro"]}
+  ],
+  "linux": {
+    "namespaces": [
+      {"type": "pid"}, {"type": "network", "path": "/var/run/netns/x"},
+      {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}, {"type": "user"},
+      {"type": "cgroup"}, {"type": "time"}
+    ],
+    "resources": {
+      "memory": {"limit": 536870912, "swap": 0},
+      "cpu": {"quota": 50000, "period": 100000, "shares": 1024}
+    },
+    "cgroupsPath": "/runvm/box",
+    "maskedPaths": ["/proc/kcore"]
+  },
+  "hooks": {
+    "prestart": [{"path": "/bin/pre", "args": ["pre", "x"], "env": ["A=1"],
+                  "timeout": 5}],
+    "createRuntime": [{"path": "/bin/cr"}],
+    "createContainer": [{"path": "/bin/cc"}],
+    "startContainer": [{"path": "/bin/sc"}],
+    "poststart": [{"path": "/bin/ps"}],
+    "poststop": [{"path": "/bin/stop1"}, {"path": "/bin/stop2"}]
+  },
+  "annotations": {"org.example.key": "value", "other": ""},
+  "org.example.extension": {"anything": [1, 2, 3]}
+})";
+
+// The least a bundle can say.
+json minimal() {
+  return {{"ociVersion", "1.0.2"},
+          {"process", {{"args", {"sh"}}}},
+          {"root", {{"path", "rootfs"}}}};
+}
+
+Result<Spec> parse(const json& config) { return parse_spec(config.dump()); }
+
+// The error message, or a marker when parsing succeeded.
+std::string error_of(const Result<Spec>& result) {
+  return result ? "<parsed>" : result.error().message();
+}
+
+std::string error_of(const json& config) { return error_of(parse(config)); }
+
+TEST(ParseSpec, FullConfigKeepsEveryField) {
+  auto spec = parse_spec(kFullConfig);
+  ASSERT_TRUE(spec) << spec.error().message();
+  EXPECT_EQ(spec->oci_version, "1.1.0");
+
+  const Process& p = spec->process;
+  EXPECT_TRUE(p.terminal);
+  EXPECT_EQ(p.user.uid, 1000u);
+  EXPECT_EQ(p.user.gid, 1001u);
+  EXPECT_EQ(p.user.umask, 18u);
+  EXPECT_EQ(p.user.additional_gids, (std::vector<uint32_t>{5, 6}));
+  EXPECT_EQ(p.args, (std::vector<std::string>{"/bin/echo", "hello"}));
+  EXPECT_EQ(p.env, (std::vector<std::string>{"PATH=/usr/bin:/bin", "EMPTY="}));
+  EXPECT_EQ(p.cwd, "/work");
+  ASSERT_EQ(p.rlimits.size(), 2u);
+  EXPECT_EQ(p.rlimits[0].type, "RLIMIT_NOFILE");
+  EXPECT_EQ(p.rlimits[0].hard, 4096u);
+  EXPECT_EQ(p.rlimits[0].soft, 1024u);
+  EXPECT_EQ(p.rlimits[1].type, "RLIMIT_CORE");
+  EXPECT_EQ(p.rlimits[1].hard, UINT64_MAX);
+  EXPECT_EQ(p.rlimits[1].soft, 0u);
+  EXPECT_TRUE(p.no_new_privileges);
+
+  EXPECT_EQ(spec->root.path, "/var/lib/root");
+  EXPECT_TRUE(spec->root.readonly);
+  EXPECT_EQ(spec->hostname, "box");
+
+  ASSERT_EQ(spec->mounts.size(), 2u);
+  EXPECT_EQ(spec->mounts[0].destination, "/proc");
+  EXPECT_EQ(spec->mounts[0].type, "proc");
+  EXPECT_EQ(spec->mounts[0].source, "proc");
+  EXPECT_TRUE(spec->mounts[0].options.empty());
+  EXPECT_EQ(spec->mounts[1].destination, "/data");
+  EXPECT_EQ(spec->mounts[1].type, "bind");
+  EXPECT_EQ(spec->mounts[1].source, "./data");
+  EXPECT_EQ(spec->mounts[1].options, (std::vector<std::string>{"rbind", "ro"}));
+}
+
+TEST(ParseSpec, FullConfigKeepsLinuxHooksAndAnnotations) {
+  auto spec = parse_spec(kFullConfig);
+  ASSERT_TRUE(spec) << spec.error().message();
+
+  ASSERT_EQ(spec->namespaces.size(), 8u);
+  EXPECT_EQ(spec->namespaces[0].type, "pid");
+  EXPECT_EQ(spec->namespaces[0].path, "");
+  EXPECT_EQ(spec->namespaces[1].type, "network");
+  EXPECT_EQ(spec->namespaces[1].path, "/var/run/netns/x");
+  EXPECT_EQ(spec->namespaces[7].type, "time");
+  EXPECT_EQ(spec->resources.memory_limit, 536870912);
+  EXPECT_EQ(spec->resources.cpu_quota, 50000);
+  EXPECT_EQ(spec->resources.cpu_period, 100000u);
+  EXPECT_EQ(spec->cgroups_path, "/runvm/box");
+
+  const Hooks& h = spec->hooks;
+  ASSERT_EQ(h.prestart.size(), 1u);
+  EXPECT_EQ(h.prestart[0].path, "/bin/pre");
+  EXPECT_EQ(h.prestart[0].args, (std::vector<std::string>{"pre", "x"}));
+  EXPECT_EQ(h.prestart[0].env, (std::vector<std::string>{"A=1"}));
+  EXPECT_EQ(h.prestart[0].timeout, 5);
+  ASSERT_EQ(h.create_runtime.size(), 1u);
+  EXPECT_EQ(h.create_runtime[0].path, "/bin/cr");
+  EXPECT_FALSE(h.create_runtime[0].timeout.has_value());
+  ASSERT_EQ(h.create_container.size(), 1u);
+  EXPECT_EQ(h.create_container[0].path, "/bin/cc");
+  ASSERT_EQ(h.start_container.size(), 1u);
+  EXPECT_EQ(h.start_container[0].path, "/bin/sc");
+  ASSERT_EQ(h.poststart.size(), 1u);
+  EXPECT_EQ(h.poststart[0].path, "/bin/ps");
+  ASSERT_EQ(h.poststop.size(), 2u);
+  EXPECT_EQ(h.poststop[1].path, "/bin/stop2");
+
+  EXPECT_EQ(spec->annotations,
+            (std::map<std::string, std::string>{{"org.example.key", "value"},
+                                                {"other", ""}}));
+}
+
+TEST(ParseSpec, MinimalConfigGetsDefaults) {
+  auto spec = parse(minimal());
+  ASSERT_TRUE(spec) << spec.error().message();
+  const Process& p = spec->process;
+  EXPECT_FALSE(p.terminal);
+  EXPECT_EQ(p.user.uid, 0u);
+  EXPECT_EQ(p.user.gid, 0u);
+  EXPECT_FALSE(p.user.umask.has_value());
+  EXPECT_TRUE(p.user.additional_gids.empty());
+  EXPECT_TRUE(p.env.empty());
+  EXPECT_EQ(p.cwd, "/");
+  EXPECT_TRUE(p.rlimits.empty());
+  EXPECT_FALSE(p.no_new_privileges);
+  EXPECT_EQ(spec->root.path, "rootfs");
+  EXPECT_FALSE(spec->root.readonly);
+  EXPECT_EQ(spec->hostname, "");
+  EXPECT_TRUE(spec->mounts.empty());
+  EXPECT_TRUE(spec->namespaces.empty());
+  EXPECT_TRUE(spec->hooks.prestart.empty());
+  EXPECT_TRUE(spec->hooks.poststop.empty());
+  EXPECT_FALSE(spec->resources.memory_limit.has_value());
+  EXPECT_FALSE(spec->resources.cpu_quota.has_value());
+  EXPECT_FALSE(spec->resources.cpu_period.has_value());
+  EXPECT_EQ(spec->cgroups_path, "");
+  EXPECT_TRUE(spec->annotations.empty());
+}
+
+TEST(ParseSpec, NullMeansAbsent) {
+  json config = minimal();
+  config["hostname"] = nullptr;
+  config["mounts"] = nullptr;
+  config["process"]["cwd"] = nullptr;
+  config["linux"] = nullptr;
+  auto spec = parse(config);
+  ASSERT_TRUE(spec) << spec.error().message();
+  EXPECT_EQ(spec->process.cwd, "/");
+}
+
+TEST(ParseSpec, SupportedVersions) {
+  for (const char* version : {"1.0.0", "1.0.2-dev", "1.1.0", "1.1.0-rc.1",
+                              "1.2.0", "1.2.1+build.5"}) {
+    json config = minimal();
+    config["ociVersion"] = version;
+    EXPECT_EQ(error_of(config), "<parsed>") << version;
+  }
+}
+
+TEST(ParseSpec, UnsupportedVersions) {
+  for (const char* version : {"2.0.0", "1.3.0", "0.9.0", "1.0", "1.10.0", "",
+                              "1.0.x", "v1.0.0"}) {
+    json config = minimal();
+    config["ociVersion"] = version;
+    EXPECT_EQ(error_of(config), std::string("config.json: ociVersion: ") +
+                                    "unsupported version \"" + version +
+                                    "\" (runvm supports 1.0, 1.1 and 1.2)");
+  }
+}
+
+TEST(ParseSpec, VersionIsRequiredString) {
+  json config = minimal();
+  config.erase("ociVersion");
+  EXPECT_EQ(error_of(config), "config.json: ociVersion: is required");
+  config["ociVersion"] = 1.0;
+  EXPECT_EQ(error_of(config), "config.json: ociVersion: expected a string");
+}
+
+TEST(ParseSpec, ProcessIsRequiredObject) {
+  json config = minimal();
+  config.erase("process");
+  EXPECT_EQ(error_of(config), "config.json: process: is required");
+  config["process"] = json::array();
+  EXPECT_EQ(error_of(config), "config.json: process: expected an object");
+}
+
+TEST(ParseSpec, ArgsMustBeNonEmptyStrings) {
+  json config = minimal();
+  config["process"].erase("args");
+  EXPECT_EQ(error_of(config), "config.json: process.args: is required");
+  config["process"]["args"] = json::array();
+  EXPECT_EQ(error_of(config), "config.json: process.args: must not be empty");
+  config["process"]["args"] = "sh";
+  EXPECT_EQ(error_of(config), "config.json: process.args: expected an array");
+  config["process"]["args"] = {"sh", 1};
+  EXPECT_EQ(error_of(config), "config.json: process.args[1]: expected a string");
+}
+
+TEST(ParseSpec, EnvEntriesNeedEquals) {
+  json config = minimal();
+  config["process"]["env"] = {"A=1", "NOPE"};
+  EXPECT_EQ(error_of(config),
+            "config.json: process.env[1]: expected KEY=VALUE (got \"NOPE\")");
+  config["process"]["env"] = {"A=1", true};
+  EXPECT_EQ(error_of(config), "config.json: process.env[1]: expected a string");
+  config["process"]["env"] = "A=1";
+  EXPECT_EQ(error_of(config), "config.json: process.env: expected an array");
+}
+
+TEST(ParseSpec, CwdMustBeAbsolute) {
+  json config = minimal();
+  config["process"]["cwd"] = "work";
+  EXPECT_EQ(error_of(config),
+            "config.json: process.cwd: must be an absolute path (got \"work\")");
+  config["process"]["cwd"] = "";
+  EXPECT_EQ(error_of(config),
+            "config.json: process.cwd: must be an absolute path (got \"\")");
+  config["process"]["cwd"] = 7;
+  EXPECT_EQ(error_of(config), "config.json: process.cwd: expected a string");
+}
+
+json with_rlimit(json rlimit) {
+  json config = minimal();
+  config["process"]["rlimits"] = json::array({std::move(rlimit)});
+  return config;
+}
+
+TEST(ParseSpec, RlimitTypeMustBeAKnownLinuxName) {
+  EXPECT_EQ(error_of(with_rlimit({{"type", "NOFILE"}, {"hard", 1}, {"soft", 1}})),
+            "config.json: process.rlimits[0].type: must start with RLIMIT_ "
+            "(got \"NOFILE\")");
+  EXPECT_EQ(error_of(with_rlimit({{"type", "RLIMIT_FOO"}, {"hard", 1}, {"soft", 1}})),
+            "config.json: process.rlimits[0].type: unknown rlimit \"RLIMIT_FOO\"");
+  for (const char* name :
+       {"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",
+        "RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK",
+        "RLIMIT_AS", "RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE",
+        "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"}) {
+    EXPECT_EQ(error_of(with_rlimit({{"type", name}, {"hard", 1}, {"soft", 1}})),
+              "<parsed>")
+        << name;
+  }
+}
+
+TEST(ParseSpec, RlimitSoftMustNotExceedHard) {
+  EXPECT_EQ(error_of(with_rlimit({{"type", "RLIMIT_NOFILE"}, {"hard", 1024},
+                                  {"soft", 2048}})),
+            "config.json: process.rlimits[0].soft: must not exceed hard "
+            "(2048 > 1024)");
+  EXPECT_EQ(error_of(with_rlimit({{"type", "RLIMIT_NOFILE"}, {"hard", 1024},
+                                  {"soft", 1024}})),
+            "<parsed>");
+}
+
+TEST(ParseSpec, RlimitFieldsAreRequiredAndTyped) {
+  EXPECT_EQ(error_of(with_rlimit({{"type", "RLIMIT_NOFILE"}, {"soft", 1}})),
+            "config.json: process.rlimits[0].hard: is required");
+  EXPECT_EQ(error_of(with_rlimit({{"hard", 1}, {"soft", 1}})),
+            "config.json: process.rlimits[0].type: is required");
+  EXPECT_EQ(error_of(with_rlimit({{"type", "RLIMIT_NOFILE"}, {"hard", -1},
+                                  {"soft", 1}})),
+            "config.json: process.rlimits[0].hard: expected an unsigned integer");
+  EXPECT_EQ(error_of(with_rlimit("RLIMIT_NOFILE")),
+            "config.json: process.rlimits[0]: expected an object");
+}
+
+TEST(ParseSpec, RlimitTypesMustBeUnique) {
+  json config = minimal();
+  json nofile = {{"type", "RLIMIT_NOFILE"}, {"hard", 1}, {"soft", 1}};
+  config["process"]["rlimits"] = {nofile, nofile};
+  EXPECT_EQ(error_of(config),
+            "config.json: process.rlimits[1].type: duplicate rlimit "
+            "\"RLIMIT_NOFILE\"");
+}
+
+TEST(ParseSpec, UserIdsMustBeUnsigned32Bit) {
+  json config = minimal();
+  const std::string uid_error =
+      "config.json: process.user.uid: expected an unsigned integer";
+  config["process"]["user"]["uid"] = "0";
+  EXPECT_EQ(error_of(config), uid_error);
+  config["process"]["user"]["uid"] = -1;
+  EXPECT_EQ(error_of(config), uid_error);
+  config["process"]["user"]["uid"] = 1.5;
+  EXPECT_EQ(error_of(config), uid_error);
+  config["process"]["user"]["uid"] = 4294967296;
+  EXPECT_EQ(error_of(config),
+            "config.json: process.user.uid: out of range (at most 4294967295)");
+  config["process"]["user"]["uid"] = 4294967295;
+  EXPECT_EQ(error_of(config), "<parsed>");
+  config["process"]["user"]["gid"] = false;
+  EXPECT_EQ(error_of(config),
+            "config.json: process.user.gid: expected an unsigned integer");
+  config["process"]["user"]["gid"] = 0;
+  config["process"]["user"]["additionalGids"] = {1, "2"};
+  EXPECT_EQ(error_of(config), "config.json: process.user.additionalGids[1]: "
+                              "expected an unsigned integer");
+  config["process"]["user"] = "root";
+  EXPECT_EQ(error_of(config), "config.json: process.user: expected an object");
+}
+
+TEST(ParseSpec, BooleansAreTypeChecked) {
+  json config = minimal();
+  config["process"]["terminal"] = "true";
+  EXPECT_EQ(error_of(config), "config.json: process.terminal: expected a boolean");
+  config = minimal();
+  config["process"]["noNewPrivileges"] = 1;
+  EXPECT_EQ(error_of(config),
+            "config.json: process.noNewPrivileges: expected a boolean");
+  config = minimal();
+  config["root"]["readonly"] = "yes";
+  EXPECT_EQ(error_of(config), "config.json: root.readonly: expected a boolean");
+}
+
+TEST(ParseSpec, RootNeedsAPath) {
+  json config = minimal();
+  config.erase("root");
+  EXPECT_EQ(error_of(config), "config.json: root: is required");
+  config["root"] = json::object();
+  EXPECT_EQ(error_of(config), "config.json: root.path: is required");
+  config["root"]["path"] = "";
+  EXPECT_EQ(error_of(config), "config.json: root.path: must not be empty");
+  config["root"]["path"] = 3;
+  EXPECT_EQ(error_of(config), "config.json: root.path: expected a string");
+  config["root"] = "rootfs";
+  EXPECT_EQ(error_of(config), "config.json: root: expected an object");
+}
+
+TEST(ParseSpec, HostnameAndAnnotationsAreStrings) {
+  json config = minimal();
+  config["hostname"] = 5;
+  EXPECT_EQ(error_of(config), "config.json: hostname: expected a string");
+  config = minimal();
+  config["annotations"] = {{"a", "b"}, {"n", 1}};
+  EXPECT_EQ(error_of(config), "config.json: annotations.n: expected a string");
+  config["annotations"] = {"a"};
+  EXPECT_EQ(error_of(config), "config.json: annotations: expected an object");
+}
+
+TEST(ParseSpec, MountDestinationsMustBeAbsolute) {
+  json config = minimal();
+  config["mounts"] = {{{"destination", "/ok"}}, {{"destination", "tmp"}}};
+  EXPECT_EQ(error_of(config),
+            "config.json: mounts[1].destination: must be an absolute path "
+            "(got \"tmp\")");
+  config["mounts"] = {{{"type", "tmpfs"}}};
+  EXPECT_EQ(error_of(config), "config.json: mounts[0].destination: is required");
+}
+
+TEST(ParseSpec, MountFieldsAreTypeChecked) {
+  json config = minimal();
+  config["mounts"] = {{{"destination", "/a"}, {"options", "ro"}}};
+  EXPECT_EQ(error_of(config), "config.json: mounts[0].options: expected an array");
+  config["mounts"] = {{{"destination", "/a"}, {"options", {"ro", 1}}}};
+  EXPECT_EQ(error_of(config),
+            "config.json: mounts[0].options[1]: expected a string");
+  config["mounts"] = {{{"destination", "/a"}, {"type", 1}}};
+  EXPECT_EQ(error_of(config), "config.json: mounts[0].type: expected a string");
+  config["mounts"] = {{{"destination", "/a"}, {"source", json::array()}}};
+  EXPECT_EQ(error_of(config), "config.json: mounts[0].source: expected a string");
+  config["mounts"] = json::object();
+  EXPECT_EQ(error_of(config), "config.json: mounts: expected an array");
+}
+
+TEST(ParseSpec, NamespaceTypesAreKnownAndUnique) {
+  json config = minimal();
+  config["linux"]["namespaces"] = {{{"type", "pid"}}, {{"type", "net"}}};
+  EXPECT_EQ(error_of(config),
+            "config.json: linux.namespaces[1].type: unknown namespace type \"net\"");
+  config["linux"]["namespaces"] = {{{"type", "pid"}}, {{"type", "uts"}},
+                                   {{"type", "pid"}}};
+  EXPECT_EQ(error_of(config),
+            "config.json: linux.namespaces[2].type: duplicate namespace \"pid\"");
+  config["linux"]["namespaces"] = {{{"path", "/proc/1/ns/pid"}}};
+  EXPECT_EQ(error_of(config), "config.json: linux.namespaces[0].type: is required");
+  config["linux"]["namespaces"] = {{{"type", "pid"}, {"path", "ns/pid"}}};
+  EXPECT_EQ(error_of(config),
+            "config.json: linux.namespaces[0].path: must be an absolute path "
+            "(got \"ns/pid\")");
+  config["linux"] = "x";
+  EXPECT_EQ(error_of(config), "config.json: linux: expected an object");
+}
+
+TEST(ParseSpec, ResourcesAreTypeChecked) {
+  json config = minimal();
+  config["linux"]["resources"]["memory"]["limit"] = -1;  // unlimited
+  config["linux"]["resources"]["cpu"]["quota"] = -1;
+  auto spec = parse(config);
+  ASSERT_TRUE(spec) << spec.error().message();
+  EXPECT_EQ(spec->resources.memory_limit, -1);
+  EXPECT_EQ(spec->resources.cpu_quota, -1);
+
+  config["linux"]["resources"]["memory"]["limit"] = "1G";
+  EXPECT_EQ(error_of(config),
+            "config.json: linux.resources.memory.limit: expected an integer");
+  config["linux"]["resources"]["memory"]["limit"] = 18446744073709551615u;
+  EXPECT_EQ(error_of(config),
+            "config.json: linux.resources.memory.limit: out of range "
+            "(-9223372036854775808 to 9223372036854775807)");
+  config["linux"]["resources"]["memory"] = 5;
+  EXPECT_EQ(error_of(config),
+            "config.json: linux.resources.memory: expected an object");
+  config["linux"]["resources"].erase("memory");
+  config["linux"]["resources"]["cpu"]["period"] = -5;
+  EXPECT_EQ(error_of(config), "config.json: linux.resources.cpu.period: "
+                              "expected an unsigned integer");
+  config = minimal();
+  config["linux"]["cgroupsPath"] = 1;
+  EXPECT_EQ(error_of(config), "config.json: linux.cgroupsPath: expected a string");
+}
+
+json with_hook(const char* kind, json hook) {
+  json config = minimal();
+  config["hooks"][kind] = json::array({std::move(hook)});
+  return config;
+}
+
+TEST(ParseSpec, HookPathsMustBeAbsolute) {
+  for (const char* kind : {"prestart", "createRuntime", "createContainer",
+                           "startContainer", "poststart", "poststop"}) {
+    EXPECT_EQ(error_of(with_hook(kind, {{"path", "hook.sh"}})),
+              std::string("config.json: hooks.") + kind +
+                  "[0].path: must be an absolute path (got \"hook.sh\")");
+    EXPECT_EQ(error_of(with_hook(kind, {{"args", {"x"}}})),
+              std::string("config.json: hooks.") + kind + "[0].path: is required");
+  }
+}
+
+TEST(ParseSpec, HookTimeoutMustBePositive) {
+  EXPECT_EQ(error_of(with_hook("poststop", {{"path", "/h"}, {"timeout", 0}})),
+            "config.json: hooks.poststop[0].timeout: must be greater than zero");
+  EXPECT_EQ(error_of(with_hook("poststop", {{"path", "/h"}, {"timeout", -3}})),
+            "config.json: hooks.poststop[0].timeout: must be greater than zero");
+  EXPECT_EQ(error_of(with_hook("poststop", {{"path", "/h"}, {"timeout", "5"}})),
+            "config.json: hooks.poststop[0].timeout: expected an integer");
+  EXPECT_EQ(error_of(with_hook("poststop", {{"path", "/h"}, {"timeout", 1}})),
+            "<parsed>");
+}
+
+TEST(ParseSpec, HookFieldsAreTypeChecked) {
+  EXPECT_EQ(error_of(with_hook("prestart", {{"path", "/h"}, {"args", "x"}})),
+            "config.json: hooks.prestart[0].args: expected an array");
+  EXPECT_EQ(error_of(with_hook("prestart", {{"path", "/h"}, {"env", {"X"}}})),
+            "config.json: hooks.prestart[0].env[0]: expected KEY=VALUE (got \"X\")");
+  json config = minimal();
+  config["hooks"]["prestart"] = json::object();
+  EXPECT_EQ(error_of(config), "config.json: hooks.prestart: expected an array");
+  config["hooks"] = json::array();
+  EXPECT_EQ(error_of(config), "config.json: hooks: expected an object");
+}
+
+TEST(ParseSpec, UnknownFieldsAreIgnored) {
+  json config = minimal();
+  config["org.example"] = {{"x", 1}};
+  config["process"]["consoleSize"] = {{"height", 24}, {"width", 80}};
+  config["process"]["user"]["username"] = "root";
+  config["root"]["extra"] = json::array();
+  config["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}};
+  config["hooks"]["unknownHook"] = 1;
+  config["vm"] = {{"hypervisor", {{"path", "x"}}}};
+  EXPECT_EQ(error_of(config), "<parsed>");
+}
+
+TEST(ParseSpec, InvalidJsonNamesTheByte) {
+  EXPECT_EQ(error_of(parse_spec("{\"ociVersion\": }")),
+            "config.json: invalid JSON at byte 16: line 1, column 16: syntax "
+            "error while parsing value - unexpected '}'; expected '[', '{', or "
+            "a literal");
+  std::string truncated = "{\n  \"ociVersion\": \"1.0.2\",\n";
+  EXPECT_EQ(error_of(parse_spec(truncated)).rfind(
+                "config.json: invalid JSON at byte 28: line 3, column 1: ", 0),
+            0u)
+      << error_of(parse_spec(truncated));
+  EXPECT_EQ(error_of(parse_spec("")).rfind("config.json: invalid JSON at byte 1: ", 0),
+            0u);
+  EXPECT_EQ(error_of(parse_spec("{} {}")).rfind(
+                "config.json: invalid JSON at byte 4: ", 0),
+            0u);
+}
+
+TEST(ParseSpec, InvalidJsonDetailIsPrintable) {
+  // The excerpt of bad input is escaped, so the message stays valid UTF-8.
+  EXPECT_EQ(error_of(parse_spec("{\"a\": \"\xff\"}")),
+            "config.json: invalid JSON at byte 8: line 1, column 8: syntax "
+            "error while parsing value - invalid string: ill-formed UTF-8 "
+            "byte; last read: '\"\\xff'");
+  EXPECT_EQ(error_of(parse_spec("{\"a\": 1e999}")),
+            "config.json: invalid JSON at byte 11: number overflow parsing "
+            "'1e999'");
+}
+
+TEST(ParseSpec, TopLevelMustBeAnObject) {
+  EXPECT_EQ(error_of(parse_spec("[1, 2]")),
+            "config.json: expected a JSON object at the top level");
+  EXPECT_EQ(error_of(parse_spec("null")),
+            "config.json: expected a JSON object at the top level");
+}
+
+TEST(ParseSpec, ErrorsNameTheGivenSource) {
+  json config = minimal();
+  config["process"]["args"] = json::array();
+  EXPECT_EQ(error_of(parse_spec(config.dump(), "/b/config.json")),
+            "/b/config.json: process.args: must not be empty");
+  EXPECT_EQ(error_of(parse_spec("{", "/b/config.json"))
+                .rfind("/b/config.json: invalid JSON at byte 2: ", 0),
+            0u);
+}
+
+TEST(DefaultSpec, ParsesAsRuncsShape) {
+  std::string text = default_spec_json();
+  EXPECT_EQ(text.rfind("{\n\t\"ociVersion\": \"1.0.2-dev\",\n\t\"process\": {", 0), 0u)
+      << text;
+  auto spec = parse_spec(text);
+  ASSERT_TRUE(spec) << spec.error().message();
+  EXPECT_EQ(spec->oci_version, "1.0.2-dev");
+  EXPECT_TRUE(spec->process.terminal);
+  EXPECT_EQ(spec->process.args, (std::vector<std::string>{"sh"}));
+  EXPECT_EQ(spec->process.env,
+            (std::vector<std::string>{
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "TERM=xterm"}));
+  EXPECT_EQ(spec->process.cwd, "/");
+  ASSERT_EQ(spec->process.rlimits.size(), 1u);
+  EXPECT_EQ(spec->process.rlimits[0].type, "RLIMIT_NOFILE");
+  EXPECT_EQ(spec->process.rlimits[0].hard, 1024u);
+  EXPECT_EQ(spec->process.rlimits[0].soft, 1024u);
+  EXPECT_TRUE(spec->process.no_new_privileges);
+  EXPECT_EQ(spec->root.path, "rootfs");
+  EXPECT_TRUE(spec->root.readonly);
+  EXPECT_EQ(spec->hostname, "runvm");
+
+  std::vector<std::string> destinations, namespaces;
+  for (const Mount& m : spec->mounts) destinations.push_back(m.destination);
+  for (const Namespace& ns : spec->namespaces) namespaces.push_back(ns.type);
+  EXPECT_EQ(destinations,
+            (std::vector<std::string>{"/proc", "/dev", "/dev/pts", "/dev/shm",
+                                      "/dev/mqueue", "/sys", "/sys/fs/cgroup"}));
+  EXPECT_EQ(namespaces, (std::vector<std::string>{"pid", "network", "ipc", "uts",
+                                                  "mount", "cgroup"}));
+  EXPECT_EQ(spec->mounts[5].options,
+            (std::vector<std::string>{"nosuid", "noexec", "nodev", "ro"}));
+}
+
+TEST(DefaultSpec, KeepsRuncsExtraSections) {
+  json doc = json::parse(default_spec_json());
+  EXPECT_EQ(doc["process"]["capabilities"]["bounding"],
+            json({"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}));
+  EXPECT_EQ(doc["linux"]["maskedPaths"].size(), 10u);
+  EXPECT_EQ(doc["linux"]["readonlyPaths"].size(), 5u);
+  EXPECT_EQ(doc["linux"]["resources"]["devices"][0]["access"], "rwm");
+}
+
+TEST(ProcessJson, RoundTrips) {
+  Process p;
+  p.terminal = true;
+  p.user = {.uid = 7, .gid = 8, .umask = 022, .additional_gids = {9, 10}};
+  p.args = {"/bin/sh", "-c", "echo hi"};
+  p.env = {"A=1", "B="};
+  p.cwd = "/srv";
+  p.rlimits = {{"RLIMIT_NOFILE", 100, 50}, {"RLIMIT_CORE", UINT64_MAX, 0}};
+  p.no_new_privileges = true;
+
+  json j = process_to_json(p);
+  EXPECT_EQ(j["noNewPrivileges"], true);
+  EXPECT_EQ(j["user"]["additionalGids"], json({9, 10}));
+  // Through text too, as it travels to the guest.
+  auto back = process_from_json(json::parse(j.dump()));
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->terminal, p.terminal);
+  EXPECT_EQ(back->user.uid, p.user.uid);
+  EXPECT_EQ(back->user.gid, p.user.gid);
+  EXPECT_EQ(back->user.umask, p.user.umask);
+  EXPECT_EQ(back->user.additional_gids, p.user.additional_gids);
+  EXPECT_EQ(back->args, p.args);
+  EXPECT_EQ(back->env, p.env);
+  EXPECT_EQ(back->cwd, p.cwd);
+  ASSERT_EQ(back->rlimits.size(), 2u);
+  EXPECT_EQ(back->rlimits[1].type, "RLIMIT_CORE");
+  EXPECT_EQ(back->rlimits[1].hard, UINT64_MAX);
+  EXPECT_EQ(back->rlimits[0].soft, 50u);
+  EXPECT_EQ(back->no_new_privileges, p.no_new_privileges);
+}
+
+TEST(ProcessJson, DefaultsRoundTrip) {
+  Process p;
+  p.args = {"true"};
+  auto back = process_from_json(process_to_json(p));
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_FALSE(back->user.umask.has_value());
+  EXPECT_TRUE(back->user.additional_gids.empty());
+  EXPECT_TRUE(back->rlimits.empty());
+  EXPECT_EQ(back->cwd, "/");
+}
+
+TEST(ProcessJson, FromJsonValidates) {
+  Process p;  // no args
+  EXPECT_EQ(process_from_json(process_to_json(p)).error().message(),
+            "process.args: must not be empty");
+  EXPECT_EQ(process_from_json(json("sh")).error().message(),
+            "process: expected an object");
+  // Built in code, a positive int is "integer", not "unsigned".
+  json j = {{"args", {"sh"}}, {"user", {{"uid", int{5}}}}};
+  auto back = process_from_json(j);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->user.uid, 5u);
+}
+
+TEST(MountsJson, RoundTrips) {
+  std::vector<Mount> mounts = {
+      {"/proc", "proc", "proc", {}},
+      {"/data", "", "/host/data", {"rbind", "ro"}},
+  };
+  auto back = mounts_from_json(json::parse(mounts_to_json(mounts).dump()));
+  ASSERT_TRUE(back) << back.error().message();
+  ASSERT_EQ(back->size(), 2u);
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    EXPECT_EQ((*back)[i].destination, mounts[i].destination);
+    EXPECT_EQ((*back)[i].type, mounts[i].type);
+    EXPECT_EQ((*back)[i].source, mounts[i].source);
+    EXPECT_EQ((*back)[i].options, mounts[i].options);
+  }
+  auto empty = mounts_from_json(mounts_to_json({}));
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST(MountsJson, FromJsonValidates) {
+  EXPECT_EQ(mounts_from_json(json::object()).error().message(),
+            "mounts: expected an array");
+  EXPECT_EQ(mounts_from_json(mounts_to_json({{"rel", "", "", {}}})).error().message(),
+            "mounts[0].destination: must be an absolute path (got \"rel\")");
+}
+
+class BundleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/runvm-spec-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { (void)io::remove_tree(dir_); }
+
+  void write_config(const std::string& text) {
+    ASSERT_TRUE(io::write_file_atomic(dir_ + "/config.json", text));
+  }
+
+  std::string dir_;
+};
+
+TEST_F(BundleTest, MissingConfigSaysWhatToDo) {
+  auto spec = load_bundle_spec(dir_);
+  ASSERT_FALSE(spec);
+  EXPECT_EQ(spec.error().message(),
+            dir_ + "/config.json: no such file: a bundle needs a config.json "
+                   "(runvm spec writes a default one)");
+  EXPECT_EQ(load_bundle_spec(dir_ + "/nope").error().message(),
+            dir_ + "/nope/config.json: no such file: a bundle needs a "
+                   "config.json (runvm spec writes a default one)");
+}
+
+TEST_F(BundleTest, LoadsConfig) {
+  write_config(default_spec_json());
+  auto spec = load_bundle_spec(dir_);
+  ASSERT_TRUE(spec) << spec.error().message();
+  EXPECT_EQ(spec->hostname, "runvm");
+  auto with_slash = load_bundle_spec(dir_ + "/");
+  ASSERT_TRUE(with_slash) << with_slash.error().message();
+}
+
+TEST_F(BundleTest, ErrorsNameTheFullPath) {
+  write_config("{\"ociVersion\": \"1.0.0\", \"root\": {\"path\": \"r\"}}");
+  EXPECT_EQ(load_bundle_spec(dir_).error().message(),
+            dir_ + "/config.json: process: is required");
+  write_config("{");
+  EXPECT_EQ(load_bundle_spec(dir_).error().message().rfind(
+                dir_ + "/config.json: invalid JSON at byte 2: ", 0),
+            0u);
+}
+
+}  // namespace
+}  // namespace runvm::oci

@@ -1,0 +1,160 @@
+#include "vm/qemu.h"
+
+#include <fcntl.h>
+#include <signal.h>
+
+#include <fstream>
+
+#include "common/io.h"
+#include "common/log.h"
+#include "host/child_process.h"
+#include "host/unix_socket.h"
+
+namespace runvm::vm {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string last_lines(const std::string& path, size_t count) {
+  auto text = io::read_file(path);
+  if (!text || text->empty()) return "";
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text->size()) {
+    size_t nl = text->find('\n', start);
+    if (nl == std::string::npos) nl = text->size();
+    if (nl > start) lines.push_back(text->substr(start, nl - start));
+    start = nl + 1;
+  }
+  std::string out;
+  for (size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i)
+    out += (out.empty() ? "" : "\n") + lines[i];
+  return out;
+}
+
+bool qemu_supports_sandbox(const std::string& qemu) {
+  static int cached = -1;
+  if (cached < 0) {
+    host::SpawnOptions probe{{qemu, "-sandbox", "on", "-version"}};
+    auto child = host::ChildProcess::spawn(probe);
+    cached = child && child->wait_for(5s) && *child->status() == 0;
+  }
+  return cached == 1;
+}
+
+class QemuVm : public Vm {
+ public:
+  QemuVm(VmFiles files, host::ChildProcess virtiofsd, host::ChildProcess qemu, UniqueFd agent)
+      : files_(std::move(files)), virtiofsd_(std::move(virtiofsd)), qemu_(std::move(qemu)),
+        agent_(std::move(agent)) {}
+
+  ~QemuVm() override { kill(); }
+
+  int agent_fd() const override { return agent_.get(); }
+  std::vector<int> watch_fds() const override { return {qemu_.pidfd(), virtiofsd_.pidfd()}; }
+
+  std::string check_failure() override {
+    if (qemu_.poll_exit() && *qemu_.status() != 0)
+      return describe("QEMU", qemu_, files_.qemu_log);
+    if (virtiofsd_.poll_exit() && !qemu_.status())
+      return describe("virtiofsd", virtiofsd_, files_.virtiofsd_log);
+    return "";
+  }
+
+  bool exited() override { return qemu_.poll_exit(); }
+  bool wait_exit(std::chrono::milliseconds timeout) override { return qemu_.wait_for(timeout); }
+
+  Status pause() override {
+    qemu_.signal(SIGSTOP);
+    return ok();
+  }
+  Status resume() override {
+    qemu_.signal(SIGCONT);
+    return ok();
+  }
+
+  void kill() override {
+    qemu_.terminate(0ms);
+    virtiofsd_.terminate(200ms);
+  }
+
+  std::string console_log_path() const override { return files_.console_log; }
+
+ private:
+  static std::string describe(const std::string& what, const host::ChildProcess& p,
+                              const std::string& log) {
+    std::string tail = last_lines(log, 3);
+    return what + " " + host::describe_wait_status(*p.status()) +
+           (tail.empty() ? "" : ": " + tail);
+  }
+
+  VmFiles files_;
+  host::ChildProcess virtiofsd_;
+  host::ChildProcess qemu_;
+  UniqueFd agent_;
+};
+
+class QemuBackend : public VmmBackend {
+ public:
+  explicit QemuBackend(QemuPaths paths) : paths_(std::move(paths)) {}
+  std::string name() const override { return "qemu"; }
+
+  Result<std::unique_ptr<Vm>> boot(const VmSpec& spec) override {
+    VmFiles files = vm_files(spec.work_dir);
+    UniqueFd agent_listener = TRY(host::listen_unix(files.agent_socket));
+    UniqueFd fs_listener = TRY(host::listen_unix(files.virtiofs_socket));
+
+    UniqueFd fs_log = TRY(io::open_file(files.virtiofsd_log, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    host::SpawnOptions fs_opts{virtiofsd_command_line(paths_, spec),
+                               {{2, fs_log.get()}, {3, fs_listener.get()}}};
+    host::ChildProcess virtiofsd =
+        TRY_CTX(host::ChildProcess::spawn(fs_opts), "start virtiofsd");
+    fs_listener.reset();
+
+    UniqueFd qemu_log = TRY(io::open_file(files.qemu_log, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    auto argv = qemu_command_line(paths_, spec, files, qemu_supports_sandbox(paths_.qemu));
+    log::debug("qemu command line: " + [&] {
+      std::string s;
+      for (const auto& a : argv) s += a + " ";
+      return s;
+    }());
+    host::SpawnOptions qemu_opts{argv, {{1, qemu_log.get()}, {2, qemu_log.get()}}};
+    host::ChildProcess qemu = TRY_CTX(host::ChildProcess::spawn(qemu_opts), "start QEMU");
+
+    auto agent = host::accept_unix(agent_listener.get(), 10s, qemu.pidfd(), "QEMU's agent channel");
+    if (!agent) {
+      qemu.wait_for(100ms);
+      std::string why = qemu.status() ? "QEMU " + host::describe_wait_status(*qemu.status()) +
+                                            ": " + last_lines(files.qemu_log, 3)
+                                      : agent.error().describe();
+      return fail("boot the VM: " + why);
+    }
+    return std::unique_ptr<Vm>(
+        new QemuVm(files, std::move(virtiofsd), std::move(qemu), std::move(*agent)));
+  }
+
+ private:
+  QemuPaths paths_;
+};
+
+}  // namespace
+
+Result<QemuPaths> find_qemu() {
+  QemuPaths paths;
+  paths.qemu = host::find_executable("qemu-system-x86_64");
+  if (paths.qemu.empty())
+    return fail("qemu-system-x86_64 not found: install the qemu-system-x86 package "
+                "(scripts/setup.sh does)");
+  paths.virtiofsd = host::find_executable(
+      "virtiofsd", {"/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd"});
+  if (paths.virtiofsd.empty())
+    return fail("virtiofsd not found (looked in /usr/lib/qemu, /usr/libexec and PATH): "
+                "install the qemu-system-x86 or virtiofsd package (scripts/setup.sh does)");
+  return paths;
+}
+
+std::unique_ptr<VmmBackend> make_qemu_backend(QemuPaths paths) {
+  return std::make_unique<QemuBackend>(std::move(paths));
+}
+
+}  // namespace runvm::vm

@@ -1,0 +1,61 @@
+#include "vm/qemu_args.h"
+
+namespace runvm::vm {
+
+VmFiles vm_files(const std::string& dir) {
+  return {dir + "/agent.sock", dir + "/virtiofs.sock", dir + "/console.log",
+          dir + "/qemu.log", dir + "/virtiofsd.log"};
+}
+
+std::vector<std::string> qemu_command_line(const QemuPaths& paths, const VmSpec& spec,
+                                           const VmFiles& files, bool sandbox) {
+  std::string mem = std::to_string(spec.memory_mib) + "M";
+  std::string args = kBaseKernelArgs;
+  if (!spec.kernel_args.empty()) args += " " + spec.kernel_args;
+  std::vector<std::string> cmd = {
+      paths.qemu,
+      "-name", "runvm",
+      // virtio-fs needs guest memory the vhost-user daemon can map.
+      "-M", "microvm,memory-backend=mem,pit=off,pic=off,rtc=off",
+      "-object", "memory-backend-memfd,id=mem,size=" + mem + ",share=on",
+      "-m", mem,
+      "-smp", std::to_string(spec.vcpus),
+      "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+      "-kernel", spec.kernel,
+      "-initrd", spec.initramfs,
+      "-append", args,
+      // libvhost-user (virtiofsd) refuses legacy virtio-mmio devices.
+      "-global", "virtio-mmio.force-legacy=false",
+      "-chardev", "socket,id=rootfs,path=" + files.virtiofs_socket,
+      "-device", "vhost-user-fs-device,chardev=rootfs,tag=rootfs",
+      "-device", "virtio-serial-device",
+      "-chardev", "socket,id=agent,path=" + files.agent_socket,
+      "-device", "virtserialport,chardev=agent,name=runvm.agent",
+      "-chardev", "file,id=console,path=" + files.console_log,
+      "-serial", "chardev:console",
+  };
+  if (spec.accel == Accel::kvm) {
+    cmd.insert(cmd.end(), {"-accel", "kvm", "-cpu", "host"});
+  } else {
+    cmd.insert(cmd.end(), {"-accel", "tcg,thread=multi", "-cpu", "max"});
+  }
+  if (sandbox)
+    cmd.insert(cmd.end(), {"-sandbox", "on,obsolete=deny,elevateprivileges=deny,"
+                                       "spawn=deny,resourcecontrol=deny"});
+  return cmd;
+}
+
+std::vector<std::string> virtiofsd_command_line(const QemuPaths& paths, const VmSpec& spec) {
+  return {paths.virtiofsd,
+          "--fd=3",
+          "-o", "source=" + spec.rootfs,
+          // auto: the guest revalidates after a timeout, so host-side changes
+          // show up; see docs/ARCHITECTURE.md.
+          "-o", "cache=auto",
+          "-o", "xattr",
+          // The hosts here cannot raise RLIMIT_NOFILE (no CAP_SYS_RESOURCE).
+          "--rlimit-nofile=0",
+          "-o", "log_level=warn"};
+}
+
+}  // namespace runvm::vm

@@ -1,0 +1,60 @@
+// The VMM backend interface. The runtime boots, watches, pauses and stops a
+// VM only through these two classes, so another VMM (Firecracker, cloud-
+// hypervisor) can be added beside QEMU without touching the OCI code.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "vm/accel.h"
+
+namespace runvm::vm {
+
+struct VmSpec {
+  std::string kernel;
+  std::string initramfs;
+  std::string kernel_args;  // appended to the backend's own
+  Accel accel = Accel::tcg;
+  unsigned vcpus = 1;
+  uint64_t memory_mib = 512;
+  std::string rootfs;      // host directory shared as the guest's container root
+  std::string work_dir;    // private directory for sockets and logs
+};
+
+class Vm {
+ public:
+  virtual ~Vm() = default;  // stops the VM and every helper process
+
+  // The host end of the agent channel (non-blocking), valid after boot.
+  virtual int agent_fd() const = 0;
+  // Descriptors that become readable when a process of the VM exits.
+  virtual std::vector<int> watch_fds() const = 0;
+  // Empty while every process of the VM runs; else which one ended and how,
+  // with the last lines it logged.
+  virtual std::string check_failure() = 0;
+  // Whether the VM has powered off by itself.
+  virtual bool exited() = 0;
+  virtual bool wait_exit(std::chrono::milliseconds timeout) = 0;
+  virtual Status pause() = 0;
+  virtual Status resume() = 0;
+  // Stops the VM now.
+  virtual void kill() = 0;
+  // The guest's console log (for error messages).
+  virtual std::string console_log_path() const = 0;
+};
+
+class VmmBackend {
+ public:
+  virtual ~VmmBackend() = default;
+  virtual std::string name() const = 0;
+  // Starts the VM and returns once the agent channel is connected (the
+  // guest may still be booting).
+  virtual Result<std::unique_ptr<Vm>> boot(const VmSpec& spec) = 0;
+};
+
+}  // namespace runvm::vm
