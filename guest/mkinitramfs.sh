@@ -57,12 +57,23 @@ write_cpio() {
     cpio -o -H newc --quiet --owner=0:0 --reproducible) >"$out"
 }
 
+# The guest has no dynamic loader or libraries: a dynamically linked /init
+# would only fail there, as "Failed to execute /init (error -2)".
+require_static() {
+  command -v readelf >/dev/null 2>&1 || return 0
+  if readelf -l "$1" 2>/dev/null | grep -q 'Requesting program interpreter'; then
+    die "agent binary $1 is dynamically linked; the guest needs a static binary"
+  fi
+}
+
 main() {
   [[ $# -eq 5 ]] || usage
   local agent=$1 kernel_dir=$2 list=$3 tool=$4 out=$5
 
   [[ -f "$agent" ]] || die "agent binary $agent not found"
-  [[ -f "$kernel_dir/modules/modules.dep" ]] || die "$kernel_dir/modules/modules.dep not found (fetch the kernel first)"
+  require_static "$agent"
+  [[ -f "$kernel_dir/modules/modules.dep" ]] ||
+    die "$kernel_dir/modules/modules.dep not found (fetch the kernel first)"
   [[ -f "$list" ]] || die "module list $list not found"
   [[ -x "$tool" ]] || die "$tool is not an executable (build runvm-initramfs-modules)"
   command -v cpio >/dev/null 2>&1 || die "'cpio' not found (on Debian: apt-get install cpio)"

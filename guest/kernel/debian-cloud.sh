@@ -28,7 +28,8 @@ usage() {
 require_tools() {
   local tool
   for tool in apt-cache apt-get dpkg-deb depmod; do
-    command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found (on Debian: apt-get install apt dpkg kmod)"
+    command -v "$tool" >/dev/null 2>&1 ||
+      die "'$tool' not found (on Debian: apt-get install apt dpkg kmod)"
   done
 }
 
@@ -68,7 +69,8 @@ download_package() {
     chown _apt "$dir"
   fi
   echo "debian-cloud.sh: downloading $pkg" >&2
-  (cd "$dir" && apt-get download -q "$pkg") || die "apt-get download $pkg failed (is the Debian mirror reachable?)"
+  (cd "$dir" && apt-get download -q "$pkg") ||
+    die "apt-get download $pkg failed (is the Debian mirror reachable?)"
 }
 
 # finit_module in the guest takes plain .ko files (the agent does not link a
@@ -81,7 +83,8 @@ uncompress_modules() {
       *.ko.zst) need zstd && zstd -d -q --rm "$f" ;;
       *.ko.gz) need gzip && gzip -d -q "$f" ;;
     esac
-  done < <(find "$tree" -type f \( -name '*.ko.xz' -o -name '*.ko.zst' -o -name '*.ko.gz' \) -print0)
+  done < <(find "$tree" -type f \( -name '*.ko.xz' -o -name '*.ko.zst' -o -name '*.ko.gz' \) \
+    -print0)
   # modules.order names the compressed files; depmod warns about each
   # mismatch, so keep it in step.
   if [[ -f "$tree/modules.order" ]]; then

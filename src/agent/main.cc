@@ -12,9 +12,12 @@ namespace {
 Status boot_and_serve() {
   TRY(agent::mount_guest_filesystems());
   agent::log_to_console();
+  log::info("loading modules");
   TRY(agent::load_modules());
+  log::info("mounting the container root");
   TRY(agent::mount_container_root());
   UniqueFd port = TRY(agent::open_host_port());
+  log::info("connected to the host");
   return agent::supervise(std::move(port));
 }
 

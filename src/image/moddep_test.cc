@@ -146,7 +146,8 @@ TEST(ResolveLoadOrder, MissingDependencyNamesWhoNeedsIt) {
   ModuleDb db = parse_or_die("kernel/fs/fuse/virtiofs.ko: kernel/fs/fuse/fuse.ko\n");
   auto order = resolve_load_order(db, {"virtiofs"});
   ASSERT_FALSE(order);
-  EXPECT_PRED2(contains, order.error().message(), "unknown kernel module \"fuse\": not in modules.dep");
+  EXPECT_PRED2(contains, order.error().message(),
+               "unknown kernel module \"fuse\": not in modules.dep");
   EXPECT_PRED2(contains, order.error().message(), "needed by virtiofs");
 }
 

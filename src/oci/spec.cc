@@ -164,9 +164,9 @@ Result<User> parse_user(const json& v, const std::string& path) {
 // platform lacks is an error, and catching it here beats failing in the VM.
 Status check_rlimit_type(const std::string& type, const std::string& path) {
   static const std::set<std::string, std::less<>> kKnown = {
-      "CPU",     "FSIZE",   "DATA",       "STACK",    "CORE",   "RSS",
-      "NPROC",   "NOFILE",  "MEMLOCK",    "AS",       "LOCKS",  "SIGPENDING",
-      "MSGQUEUE", "NICE",   "RTPRIO",     "RTTIME"};
+      "CPU",     "FSIZE",  "DATA",    "STACK", "CORE",  "RSS",
+      "NPROC",   "NOFILE", "MEMLOCK", "AS",    "LOCKS", "SIGPENDING",
+      "MSGQUEUE", "NICE",  "RTPRIO",  "RTTIME"};
   constexpr std::string_view kPrefix = "RLIMIT_";
   if (!type.starts_with(kPrefix))
     return bad(path, "must start with RLIMIT_ (got " + as_literal(type) + ")");
@@ -370,7 +370,8 @@ Result<Spec> parse_document(const json& doc) {
   TRY(read_required(doc, "", "root", spec.root, parse_root));
   TRY(read_optional(doc, "", "hostname", spec.hostname, get_string));
   TRY(read_optional(doc, "", "mounts", spec.mounts, get_mounts));
-  if (const json* section = find(doc, "linux")) TRY(parse_linux(*section, "linux", spec));
+  if (const json* section = find(doc, "linux"))
+    TRY(parse_linux(*section, "linux", spec));
   TRY(read_optional(doc, "", "hooks", spec.hooks, parse_hooks));
   TRY(read_optional(doc, "", "annotations", spec.annotations, parse_annotations));
   return spec;
@@ -550,7 +551,8 @@ ordered_json default_linux() {
 
 Result<Spec> parse_spec(const std::string& json_text, const std::string& source) {
   json doc = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return fail(source + ": " + describe_syntax_error(json_text));
+  if (doc.is_discarded())
+    return fail(source + ": " + describe_syntax_error(json_text));
   return parse_document(doc).context(source);
 }
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "common/io.h"
@@ -13,6 +14,7 @@
 #include "oci/spec.h"
 #include "runtime/agent_session.h"
 #include "vm/qemu.h"
+#include "vm/tsc.h"
 
 namespace runvm::runtime {
 namespace {
@@ -84,6 +86,18 @@ std::string console_tail(const vm::Vm& vm) {
   return "\nlast guest console output:\n" + text->substr(from);
 }
 
+// Extra guest kernel arguments: the TSC rate under TCG (see vm/tsc.h), then
+// RUNVM_KERNEL_ARGS for debugging (e.g. "loglevel=7" to see the boot).
+std::string guest_kernel_args(vm::Accel accel) {
+  std::string args;
+  if (accel == vm::Accel::tcg) {
+    if (auto khz = vm::measure_host_tsc_khz()) args = "tsc_early_khz=" + std::to_string(*khz);
+  }
+  if (const char* extra = std::getenv("RUNVM_KERNEL_ARGS"); extra && *extra)
+    args += (args.empty() ? "" : " ") + std::string(extra);
+  return args;
+}
+
 }  // namespace
 
 Result<int> run_container(const RunOptions& o) {
@@ -104,6 +118,7 @@ Result<int> run_container(const RunOptions& o) {
   vm_spec.vcpus = size.vcpus;
   vm_spec.memory_mib = size.memory_mib;
   vm_spec.work_dir = state.path();
+  vm_spec.kernel_args = guest_kernel_args(accel.accel);
   TRY(io::write_file_atomic(state.file("state.json"),
                             json{{"id", o.id}, {"pid", ::getpid()}, {"bundle", bundle},
                                  {"status", "creating"}}.dump()));

@@ -16,7 +16,7 @@ std::vector<std::string> qemu_command_line(const QemuPaths& paths, const VmSpec&
       paths.qemu,
       "-name", "runvm",
       // virtio-fs needs guest memory the vhost-user daemon can map.
-      "-M", "microvm,memory-backend=mem,pit=off,pic=off,rtc=off",
+      "-M", "microvm,memory-backend=mem",
       "-object", "memory-backend-memfd,id=mem,size=" + mem + ",share=on",
       "-m", mem,
       "-smp", std::to_string(spec.vcpus),

@@ -1,0 +1,182 @@
+#include "tests/integration/harness.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace runvm::testing {
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/runvm-test-XXXXXX";
+  if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
+
+namespace {
+
+std::string busybox_path() {
+  for (const char* p : {"/bin/busybox", "/usr/bin/busybox"})
+    if (::access(p, X_OK) == 0) return p;
+  throw std::runtime_error("busybox-static is not installed (scripts/setup.sh installs it)");
+}
+
+void populate_busybox_rootfs(const std::string& root) {
+  for (const char* d : {"", "/bin", "/etc", "/tmp", "/proc", "/sys", "/dev", "/root", "/home"})
+    ::mkdir((root + d).c_str(), 0755);
+  ::chmod((root + "/tmp").c_str(), 01777);
+  std::string busybox = busybox_path();
+  std::system(("cp '" + busybox + "' '" + root + "/bin/busybox'").c_str());
+  for (const char* applet : {"sh", "echo", "cat", "sleep", "id", "hostname", "pwd", "true",
+                             "false", "env", "ls", "touch", "kill", "head", "wc", "stat",
+                             "mkdir", "rm", "test", "printf", "umask", "ps"})
+    (void)!::symlink("busybox", (root + "/bin/" + applet).c_str());
+  std::ofstream(root + "/etc/passwd") << "root:x:0:0:root:/root:/bin/sh\n";
+  std::ofstream(root + "/etc/group") << "root:x:0:\n";
+  std::ofstream(root + "/notexec") << "not a program\n";
+}
+
+}  // namespace
+
+Bundle::Bundle() {
+  populate_busybox_rootfs(rootfs());
+  config_ = {
+      {"ociVersion", "1.0.2"},
+      {"process",
+       {{"terminal", false},
+        {"user", {{"uid", 0}, {"gid", 0}}},
+        {"args", {"true"}},
+        {"env", {"PATH=/bin", "TERM=xterm"}},
+        {"cwd", "/"}}},
+      {"root", {{"path", "rootfs"}, {"readonly", false}}},
+      {"hostname", "runvm-test"},
+      {"mounts",
+       {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+        {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+         {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+        {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+         {"options", {"nosuid", "nodev", "mode=1777"}}}}}};
+}
+
+void Bundle::write_config() const {
+  std::ofstream(path() + "/config.json") << config_.dump(2);
+}
+
+std::string runvm_binary() { return RUNVM_BINARY; }
+
+namespace {
+
+void drain(int& fd, std::string& into) {
+  char buf[65536];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  if (n > 0) {
+    into.append(buf, static_cast<size_t>(n));
+  } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+    ::close(fd);
+    fd = -1;
+  }
+}
+
+}  // namespace
+
+RunResult run_runvm(const std::vector<std::string>& args, const RunOptions& options,
+                    const std::string& cwd) {
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC))
+    throw std::runtime_error("pipe failed");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    ::dup2(err[1], 2);
+    if (::chdir(cwd.c_str()) != 0) ::_exit(200);
+    for (const auto& kv : options.extra_env) ::putenv(const_cast<char*>(kv.c_str()));
+    std::vector<char*> argv;
+    std::string bin = runvm_binary();
+    argv.push_back(bin.data());
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(bin.c_str(), argv.data());
+    ::_exit(201);
+  }
+  if (options.on_start) options.on_start(pid);
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  ::signal(SIGPIPE, SIG_IGN);
+  ::fcntl(in[1], F_SETFL, O_NONBLOCK);
+  int in_fd = in[1], out_fd = out[0], err_fd = err[0];
+  size_t written = 0;
+  RunResult result;
+  auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  bool killed = false;
+  while (out_fd >= 0 || err_fd >= 0) {
+    if (in_fd >= 0 && written == options.stdin_data.size() && options.close_stdin) {
+      ::close(in_fd);
+      in_fd = -1;
+    }
+    pollfd fds[3] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0},
+                     {written < options.stdin_data.size() ? in_fd : -1, POLLOUT, 0}};
+    ::poll(fds, 3, 200);
+    if (!killed && std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      killed = true;
+    }
+    if (fds[0].revents) {
+      size_t before = result.out.size();
+      drain(out_fd, result.out);
+      if (options.on_stdout && result.out.size() != before) options.on_stdout(pid, result.out);
+    }
+    if (fds[1].revents) drain(err_fd, result.err);
+    if (fds[2].revents) {
+      ssize_t n = ::write(in_fd, options.stdin_data.data() + written,
+                          options.stdin_data.size() - written);
+      if (n > 0) written += static_cast<size_t>(n);
+      else if (errno == EPIPE) written = options.stdin_data.size();
+    }
+  }
+  if (in_fd >= 0) ::close(in_fd);
+  int status;
+  ::waitpid(pid, &status, 0);
+  result.exit_code = killed ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+std::vector<pid_t> processes_mentioning(const std::string& needle) {
+  std::vector<pid_t> found;
+  DIR* proc = ::opendir("/proc");
+  while (struct dirent* e = ::readdir(proc)) {
+    pid_t pid = std::atoi(e->d_name);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    std::ifstream f(std::string("/proc/") + e->d_name + "/cmdline");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    if (ss.str().find(needle) != std::string::npos) found.push_back(pid);
+  }
+  ::closedir(proc);
+  return found;
+}
+
+std::vector<std::string> list_dir(const std::string& path) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(path.c_str());
+  if (!d) return names;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  return names;
+}
+
+}  // namespace runvm::testing

@@ -1,0 +1,75 @@
+// Test harness for the VM-booting tiers: builds busybox bundles, runs the
+// real runvm binary with separate stdout/stderr capture, and checks that
+// nothing of runvm is left behind.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace runvm::testing {
+
+// A scratch directory removed at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A bundle whose rootfs holds busybox-static and its applets; config() is
+// the config.json written by write_config().
+class Bundle {
+ public:
+  Bundle();
+  const std::string& path() const { return dir_.path(); }
+  std::string rootfs() const { return dir_.path() + "/rootfs"; }
+  nlohmann::json& config() { return config_; }
+  void set_args(const std::vector<std::string>& args) { config_["process"]["args"] = args; }
+  void write_config() const;
+
+ private:
+  TempDir dir_;
+  nlohmann::json config_;
+};
+
+struct RunResult {
+  int exit_code = -1;  // -1: runvm was killed by the harness's watchdog
+  std::string out;
+  std::string err;
+};
+
+struct RunOptions {
+  std::string stdin_data;
+  bool close_stdin = true;  // after stdin_data; false keeps it open until exit
+  std::vector<std::string> extra_env;  // "KEY=VALUE"
+  std::chrono::seconds timeout{180};
+  // Called with runvm's pid and everything read so far from stdout, each
+  // time stdout grows; for tests that act while the container runs.
+  std::function<void(pid_t, const std::string&)> on_stdout;
+  // Called with runvm's pid as soon as it is started.
+  std::function<void(pid_t)> on_start;
+};
+
+// The runvm binary under test (RUNVM_BINARY at build time).
+std::string runvm_binary();
+
+// Runs `runvm <args...>` in `cwd`.
+RunResult run_runvm(const std::vector<std::string>& args, const RunOptions& options = {},
+                    const std::string& cwd = ".");
+
+// Every process whose command line mentions `needle` (QEMU, virtiofsd).
+std::vector<pid_t> processes_mentioning(const std::string& needle);
+
+// Entries of a directory (empty if it does not exist).
+std::vector<std::string> list_dir(const std::string& path);
+
+}  // namespace runvm::testing
