@@ -133,7 +133,13 @@ Result<int> run_container(const RunOptions& o) {
     return fail("boot the VM: " + s.error().describe() + (why.empty() ? "" : " (" + why + ")") +
                 console_tail(*vm));
   }
-  ProcessOutcome outcome = TRY(agent.run(run_request(spec), [&] { return vm->check_failure(); }));
+  // When the channel drops, QEMU is usually a moment from exiting: give it
+  // that moment so the error can say how it ended.
+  auto vm_failure = [&] {
+    vm->wait_exit(500ms);
+    return vm->check_failure();
+  };
+  ProcessOutcome outcome = TRY(agent.run(run_request(spec), vm_failure));
   agent.shutdown();
   if (!vm->wait_exit(3s)) log::warn("the VM did not power off in time; stopping it");
   vm->kill();

@@ -44,6 +44,7 @@ void populate_busybox_rootfs(const std::string& root) {
   std::ofstream(root + "/etc/passwd") << "root:x:0:0:root:/root:/bin/sh\n";
   std::ofstream(root + "/etc/group") << "root:x:0:\n";
   std::ofstream(root + "/notexec") << "not a program\n";
+  std::system(("cp '" SEGFAULT_BINARY "' '" + root + "/bin/segfault'").c_str());
 }
 
 }  // namespace

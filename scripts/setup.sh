@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# scripts/setup.sh: installs everything runvm needs on a fresh Debian 12
+# machine (build tools, libraries, QEMU, virtiofsd, busybox for the tests),
+# fetches the guest kernel and builds runvm, its guest agent and initramfs
+# into build/. Safe to run again: it only does what is missing.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  qemu-system-x86 qemu-utils busybox-static runc kmod cpio binutils
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The guest kernel recipe resolves the current package through apt's lists.
+if ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; then
+  apt-get update -qq
+fi
+
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$BUILD_DIR"
+echo "setup: built $BUILD_DIR/bin/runvm with its guest in $BUILD_DIR/share/runvm"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# scripts/test.sh [unit|integration|all]: runs the test suite from build/
+# (scripts/setup.sh first). The integration tier boots real VMs under QEMU
+# and needs root.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+TIER=${1:-all}
+
+cmake --build "$BUILD_DIR" >/dev/null
+case "$TIER" in
+  unit) labels=(-L unit) ;;
+  integration) labels=(-L integration) ;;
+  all) labels=() ;;
+  *) echo "usage: $0 [unit|integration|all]" >&2; exit 2 ;;
+esac
+cd "$BUILD_DIR"
+# Two at a time: the machines have two cores and each VM runs a vCPU thread.
+ctest "${labels[@]}" -j2 --output-on-failure --timeout 600
