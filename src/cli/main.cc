@@ -26,7 +26,10 @@ std::string timestamp() {
 // --log/--log-format as runc: JSON lines {"level","msg","time"} that
 // containerd's shim reads for the last error. Errors also go to stderr.
 void configure_logging(const cli::GlobalOptions& g) {
-  log::set_min_level(g.debug ? log::Level::debug : log::Level::warn);
+  // The log file gets info and up (the accelerator choice, say); stderr
+  // only warnings and errors unless --debug.
+  bool to_file = !g.log_file.empty();
+  log::set_min_level(g.debug ? log::Level::debug : to_file ? log::Level::info : log::Level::warn);
   std::shared_ptr<FILE> file;
   if (!g.log_file.empty()) {
     FILE* f = std::fopen(g.log_file.c_str(), "ae");
@@ -44,7 +47,9 @@ void configure_logging(const cli::GlobalOptions& g) {
       std::fprintf(file.get(), "%s\n", line.c_str());
       std::fflush(file.get());
     }
-    if (level == log::Level::error || !file)
+    bool to_stderr = level == log::Level::error || (!file && level >= log::Level::warn) ||
+                     log::enabled(log::Level::debug);
+    if (to_stderr)
       std::fprintf(stderr, level == log::Level::error ? "%s\n" : "runvm: %s\n", message.c_str());
   });
 }

@@ -97,6 +97,37 @@ TEST_F(RunTest, EnvCwdUserGroupsHostnameAndUmaskAreHonoured) {
   EXPECT_EQ(r.out, "hi there\n/work/dir\n1000\n1001\n1001 5 7\nvm-under-test\n0027\n");
 }
 
+TEST_F(RunTest, RlimitsAndNoNewPrivilegesAreApplied) {
+  auto& p = bundle_.config()["process"];
+  p["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"hard", 512}, {"soft", 256}}};
+  p["noNewPrivileges"] = true;
+  auto r = run({"sh", "-c", "ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "256\n512\nNoNewPrivs:\t1\n");
+}
+
+TEST_F(RunTest, SpecMountsAndDevicesAreThere) {
+  auto r = run({"sh", "-c", "test -c /dev/null && echo null-ok; "
+                            "grep -c ' /tmp tmpfs ' /proc/mounts; ls /proc/1/exe"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "null-ok\n1\n/proc/1/exe\n");
+}
+
+TEST_F(RunTest, LogFileRecordsTheAcceleratorChoiceAsJson) {
+  bundle_.set_args({"true"});
+  bundle_.write_config();
+  TempDir logs;
+  auto r = run_id("c1", {}, {"--log", logs.path() + "/log.json", "--log-format", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream f(logs.path() + "/log.json");
+  std::string line;
+  std::getline(f, line);
+  auto entry = nlohmann::json::parse(line, nullptr, false);
+  ASSERT_FALSE(entry.is_discarded()) << line;
+  EXPECT_EQ(entry.value("level", ""), "info");
+  EXPECT_NE(entry.value("msg", "").find("accelerator: "), std::string::npos) << line;
+}
+
 TEST_F(RunTest, ReadOnlyRootRefusesWrites) {
   bundle_.config()["root"]["readonly"] = true;
   auto r = run({"sh", "-c", "touch /newfile; echo rc=$?; touch /tmp/ok && echo tmp-ok"});
