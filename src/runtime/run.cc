@@ -103,6 +103,9 @@ std::string guest_kernel_args(vm::Accel accel) {
 Result<int> run_container(const RunOptions& o) {
   std::string bundle = absolute(o.bundle);
   oci::Spec spec = TRY(oci::load_bundle_spec(bundle));
+  if (spec.process.terminal)
+    return fail("process.terminal: true is not supported by runvm run yet (TTYs come with "
+                "create/start and --console-socket); set it to false");
   vm::VmSpec vm_spec;
   vm_spec.rootfs = TRY(bundle_rootfs(bundle, spec));
   GuestArtifacts guest = TRY(locate_guest_artifacts(o.artifacts));

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include "common/io.h"
@@ -140,16 +141,27 @@ class QemuBackend : public VmmBackend {
 }  // namespace
 
 Result<QemuPaths> find_qemu() {
+  // RUNVM_QEMU / RUNVM_VIRTIOFSD name other builds of either.
+  auto from_env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v ? v : "");
+  };
   QemuPaths paths;
-  paths.qemu = host::find_executable("qemu-system-x86_64");
+  std::string qemu = from_env("RUNVM_QEMU");
+  paths.qemu = host::find_executable(qemu.empty() ? "qemu-system-x86_64" : qemu);
   if (paths.qemu.empty())
-    return fail("qemu-system-x86_64 not found: install the qemu-system-x86 package "
-                "(scripts/setup.sh does)");
-  paths.virtiofsd = host::find_executable(
-      "virtiofsd", {"/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd"});
+    return fail((qemu.empty() ? "qemu-system-x86_64" : "RUNVM_QEMU=" + qemu) +
+                " not found: install the qemu-system-x86 package (scripts/setup.sh does)");
+  std::string virtiofsd = from_env("RUNVM_VIRTIOFSD");
+  paths.virtiofsd = virtiofsd.empty()
+                        ? host::find_executable("virtiofsd", {"/usr/lib/qemu/virtiofsd",
+                                                              "/usr/libexec/virtiofsd"})
+                        : host::find_executable(virtiofsd);
   if (paths.virtiofsd.empty())
-    return fail("virtiofsd not found (looked in /usr/lib/qemu, /usr/libexec and PATH): "
-                "install the qemu-system-x86 or virtiofsd package (scripts/setup.sh does)");
+    return fail((virtiofsd.empty()
+                     ? std::string("virtiofsd not found (looked in /usr/lib/qemu, /usr/libexec and PATH)")
+                     : "RUNVM_VIRTIOFSD=" + virtiofsd + " not found") +
+                ": install the qemu-system-x86 or virtiofsd package (scripts/setup.sh does)");
   return paths;
 }
 

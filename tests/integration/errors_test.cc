@@ -87,6 +87,20 @@ TEST_F(RunErrorTest, QemuNotInstalledNamesThePackage) {
   expect_error(run({}, o), "qemu-system-x86_64 not found: install the qemu-system-x86 package");
 }
 
+TEST_F(RunErrorTest, VirtiofsdNotInstalledNamesThePackage) {
+  bundle_.write_config();
+  RunOptions o;
+  o.extra_env = {"RUNVM_VIRTIOFSD=/nonexistent/virtiofsd"};
+  expect_error(run({}, o), "RUNVM_VIRTIOFSD=/nonexistent/virtiofsd not found: install the "
+                           "qemu-system-x86 or virtiofsd package");
+}
+
+TEST_F(RunErrorTest, TerminalIsRefusedClearly) {
+  bundle_.config()["process"]["terminal"] = true;
+  bundle_.write_config();
+  expect_error(run(), "process.terminal: true is not supported by runvm run yet");
+}
+
 TEST_F(RunErrorTest, UnknownAcceleratorIsRefused) {
   bundle_.write_config();
   expect_error(run({"--accel", "hvf"}), "unknown accelerator \"hvf\"");
