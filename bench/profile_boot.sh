@@ -233,7 +233,7 @@ tr -d '\r' <"$WORK/full-initcalls.console" |
   awk '{ us = $1; fn = $2; sub(/\+.*/, "", fn); mod = $3
          if (mod != "") printf "  module %-40s init %7.1f ms\n", mod, us / 1000
          else print us, fn > "/dev/stderr" }' 2>"$WORK/builtin-initcalls"
-sort -rn "$WORK/builtin-initcalls" | head -12 |
-  awk '{ printf "  built-in %-38s %7.1f ms\n", $2, $1 / 1000 }'
+sort -rn "$WORK/builtin-initcalls" |
+  awk 'NR <= 12 { printf "  built-in %-38s %7.1f ms\n", $2, $1 / 1000 }'
 awk '{ t += $1 } END { printf "  all built-in initcalls                          %7.1f ms\n", t / 1000 }' \
   "$WORK/builtin-initcalls"
