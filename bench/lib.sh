@@ -134,6 +134,16 @@ run_runc() {  # BUNDLE ID
 
 # runvm_qemu_tokens LOG: QEMU_TOKENS = the QEMU command line that a
 # `runvm --debug run` logged to LOG, split on spaces (runvm logs it joined).
+# Warm-up (untimed): fills the page cache, and runvm's debug log gives the
+# exact QEMU command line the bare boot is derived from (QEMU_TOKENS).
+warm_up_runvm() {  # BUNDLE ID_PREFIX
+  run_runvm "$1" "$2-warmup" --debug >"$WORK/warmup-runvm.log" 2>&1 || {
+    cat "$WORK/warmup-runvm.log" >&2
+    die "warm-up runvm run failed"
+  }
+  runvm_qemu_tokens "$WORK/warmup-runvm.log"
+}
+
 runvm_qemu_tokens() {
   local line
   line=$(sed -n 's/^.*qemu command line: //p' "$1" | head -1)

@@ -36,11 +36,7 @@ else
 fi
 [[ -x $VIRTIOFSD ]] || die "virtiofsd not found"
 
-run_runvm "$BUNDLE" "$ID_PREFIX-warmup" --debug >"$WORK/warmup-runvm.log" 2>&1 || {
-  cat "$WORK/warmup-runvm.log" >&2
-  die "warm-up runvm run failed"
-}
-runvm_qemu_tokens "$WORK/warmup-runvm.log"
+warm_up_runvm "$BUNDLE" "$ID_PREFIX"
 # printk.devkmsg=on: /dev/kmsg writes are otherwise rate-limited to 10 lines.
 qemu_argv "$WORK/probe-initramfs.img" none "printk.devkmsg=on bench_probe=poweroff"
 BARE_ARGV=("${QEMU_ARGV[@]}")

@@ -34,13 +34,7 @@ build_initramfs "$REPO/bench/poweroff_init.c" "$WORK/bare-initramfs.img"
 BUNDLE=$WORK/bundle
 make_bundle "$BUNDLE"
 
-# Warm-up (untimed): fills the page cache, and runvm's debug log gives the
-# exact QEMU command line the bare boot is derived from.
-run_runvm "$BUNDLE" "$ID_PREFIX-warmup" --debug >"$WORK/warmup-runvm.log" 2>&1 || {
-  cat "$WORK/warmup-runvm.log" >&2
-  die "warm-up runvm run failed"
-}
-runvm_qemu_tokens "$WORK/warmup-runvm.log"
+warm_up_runvm "$BUNDLE" "$ID_PREFIX"
 qemu_argv "$WORK/bare-initramfs.img" none ""
 BARE_ARGV=("${QEMU_ARGV[@]}")
 if [[ " ${QEMU_TOKENS[*]} " == *" -accel tcg"* && $(qemu_kernel_args) != *tsc_early_khz=* ]]; then
