@@ -259,6 +259,9 @@ Status Supervisor::maybe_report_exit() {
   }
   exit_reported_ = true;
   stdin_fd_.reset();
+  // The host stops the VM as soon as it reads the exit: whatever the
+  // process wrote must be on the host's disk by then.
+  ::sync();
   return session_.send_message(std::string(proto::kControlStream), exit);
 }
 

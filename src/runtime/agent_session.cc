@@ -214,14 +214,4 @@ Result<ProcessOutcome> AgentSession::run(const json& request,
   return outcome;
 }
 
-void AgentSession::shutdown() {
-  if (!session_.send_message(std::string(proto::kControlStream), {{"type", "shutdown"}})) return;
-  auto deadline = steady_clock::now() + seconds(2);
-  while (!session_.outbox().empty() && steady_clock::now() < deadline) {
-    if (!flush_agent()) return;
-    pollfd p = {agent_fd_, POLLOUT, 0};
-    ::poll(&p, 1, 50);
-  }
-}
-
 }  // namespace runvm::runtime

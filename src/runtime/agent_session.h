@@ -39,8 +39,6 @@ class AgentSession {
   // its output is written. `vm_failure` is asked why when the VM stops.
   Result<ProcessOutcome> run(const nlohmann::json& request,
                              const std::function<std::string()>& vm_failure);
-  // Tells the agent to power off, and flushes that to the channel.
-  void shutdown();
 
  private:
   struct Output {

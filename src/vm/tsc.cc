@@ -33,7 +33,7 @@ double sample_khz(uint64_t interval_ns) {
 std::optional<uint64_t> measure_host_tsc_khz() {
   // Two samples must agree: a preemption inside one shows as disagreement.
   for (int attempt = 0; attempt < 3; ++attempt) {
-    double a = sample_khz(5000000), b = sample_khz(5000000);
+    double a = sample_khz(2500000), b = sample_khz(2500000);
     if (a > 100000 && b > 0 && a / b > 0.999 && a / b < 1.001)
       return static_cast<uint64_t>((a + b) / 2 / 1000 + 0.5) * 1000;
   }

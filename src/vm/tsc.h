@@ -8,7 +8,7 @@
 
 namespace runvm::vm {
 
-// Measured against CLOCK_MONOTONIC_RAW over ~10 ms, rounded to 1 MHz
+// Measured against CLOCK_MONOTONIC_RAW over ~5 ms, rounded to 1 MHz
 // steps; nullopt where there is no TSC or the measurement is unreliable.
 std::optional<uint64_t> measure_host_tsc_khz();
 
