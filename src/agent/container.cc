@@ -2,33 +2,71 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
+#include <chrono>
 #include <cstring>
 #include <map>
 
 #include "agent/boot.h"
+#include "agent/capabilities.h"
+#include "agent/cgroup.h"
 #include "agent/lookpath.h"
 #include "common/io.h"
 
 namespace runvm::agent {
 namespace {
 
-// The child reports a failure before exec as "<exit code>\n<message>" on a
-// close-on-exec pipe; a clean exec closes it with nothing written.
+using Clock = std::chrono::steady_clock;
+
+// How long a child may take to set itself up before the agent gives up on
+// it: the guest must never hang on a request.
+constexpr auto kSetupTimeout = std::chrono::seconds(30);
+
+// ---------------------------------------------------------------------------
+// Child side. Everything below runs in a forked child of the single-threaded
+// agent, between fork and exec: it reports failures on the report pipe and
+// _exits, never returns.
+
+// The descriptors a child works with; -1 where unused.
+struct ChildPlan {
+  const oci::Process* process = nullptr;
+  std::string exec_path;  // set for hooks: run as given, no $PATH lookup
+  bool terminal = false;
+  std::optional<winsize> console_size;
+  int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  // pipes (no terminal)
+  int tty_socket = -1;   // where the pty master goes (terminal)
+  int report_fd = -1;
+  int release_fd = -1;   // init only: read one byte before exec
+  int cgroup_fd = -1;
+};
+
 [[noreturn]] void child_fail(int report_fd, int exit_code, const std::string& message) {
-  std::string text = std::to_string(exit_code) + "\n" + message;
+  std::string text = report_failure(exit_code, message);
   (void)!::write(report_fd, text.data(), text.size());
   ::_exit(exit_code);
+}
+
+[[noreturn]] void child_fail(int report_fd, const Error& error) {
+  child_fail(report_fd, 1, error.describe());
+}
+
+void reset_signals() {
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
 std::string joined(const std::string& root, const std::string& path) {
@@ -88,14 +126,14 @@ Status mount_spec_mount(const std::string& root, const oci::Mount& m) {
   MountFlags f = parse_mount_options(m.options);
   std::string type = m.type == "cgroup" ? "cgroup2" : m.type;
   if (::mount(m.source.empty() ? type.c_str() : m.source.c_str(), target.c_str(),
-              type.c_str(), f.flags, f.data.empty() ? nullptr : f.data.c_str()) < 0) {
-    // devpts in the container: a fresh instance, as runc mounts it.
+              type.c_str(), f.flags, f.data.empty() ? nullptr : f.data.c_str()) < 0)
     return fail_errno("mount " + m.type + " on " + m.destination);
-  }
   return ok();
 }
 
-// runc's default device nodes, made when /dev is a fresh tmpfs.
+// runc's default device nodes, made when /dev is a fresh tmpfs. /dev/ptmx
+// points into the container's own devpts instance, so a pty opened inside
+// the container belongs to it.
 void populate_dev(const std::string& root) {
   struct Node { const char* name; unsigned major, minor; };
   static const Node kNodes[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
@@ -158,14 +196,74 @@ Status apply_rlimits(const std::vector<oci::Rlimit>& rlimits) {
   return ok();
 }
 
-Status apply_identity(const oci::User& user) {
+Status apply_identity(const oci::User& user, bool keep_caps) {
   std::vector<gid_t> groups(user.additional_gids.begin(), user.additional_gids.end());
   if (::setgroups(groups.size(), groups.data()) < 0) return fail_errno("setgroups");
+  // With capabilities given, the permitted set must survive the uid change.
+  if (keep_caps && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return fail_errno("keep capabilities");
   if (::setresgid(user.gid, user.gid, user.gid) < 0)
     return fail_errno("setgid " + std::to_string(user.gid));
   if (::setresuid(user.uid, user.uid, user.uid) < 0)
     return fail_errno("setuid " + std::to_string(user.uid));
+  if (keep_caps && ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return fail_errno("reset keepcaps");
   ::umask(user.umask.value_or(022));
+  return ok();
+}
+
+// Sends fd over a Unix socket (SCM_RIGHTS).
+Status send_fd(int socket, int fd) {
+  char byte = 'T';
+  iovec iov = {&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  if (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0) return fail_errno("send the pty master");
+  return ok();
+}
+
+// Allocates a pty from the devpts of the root we are in, makes its slave our
+// controlling terminal and stdio, and hands the master to the agent.
+Status set_up_terminal(const ChildPlan& plan) {
+  int master = ::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return fail_errno("open /dev/ptmx in the container");
+  UniqueFd master_fd(master);
+  int unlock = 0;
+  if (::ioctl(master, TIOCSPTLCK, &unlock) < 0) return fail_errno("unlock the pty");
+  int slave = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) return fail_errno("open the pty slave");
+  UniqueFd slave_fd(slave);
+  if (plan.console_size) (void)::ioctl(master, TIOCSWINSZ, &*plan.console_size);
+  if (::ioctl(slave, TIOCSCTTY, 0) < 0) return fail_errno("make the pty the controlling terminal");
+  for (int fd = 0; fd < 3; ++fd)
+    if (::dup2(slave, fd) < 0) return fail_errno("dup2 the pty");
+  return send_fd(plan.tty_socket, master);
+}
+
+Status set_up_stdio(const ChildPlan& plan) {
+  if (plan.terminal) return set_up_terminal(plan);
+  if (::dup2(plan.stdin_fd, 0) < 0 || ::dup2(plan.stdout_fd, 1) < 0 ||
+      ::dup2(plan.stderr_fd, 2) < 0)
+    return fail_errno("dup2 stdio");
+  return ok();
+}
+
+Status take_on_process(const oci::Process& process) {
+  TRY(apply_rlimits(process.rlimits));
+  const auto& caps = process.capabilities;
+  if (caps) TRY(drop_bounding_set(*caps));
+  TRY(apply_identity(process.user, caps.has_value()));
+  if (caps) TRY(apply_capability_sets(*caps));
+  if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return fail_errno("set no_new_privs");
   return ok();
 }
 
@@ -176,81 +274,441 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
   return out;
 }
 
-[[noreturn]] void run_child(const ContainerConfig& config, int stdin_fd, int stdout_fd,
-                            int stderr_fd, int report_fd) {
-  ::setsid();
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (::dup2(stdin_fd, 0) < 0 || ::dup2(stdout_fd, 1) < 0 || ::dup2(stderr_fd, 2) < 0)
-    child_fail(report_fd, 1, std::string("dup2 stdio: ") + std::strerror(errno));
-  auto fail_with = [&](const Status& s) {
-    child_fail(report_fd, 1, "unable to start container process: " + s.error().describe());
-  };
-  if (Status s = set_up_root(config); !s) fail_with(s);
-  if (Status s = apply_rlimits(config.process.rlimits); !s) fail_with(s);
-  if (Status s = apply_identity(config.process.user); !s) fail_with(s);
-  if (config.process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    fail_with(fail_errno("set no_new_privs"));
-  const auto& args = config.process.args;
-  LookPathResult found = look_path(args[0], config.process.env);
-  if (found.path.empty())
-    child_fail(report_fd, found.exit_code, "unable to start container process: " + found.message);
-  auto argv = c_strings(args);
-  auto envp = c_strings(config.process.env);
-  ::execve(found.path.c_str(), argv.data(), envp.data());
-  LookPathResult failed = exec_failure(found.path, errno);
-  child_fail(report_fd, failed.exit_code, "unable to start container process: " + failed.message);
+// The common tail of every child, inside the container's root: stdio,
+// identity, lookup, the wait for release (init), exec.
+[[noreturn]] void finish_child(const ChildPlan& plan) {
+  const oci::Process& process = *plan.process;
+  if (Status s = set_up_stdio(plan); !s) child_fail(plan.report_fd, s.error());
+  if (Status s = take_on_process(process); !s) child_fail(plan.report_fd, s.error());
+  std::string path = plan.exec_path;
+  if (path.empty()) {
+    LookPathResult found = look_path(process.args[0], process.env);
+    if (found.path.empty()) child_fail(plan.report_fd, found.exit_code, found.message);
+    path = found.path;
+  }
+  auto argv = c_strings(process.args);
+  auto envp = c_strings(process.env);
+  if (plan.release_fd >= 0) {
+    std::string ready = report_ready();
+    (void)!::write(plan.report_fd, ready.data(), ready.size());
+    char go = 0;
+    ssize_t n;
+    while ((n = ::read(plan.release_fd, &go, 1)) < 0 && errno == EINTR) {
+    }
+    if (n != 1) ::_exit(1);  // the agent aborted the start
+    ::execve(path.c_str(), argv.data(), envp.data());
+    // The agent stopped reading the report at "ready": the user reads this
+    // on the process's stderr (or terminal).
+    LookPathResult failed = exec_failure(path, errno);
+    std::string line = failed.message + "\n";
+    (void)!::write(2, line.data(), line.size());
+    ::_exit(failed.exit_code);
+  }
+  ::execve(path.c_str(), argv.data(), envp.data());
+  LookPathResult failed = exec_failure(path, errno);
+  child_fail(plan.report_fd, failed.exit_code, failed.message);
 }
 
-// Reads the child's report; empty means it exec'd.
-std::string read_report(int fd) {
+[[noreturn]] void run_init_child(const ContainerConfig& config, const ChildPlan& plan) {
+  if (!join_cgroup(plan.cgroup_fd)) child_fail(plan.report_fd, fail_errno("join the container cgroup").error);
+  ::setsid();
+  reset_signals();
+  if (!config.hostname.empty() &&
+      ::sethostname(config.hostname.data(), config.hostname.size()) < 0)
+    child_fail(plan.report_fd, fail_errno("sethostname " + config.hostname).error);
+  if (Status s = set_up_root(config); !s) child_fail(plan.report_fd, s.error());
+  finish_child(plan);
+}
+
+Result<UniqueFd> open_proc(pid_t pid, const std::string& what, int flags) {
+  return io::open_file("/proc/" + std::to_string(pid) + "/" + what, flags);
+}
+
+// The intermediate child of an exec: joins init's namespaces, then forks the
+// process proper as a sibling (CLONE_PARENT) so that the agent reaps it; a
+// child forked after setns(pid) is inside the container's PID namespace.
+[[noreturn]] void run_exec_child(pid_t init_pid, const ChildPlan& plan) {
+  if (!join_cgroup(plan.cgroup_fd)) child_fail(plan.report_fd, fail_errno("join the container cgroup").error);
+  // The root must be opened before setns(mnt): that resets our root to the
+  // namespace's, which is the initramfs, not the container's.
+  auto root = open_proc(init_pid, "root", O_RDONLY | O_DIRECTORY);
+  if (!root) child_fail(plan.report_fd, root.error());
+  static const std::pair<const char*, int> kNamespaces[] = {
+      {"ns/ipc", CLONE_NEWIPC}, {"ns/uts", CLONE_NEWUTS},
+      {"ns/pid", CLONE_NEWPID}, {"ns/mnt", CLONE_NEWNS}};
+  std::vector<UniqueFd> ns_fds;
+  for (const auto& [name, type] : kNamespaces) {
+    auto fd = open_proc(init_pid, name, O_RDONLY);
+    if (!fd) child_fail(plan.report_fd, fd.error());
+    ns_fds.push_back(std::move(*fd));
+  }
+  for (size_t i = 0; i < ns_fds.size(); ++i)
+    if (::setns(ns_fds[i].get(), kNamespaces[i].second) < 0)
+      child_fail(plan.report_fd,
+                 fail_errno(std::string("join the container's ") + kNamespaces[i].first).error);
+  long pid = ::syscall(SYS_clone, CLONE_PARENT, 0, 0, 0, 0);
+  if (pid < 0) child_fail(plan.report_fd, fail_errno("fork into the container").error);
+  if (pid > 0) {
+    std::string text = report_pid(static_cast<pid_t>(pid));
+    (void)!::write(plan.report_fd, text.data(), text.size());
+    ::_exit(0);
+  }
+  ::setsid();
+  reset_signals();
+  if (::fchdir(root->get()) < 0 || ::chroot(".") < 0)
+    child_fail(plan.report_fd, fail_errno("enter the container's root").error);
+  root->reset();
+  ns_fds.clear();
+  if (::chdir(plan.process->cwd.c_str()) < 0)
+    child_fail(plan.report_fd, fail_errno("chdir to cwd " + plan.process->cwd).error);
+  finish_child(plan);
+}
+
+// ---------------------------------------------------------------------------
+// Agent side.
+
+// The child's stdio, both ends.
+struct StdioPair {
+  ParentStdio parent;
+  UniqueFd child_in, child_out, child_err, child_tty_socket;
+  UniqueFd parent_tty_socket;
+};
+
+Result<StdioPair> make_stdio(bool terminal) {
+  StdioPair p;
+  if (terminal) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+      return fail_errno("socketpair for the pty");
+    p.parent_tty_socket.reset(sv[0]);
+    p.child_tty_socket.reset(sv[1]);
+    return p;
+  }
+  auto [in_r, in_w] = TRY(io::make_pipe());
+  auto [out_r, out_w] = TRY(io::make_pipe());
+  auto [err_r, err_w] = TRY(io::make_pipe());
+  p.parent.stdin_write = std::move(in_w);
+  p.parent.stdout_read = std::move(out_r);
+  p.parent.stderr_read = std::move(err_r);
+  p.child_in = std::move(in_r);
+  p.child_out = std::move(out_w);
+  p.child_err = std::move(err_w);
+  return p;
+}
+
+void fill_plan(ChildPlan& plan, const StdioPair& stdio, bool terminal) {
+  plan.terminal = terminal;
+  plan.stdin_fd = stdio.child_in.get();
+  plan.stdout_fd = stdio.child_out.get();
+  plan.stderr_fd = stdio.child_err.get();
+  plan.tty_socket = stdio.child_tty_socket.get();
+}
+
+// Reads the report until `done` says it is enough, EOF, or the deadline.
+std::string read_report(int fd, bool (*done)(std::string_view), bool& timed_out) {
   std::string report;
-  char buf[1024];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) != 0) {
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
+  auto deadline = Clock::now() + kSetupTimeout;
+  timed_out = false;
+  for (;;) {
+    if (done(report)) return report;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      return report;
     }
+    pollfd p = {fd, POLLIN, 0};
+    int r = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (r < 0 && errno != EINTR) return report;
+    if (r <= 0) continue;
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return report;
     report.append(buf, static_cast<size_t>(n));
   }
-  return report;
+}
+
+Result<UniqueFd> receive_fd(int socket) {
+  char byte;
+  iovec iov = {&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  if (::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0)
+    return fail_errno("receive the pty master");
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+    return fail("receive the pty master: no descriptor");
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return UniqueFd(fd);
+}
+
+void kill_and_reap(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
+Failure setup_failed(StartFailure& failure, const ChildReport& report, bool timed_out,
+                     const char* what) {
+  if (report.failure) failure = *report.failure;
+  else if (timed_out) failure = {std::string(what) + ": the process did not finish setting up", 1};
+  else failure = {std::string(what) + ": the process exited during setup", 1};
+  return fail(failure.message);
+}
+
+// Forks a child joining init's container, for an exec or a hook. Returns the
+// process's pid and the agent's stdio ends.
+Result<SpawnedProcess> spawn_in_container(pid_t init_pid, ChildPlan plan, StdioPair stdio,
+                                          StartFailure& failure) {
+  auto [report_r, report_w] = TRY(io::make_pipe());
+  UniqueFd cgroup = open_cgroup_procs();
+  plan.report_fd = report_w.get();
+  plan.cgroup_fd = cgroup.get();
+  long helper = ::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  if (helper < 0) return fail_errno("fork for exec");
+  if (helper == 0) run_exec_child(init_pid, plan);
+  report_w.reset();
+  stdio.child_in.reset();
+  stdio.child_out.reset();
+  stdio.child_err.reset();
+  stdio.child_tty_socket.reset();
+  bool timed_out = false;
+  // Complete at EOF: the helper exits, the process closes it by exec.
+  std::string text = read_report(report_r.get(), [](std::string_view) { return false; }, timed_out);
+  ChildReport report = parse_child_report(text);
+  if (timed_out) ::kill(static_cast<pid_t>(helper), SIGKILL);
+  ::waitpid(static_cast<pid_t>(helper), nullptr, 0);
+  if (report.failure || timed_out || !report.pid) {
+    if (report.pid) kill_and_reap(*report.pid);
+    return setup_failed(failure, report, timed_out, "exec");
+  }
+  SpawnedProcess spawned;
+  spawned.pid = *report.pid;
+  spawned.stdio = std::move(stdio.parent);
+  if (plan.terminal) {
+    auto master = receive_fd(stdio.parent_tty_socket.get());
+    if (!master) {
+      kill_and_reap(spawned.pid);
+      failure = {master.error().describe(), 1};
+      return std::move(master).error();
+    }
+    spawned.stdio.tty_master = std::move(*master);
+  }
+  return spawned;
+}
+
+// Go's (*exec.ExitError).Error() for a wait status.
+std::string go_exit_error(int status) {
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    if (sig == SIGKILL) return "signal: killed";
+    return std::string("signal: ") + ::strsignal(sig);
+  }
+  return "exit status " + std::to_string(WEXITSTATUS(status));
+}
+
+// Reads whatever is available on fd into out, up to a cap; false at EOF.
+bool drain_into(int fd, std::string& out) {
+  constexpr size_t kCap = 64 * 1024;  // hook output kept for the message
+  char buf[4096];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  if (n < 0) return errno == EAGAIN || errno == EINTR;
+  if (n == 0) return false;
+  if (out.size() < kCap) out.append(buf, std::min(static_cast<size_t>(n), kCap - out.size()));
+  return true;
 }
 
 }  // namespace
 
-Result<StartedProcess> start_container_process(const ContainerConfig& config,
-                                               StartFailure& failure) {
-  if (!config.hostname.empty() &&
-      ::sethostname(config.hostname.data(), config.hostname.size()) < 0)
-    return fail_errno("sethostname " + config.hostname);
-  auto [stdin_r, stdin_w] = TRY(io::make_pipe());
-  auto [stdout_r, stdout_w] = TRY(io::make_pipe());
-  auto [stderr_r, stderr_w] = TRY(io::make_pipe());
+// ---------------------------------------------------------------------------
+// Reports.
+
+std::string report_pid(pid_t pid) { return "P" + std::to_string(pid) + "\n"; }
+std::string report_ready() { return "R"; }
+std::string report_failure(int exit_code, const std::string& message) {
+  return "F" + std::to_string(exit_code) + " " + std::to_string(message.size()) + "\n" + message;
+}
+
+ChildReport parse_child_report(std::string_view text) {
+  ChildReport report;
+  auto number = [](std::string_view s, auto& out) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && end == s.data() + s.size();
+  };
+  while (!text.empty()) {
+    char kind = text[0];
+    if (kind == 'R') {
+      report.ready = true;
+      text.remove_prefix(1);
+      continue;
+    }
+    size_t nl = text.find('\n');
+    if (nl == std::string_view::npos) break;  // record not complete yet
+    std::string_view head = text.substr(1, nl - 1);
+    if (kind == 'P') {
+      pid_t pid;
+      if (!number(head, pid)) break;
+      report.pid = pid;
+      text.remove_prefix(nl + 1);
+    } else if (kind == 'F') {
+      size_t space = head.find(' ');
+      int code;
+      size_t length;
+      if (space == std::string_view::npos || !number(head.substr(0, space), code) ||
+          !number(head.substr(space + 1), length))
+        break;
+      if (text.size() - nl - 1 < length) break;
+      report.failure = StartFailure{std::string(text.substr(nl + 1, length)), code};
+      text.remove_prefix(nl + 1 + length);
+    } else {
+      break;  // not ours: treated as no report
+    }
+  }
+  report.complete = report.ready || report.failure.has_value();
+  return report;
+}
+
+Result<PreparedInit> prepare_init(const ContainerConfig& config, StartFailure& failure) {
+  StdioPair stdio = TRY(make_stdio(config.process.terminal));
   auto [report_r, report_w] = TRY(io::make_pipe());
+  auto [release_r, release_w] = TRY(io::make_pipe());
+  UniqueFd cgroup = open_cgroup_procs();
+  ChildPlan plan;
+  plan.process = &config.process;
+  plan.console_size = config.console_size;
+  fill_plan(plan, stdio, config.process.terminal);
+  plan.report_fd = report_w.get();
+  plan.release_fd = release_r.get();
+  plan.cgroup_fd = cgroup.get();
 
-  // A raw clone: fork's semantics plus new PID and mount namespaces, so the
-  // process is PID 1 of its namespace as under runc. The agent is single
+  // A raw clone: fork's semantics plus new namespaces, so the process is
+  // PID 1 of its own PID namespace as under runc. The agent is single
   // threaded, so this is safe.
-  long pid = ::syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
-  if (pid < 0) return fail_errno("clone the container process");
-  if (pid == 0)
-    run_child(config, stdin_r.get(), stdout_w.get(), stderr_w.get(), report_w.get());
-
-  report_w.reset();
-  std::string report = read_report(report_r.get());
-  if (!report.empty()) {
-    ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
-    size_t nl = report.find('\n');
-    failure.exit_code = std::atoi(report.substr(0, nl).c_str());
-    failure.message = nl == std::string::npos ? report : report.substr(nl + 1);
+  long pid = ::syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD,
+                       0, 0, 0, 0);
+  if (pid < 0) {
+    failure = {"clone the container process: " + std::string(std::strerror(errno)), 1};
     return fail(failure.message);
   }
-  StartedProcess started;
-  started.pid = static_cast<pid_t>(pid);
-  started.stdio = {std::move(stdin_w), std::move(stdout_r), std::move(stderr_r)};
-  return started;
+  if (pid == 0) run_init_child(config, plan);
+
+  report_w.reset();
+  release_r.reset();
+  stdio.child_in.reset();
+  stdio.child_out.reset();
+  stdio.child_err.reset();
+  stdio.child_tty_socket.reset();
+  bool timed_out = false;
+  std::string text = read_report(
+      report_r.get(), [](std::string_view t) { return parse_child_report(t).complete; },
+      timed_out);
+  ChildReport report = parse_child_report(text);
+  if (!report.ready || report.failure) {
+    kill_and_reap(static_cast<pid_t>(pid));
+    return setup_failed(failure, report, timed_out, "create");
+  }
+  PreparedInit init;
+  init.pid = static_cast<pid_t>(pid);
+  init.stdio = std::move(stdio.parent);
+  init.release = std::move(release_w);
+  if (config.process.terminal) {
+    auto master = receive_fd(stdio.parent_tty_socket.get());
+    if (!master) {
+      kill_and_reap(init.pid);
+      failure = {master.error().describe(), 1};
+      return std::move(master).error();
+    }
+    init.stdio.tty_master = std::move(*master);
+  }
+  return init;
+}
+
+Status release_init(UniqueFd& release) {
+  if (!release) return fail("the process was already released");
+  Status s = io::write_all(release.get(), "G");
+  release.reset();
+  return s;
+}
+
+Result<SpawnedProcess> spawn_exec(pid_t init_pid, const oci::Process& process,
+                                  std::optional<winsize> console_size, StartFailure& failure) {
+  StdioPair stdio = TRY(make_stdio(process.terminal));
+  ChildPlan plan;
+  plan.process = &process;
+  plan.console_size = console_size;
+  fill_plan(plan, stdio, process.terminal);
+  return spawn_in_container(init_pid, plan, std::move(stdio), failure);
+}
+
+std::optional<std::string> run_hook(pid_t init_pid, const oci::Hook& hook,
+                                    const std::string& state) {
+  oci::Process process;
+  process.args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+  process.env = hook.env;
+  process.cwd = "/";
+  ChildPlan plan;
+  plan.process = &process;
+  plan.exec_path = hook.path;
+  auto stdio = make_stdio(false);
+  if (!stdio) return "error running hook: " + stdio.error().describe();
+  fill_plan(plan, *stdio, false);
+  StartFailure failure;
+  auto spawned = spawn_in_container(init_pid, plan, std::move(*stdio), failure);
+  if (!spawned) {
+    // What Go's cmd.Start says when the exec fails: "fork/exec PATH: ...".
+    constexpr std::string_view kExec = "exec ";
+    std::string message = failure.message;
+    if (message.starts_with(kExec)) return "fork/exec " + message.substr(kExec.size());
+    return message;
+  }
+  pid_t pid = spawned->pid;
+  ParentStdio& io_ends = spawned->stdio;
+  for (int fd : {io_ends.stdin_write.get(), io_ends.stdout_read.get(), io_ends.stderr_read.get()})
+    (void)io::set_nonblocking(fd);
+
+  std::string out, err;
+  size_t state_written = 0;
+  std::optional<int> status;
+  // No timeout: wait as long as it takes, as runc does.
+  bool has_deadline = hook.timeout.has_value();
+  auto deadline = Clock::now() + std::chrono::seconds(hook.timeout.value_or(0));
+  bool timed_out = false;
+  // Until the hook has exited and its output is at EOF. After the exit, a
+  // pipe still held by something the hook left behind is cut once idle.
+  while (!status || io_ends.stdout_read || io_ends.stderr_read) {
+    if (state_written >= state.size()) io_ends.stdin_write.reset();
+    pollfd fds[3] = {{io_ends.stdin_write.get(), POLLOUT, 0},
+                     {io_ends.stdout_read.get(), POLLIN, 0},
+                     {io_ends.stderr_read.get(), POLLIN, 0}};
+    int r = ::poll(fds, 3, status ? 0 : 10);
+    if (status && r == 0) break;
+    if (fds[0].revents) {
+      ssize_t n = ::write(fds[0].fd, state.data() + state_written, state.size() - state_written);
+      if (n > 0) state_written += static_cast<size_t>(n);
+      else if (errno != EAGAIN && errno != EINTR) state_written = state.size();
+    }
+    if (fds[1].revents && !drain_into(fds[1].fd, out)) io_ends.stdout_read.reset();
+    if (fds[2].revents && !drain_into(fds[2].fd, err)) io_ends.stderr_read.reset();
+    int wstatus;
+    if (!status && ::waitpid(pid, &wstatus, WNOHANG) == pid) status = wstatus;
+    if (!status && has_deadline && Clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &wstatus, 0);
+      status = wstatus;
+      timed_out = true;
+    }
+  }
+  if (timed_out) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.1f", static_cast<double>(*hook.timeout));
+    return std::string("hook ran past specified timeout of ") + seconds + "s";
+  }
+  if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0) return std::nullopt;
+  return "error running hook: " + go_exit_error(*status) + ", stdout: " + out + ", stderr: " + err;
 }
 
 }  // namespace runvm::agent

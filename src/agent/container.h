@@ -1,11 +1,24 @@
-// Starting the container's process inside the guest: a child in new mount
-// and PID namespaces that mounts the spec's filesystems under the root
-// share, enters it, takes on the process's identity and limits, and execs.
+// The container's processes inside the guest.
+//
+// init is a child in new mount, PID, IPC and UTS namespaces that mounts the
+// spec's filesystems under the root share, enters it, takes on the process's
+// identity and limits, looks args[0] up, and then waits on a pipe until the
+// agent releases it (`start`) before it execs. An exec joins init's
+// namespaces, root and cgroup, and execs at once. A startContainer hook is
+// run like an exec, with the container state on its stdin.
+//
+// Every child joins the container's guest cgroup before anything else. With
+// a terminal, the child allocates the pty from the container's own devpts,
+// makes it its controlling terminal and passes the master back to the agent
+// over a socketpair (SCM_RIGHTS), as runc does with its console socket.
 #pragma once
 
+#include <sys/ioctl.h>
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -19,28 +32,65 @@ struct ContainerConfig {
   bool readonly_root = false;
   std::string hostname;
   std::vector<oci::Mount> mounts;
+  std::optional<winsize> console_size;
 };
 
-struct ProcessStdio {
-  UniqueFd stdin_write;   // agent writes the host's stdin here
+// The agent's ends of a process's stdio: three pipes, or a pty master.
+struct ParentStdio {
+  UniqueFd stdin_write;
   UniqueFd stdout_read;
   UniqueFd stderr_read;
+  UniqueFd tty_master;
 };
 
-struct StartedProcess {
-  pid_t pid = -1;
-  ProcessStdio stdio;
-};
-
-// Why the process could not start, as the user should read it.
+// Why a process could not start, as the user should read it (runc's words
+// for exec problems, with exit code 127 or 126; else 1).
 struct StartFailure {
   std::string message;
   int exit_code = 1;
 };
 
-// Starts the process. On failure the child is reaped and the failure says
-// what went wrong in runc's words (exit code 127/126 for exec problems).
-Result<StartedProcess> start_container_process(const ContainerConfig& config,
-                                               StartFailure& failure);
+struct PreparedInit {
+  pid_t pid = -1;
+  ParentStdio stdio;
+  UniqueFd release;  // one byte written lets it exec; closing it aborts it
+};
+
+// Prepares init up to just before execve. On failure the child is reaped
+// and `failure` says why.
+Result<PreparedInit> prepare_init(const ContainerConfig& config, StartFailure& failure);
+
+// Lets a prepared init exec (its `release`); the fd is closed after.
+Status release_init(UniqueFd& release);
+
+struct SpawnedProcess {
+  pid_t pid = -1;  // in the guest's PID namespace; a child of the agent
+  ParentStdio stdio;
+};
+
+// Starts a process inside the running container of init_pid.
+Result<SpawnedProcess> spawn_exec(pid_t init_pid, const oci::Process& process,
+                                  std::optional<winsize> console_size, StartFailure& failure);
+
+// Runs one startContainer hook inside the container with `state` on its
+// stdin, killing it after hook.timeout seconds. Returns runc's error text
+// (without the "error running hook #N: " prefix), or nullopt on success.
+std::optional<std::string> run_hook(pid_t init_pid, const oci::Hook& hook,
+                                    const std::string& state);
+
+// What a child wrote on its report pipe: the grandchild's pid (exec), that
+// it is ready and waits for release (init), or why it failed.
+struct ChildReport {
+  std::optional<pid_t> pid;
+  bool ready = false;
+  std::optional<StartFailure> failure;
+  bool complete = false;  // nothing more is needed to act on it
+};
+ChildReport parse_child_report(std::string_view text);
+
+// The records children write: "P<pid>\n", "R", "F<code> <length>\n<message>".
+std::string report_pid(pid_t pid);
+std::string report_ready();
+std::string report_failure(int exit_code, const std::string& message);
 
 }  // namespace runvm::agent

@@ -1,14 +1,23 @@
 #include "agent/supervisor.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <map>
 #include <optional>
 
+#include "agent/cgroup.h"
 #include "agent/container.h"
+#include "agent/procfs.h"
+#include "agent/requests.h"
 #include "common/io.h"
 #include "common/log.h"
 #include "proto/session.h"
@@ -17,13 +26,56 @@ namespace runvm::agent {
 namespace {
 
 using nlohmann::json;
+using Clock = std::chrono::steady_clock;
 
-// One output pipe of the process (stdout or stderr) and its stream.
-struct OutputPump {
+// How long a terminal's output is waited for after its process exited: the
+// pty moves bytes to the master asynchronously, and a background process
+// left holding the slave must not keep the exit from being reported.
+constexpr auto kTtyLinger = std::chrono::milliseconds(500);
+// Processes tracked at once; beyond it exec is refused (each has streams,
+// which the protocol caps anyway).
+constexpr size_t kMaxProcesses = proto::kMaxStreams;
+constexpr size_t kMaxPsEntries = 4096;
+
+// One output of a process (stdout, stderr, or a terminal's master) and the
+// stream it goes out on.
+struct Output {
   std::string stream;
   UniqueFd fd;
+  bool tty = false;
   bool eof_sent = false;
 };
+
+// Input from the host for one stream, buffered until the process takes it.
+// Bounded by the stream's window: credit is returned only as it is written.
+struct Input {
+  std::string pending;
+  bool eof = false;      // the host's input ended
+  bool discard = false;  // the process closed its end: drop what comes
+};
+
+struct Process {
+  std::string id;
+  pid_t pid = -1;
+  bool is_init = false;
+  bool released = false;    // exec'd (init: start received)
+  UniqueFd release;         // init before start
+  std::string input_stream;
+  UniqueFd stdin_fd;        // pipe, without a terminal
+  UniqueFd master;          // pty master, with one
+  std::vector<Output> outputs;
+  std::optional<int> wait_status;
+  std::optional<Clock::time_point> exited_at;
+  std::optional<int> forced_exit_code;  // a hook failed: exit 1 whatever the signal
+};
+
+std::string control() { return std::string(proto::kControlStream); }
+
+// request[key] if it is a string, else fallback.
+std::string string_or(const json& request, const char* key, const std::string& fallback) {
+  auto it = request.find(key);
+  return it != request.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
 
 class Supervisor {
  public:
@@ -36,51 +88,99 @@ class Supervisor {
   Status on_port_readable();
   Status handle(const proto::Event& event);
   Status handle_message(const std::string& stream, const json& body);
-  Status start(const json& request);
-  void pump_output(OutputPump& out);
-  Status write_stdin();
+
+  Status on_create(const json& request);
+  Status on_start(const json& request);
+  Status on_exec(const json& request);
+  Status on_signal(const json& request);
+  Status on_resize(const json& request);
+  Status on_ps(const json& request);
+  Status on_stats(const json& request);
+  Status on_update(const json& request);
+  void on_shutdown();
+
+  // Answers start_failed and EOFs the process's outputs.
+  Status start_failed(const std::string& id, const std::string& message, int exit_code,
+                      const std::vector<std::string>& outputs,
+                      const std::string& stdin_stream = "");
+  Result<StdioStreams> stdio_of(const json& request, bool terminal);
+  Process& track(std::string id, pid_t pid, ParentStdio stdio, const StdioStreams& streams);
+  Status fail_start_with_hook(Process& init, size_t index, const std::string& message);
+  bool init_running() const;
+  void prune_inputs();
+
+  void pump_output(Output& out);
+  void write_input(Process& p);
   void reap_children();
-  Status maybe_report_exit();
+  Status report_exits();
+  Status maybe_report_exit(Process& p, bool& done);
   Status flush_port();
+  int poll_timeout() const;
 
   UniqueFd port_;
   UniqueFd sigchld_;
   proto::Session session_;
-  pid_t pid_ = -1;
-  std::optional<int> wait_status_;
-  bool exit_reported_ = false;
+  std::map<std::string, Process> processes_;
+  std::map<std::string, Input> inputs_;
+  bool init_created_ = false;
+  bool init_exited_ = false;
   bool shutdown_ = false;
   bool host_gone_ = false;
-  UniqueFd stdin_fd_;
-  std::string stdin_pending_;
-  bool stdin_eof_ = false;
-  OutputPump outputs_[2] = {{"stdout", {}, false}, {"stderr", {}, false}};
 };
+
+// ---------------------------------------------------------------------------
+// The loop.
 
 Status Supervisor::run() {
   session_.send_hello();
   while (!shutdown_ && !host_gone_) {
+    // Each pollfd comes with what to do when it is ready.
     std::vector<pollfd> fds;
-    fds.push_back({port_.get(), static_cast<short>(POLLIN | (session_.outbox().empty() ? 0 : POLLOUT)), 0});
-    fds.push_back({sigchld_.get(), POLLIN, 0});
-    for (auto& out : outputs_) {
-      bool can_send = out.fd && session_.send_credit(out.stream) > 0;
-      fds.push_back({can_send ? out.fd.get() : -1, POLLIN, 0});
+    std::vector<std::function<void()>> actions;
+    auto watch = [&](int fd, short events, std::function<void()> action) {
+      fds.push_back({fd, events, 0});
+      actions.push_back(std::move(action));
+    };
+    Status port_status;
+    watch(port_.get(), static_cast<short>(POLLIN | (session_.outbox().empty() ? 0 : POLLOUT)),
+          [&] { port_status = on_port_readable(); });
+    watch(sigchld_.get(), POLLIN, [&] { reap_children(); });
+    for (auto& [id, p] : processes_) {
+      Process* proc = &p;
+      for (auto& out : p.outputs)
+        if (out.fd && session_.send_credit(out.stream) > 0)
+          watch(out.fd.get(), POLLIN, [this, o = &out] { pump_output(*o); });
+      int in_fd = p.master ? p.master.get() : p.stdin_fd.get();
+      auto it = inputs_.find(p.input_stream);
+      if (in_fd >= 0 && p.released && it != inputs_.end() && !it->second.pending.empty())
+        watch(in_fd, POLLOUT, [this, proc] { write_input(*proc); });
     }
-    fds.push_back({stdin_fd_ && !stdin_pending_.empty() ? stdin_fd_.get() : -1, POLLOUT, 0});
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
+    int r = ::poll(fds.data(), fds.size(), poll_timeout());
+    if (r < 0) {
       if (errno == EINTR) continue;
       return fail_errno("poll");
     }
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) TRY(on_port_readable());
-    if (fds[1].revents & POLLIN) reap_children();
-    for (int i = 0; i < 2; ++i)
-      if (fds[2 + i].revents) pump_output(outputs_[i]);
-    if (fds[4].revents) TRY(write_stdin());
-    TRY(maybe_report_exit());
+    // The port first, so a request is seen before its process's output
+    // ends. Handlers never erase a process (only report_exits does, below)
+    // and every fd acted on is non-blocking, so the other actions stay valid
+    // even if a handler closed their fd meanwhile.
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (!fds[i].revents) continue;
+      actions[i]();
+      if (i == 0) TRY(port_status);
+    }
+    TRY(report_exits());
     TRY(flush_port());
   }
   return ok();
+}
+
+int Supervisor::poll_timeout() const {
+  for (const auto& [id, p] : processes_)
+    if (p.wait_status)
+      for (const auto& out : p.outputs)
+        if (out.fd && out.tty) return 50;
+  return -1;
 }
 
 Status Supervisor::on_port_readable() {
@@ -112,21 +212,32 @@ Status Supervisor::handle(const proto::Event& event) {
   if (auto* m = std::get_if<proto::event::Message>(&event))
     return handle_message(m->stream, m->body);
   if (auto* d = std::get_if<proto::event::Data>(&event)) {
-    if (d->stream == "stdin" && stdin_fd_) stdin_pending_ += d->bytes;
-    else session_.consumed(d->stream, d->bytes.size());
+    auto it = inputs_.find(d->stream);
+    if (it != inputs_.end() && !it->second.discard) it->second.pending += d->bytes;
+    else session_.consumed(d->stream, d->bytes.size());  // nobody reads it
     return ok();
   }
   if (auto* e = std::get_if<proto::event::Eof>(&event)) {
-    if (e->stream == "stdin") {
-      stdin_eof_ = true;
-      if (stdin_pending_.empty()) stdin_fd_.reset();
-    }
+    auto it = inputs_.find(e->stream);
+    if (it == inputs_.end()) return ok();
+    it->second.eof = true;
+    // A pipe is closed once drained; a terminal's master stays open (a
+    // terminal does not close), the host's typing has just ended.
+    for (auto& [id, p] : processes_)
+      if (p.input_stream == e->stream && p.stdin_fd && it->second.pending.empty())
+        p.stdin_fd.reset();
     return ok();
   }
   if (auto* o = std::get_if<proto::event::Opened>(&event)) {
-    // stdin is the host's to write; stdout/stderr are ours.
-    if (o->stream == "stdout" || o->stream == "stderr") return ok();
-    return session_.send_eof(o->stream);
+    const std::string& s = o->stream;
+    bool is_stdin = s.ends_with("/stdin");
+    if (is_stdin || s.ends_with("/tty")) {
+      prune_inputs();
+      inputs_[s];
+    }
+    // <id>/stdin is the host's to write: our direction is unused.
+    if (is_stdin) (void)session_.send_eof(s);
+    return ok();
   }
   if (auto* p = std::get_if<proto::event::PeerError>(&event)) {
     log::error("host reported a protocol error: " + p->message);
@@ -136,68 +247,352 @@ Status Supervisor::handle(const proto::Event& event) {
 }
 
 Status Supervisor::handle_message(const std::string& stream, const json& body) {
-  std::string type = body.value("type", "");
-  if (type == "run") return start(body);
-  if (type == "signal") {
-    int sig = body.value("signal", 0);
-    if (pid_ > 0 && !wait_status_ && ::kill(pid_, sig) < 0)
-      log::warn("kill " + std::to_string(pid_) + " " + std::to_string(sig) + " failed");
-    return ok();
-  }
+  std::string type = body.contains("type") && body["type"].is_string()
+                         ? body["type"].get<std::string>() : "";
+  if (type == "create") return on_create(body);
+  if (type == "start") return on_start(body);
+  if (type == "exec") return on_exec(body);
+  if (type == "signal") return on_signal(body);
+  if (type == "resize") return on_resize(body);
+  if (type == "ps") return on_ps(body);
+  if (type == "stats") return on_stats(body);
+  if (type == "update") return on_update(body);
   if (type == "shutdown") {
-    shutdown_ = true;
+    on_shutdown();
     return ok();
   }
   log::warn("ignoring unknown message \"" + type + "\" on stream " + stream);
   return ok();
 }
 
-Status Supervisor::start(const json& request) {
-  ContainerConfig config;
-  auto process = oci::process_from_json(request.value("process", json::object()));
-  auto mounts = oci::mounts_from_json(request.value("mounts", json::array()));
-  StartFailure failure;
-  Result<StartedProcess> started = fail("invalid run request");
-  if (!process) {
-    failure.message = "invalid run request: " + process.error().describe();
-  } else if (!mounts) {
-    failure.message = "invalid run request: " + mounts.error().describe();
-  } else {
-    config.process = std::move(*process);
-    config.mounts = std::move(*mounts);
-    config.readonly_root = request.value("root", json::object()).value("readonly", false);
-    config.hostname = request.value("hostname", "");
-    started = start_container_process(config, failure);
-    if (!started && failure.message.empty()) failure.message = started.error().describe();
+// ---------------------------------------------------------------------------
+// Processes.
+
+Status Supervisor::start_failed(const std::string& id, const std::string& message, int exit_code,
+                                const std::vector<std::string>& outputs,
+                                const std::string& stdin_stream) {
+  if (auto it = inputs_.find(stdin_stream); it != inputs_.end()) {
+    session_.consumed(stdin_stream, it->second.pending.size());
+    inputs_.erase(it);
   }
-  if (!started) {
-    log::warn(failure.message);
-    wait_status_ = 0;  // nothing runs; the exit is the start failure
-    exit_reported_ = true;
-    for (auto& out : outputs_) TRY(session_.send_eof(out.stream));
-    return session_.send_message(std::string(proto::kControlStream),
-                                 {{"type", "start_failed"},
-                                  {"message", failure.message},
-                                  {"exit_code", failure.exit_code}});
+  log::warn("process " + id + " could not start: " + message);
+  for (const auto& stream : outputs) {
+    (void)session_.send_eof(stream);
+    inputs_.erase(stream);  // a tty's input
   }
-  pid_ = started->pid;
-  stdin_fd_ = std::move(started->stdio.stdin_write);
-  if (stdin_eof_) stdin_fd_.reset();
-  outputs_[0].fd = std::move(started->stdio.stdout_read);
-  outputs_[1].fd = std::move(started->stdio.stderr_read);
-  for (auto& out : outputs_) TRY(io::set_nonblocking(out.fd.get()));
-  if (stdin_fd_) TRY(io::set_nonblocking(stdin_fd_.get()));
-  return session_.send_message(std::string(proto::kControlStream),
-                               {{"type", "started"}, {"pid", pid_}});
+  return session_.send_message(control(), {{"type", "start_failed"}, {"id", id},
+                                           {"message", message}, {"exit_code", exit_code}});
 }
 
-void Supervisor::pump_output(OutputPump& out) {
+Result<StdioStreams> Supervisor::stdio_of(const json& request, bool terminal) {
+  auto it = request.find("stdio");
+  StdioStreams streams = TRY(parse_stdio(it == request.end() ? json() : *it, terminal));
+  // Only what the agent writes must be open: the host may have ended (and
+  // so retired) <id>/stdin before the request, when it has no input.
+  for (const auto& s : streams.outputs())
+    if (!session_.is_open(s)) return fail("stdio: stream \"" + s + "\" is not open");
+  return streams;
+}
+
+Process& Supervisor::track(std::string id, pid_t pid, ParentStdio stdio,
+                           const StdioStreams& streams) {
+  Process& p = processes_[id];
+  p.id = std::move(id);
+  p.pid = pid;
+  if (streams.terminal()) {
+    p.input_stream = streams.tty;
+    p.master = std::move(stdio.tty_master);
+    (void)io::set_nonblocking(p.master.get());
+    int out = ::fcntl(p.master.get(), F_DUPFD_CLOEXEC, 0);
+    p.outputs.push_back({streams.tty, UniqueFd(out), true, false});
+  } else {
+    p.input_stream = streams.stdin_stream;
+    p.stdin_fd = std::move(stdio.stdin_write);
+    (void)io::set_nonblocking(p.stdin_fd.get());
+    p.outputs.push_back({streams.stdout_stream, std::move(stdio.stdout_read), false, false});
+    p.outputs.push_back({streams.stderr_stream, std::move(stdio.stderr_read), false, false});
+    for (auto& out : p.outputs) (void)io::set_nonblocking(out.fd.get());
+    // The host's input may have ended (or never been opened) before the
+    // process existed.
+    auto it = inputs_.find(p.input_stream);
+    if (it == inputs_.end() || (it->second.eof && it->second.pending.empty())) p.stdin_fd.reset();
+  }
+  return p;
+}
+
+// Input buffers of streams no process took and the host has closed: a host
+// that opens streams and never names them cannot grow the agent's memory.
+void Supervisor::prune_inputs() {
+  if (inputs_.size() < 2 * proto::kMaxStreams) return;
+  for (auto it = inputs_.begin(); it != inputs_.end();) {
+    bool used = std::any_of(processes_.begin(), processes_.end(),
+                            [&](const auto& kv) { return kv.second.input_stream == it->first; });
+    if (!used && !session_.is_open(it->first)) it = inputs_.erase(it);
+    else ++it;
+  }
+}
+
+bool Supervisor::init_running() const {
+  auto it = std::find_if(processes_.begin(), processes_.end(),
+                         [](const auto& kv) { return kv.second.is_init; });
+  return it != processes_.end() && it->second.released && !it->second.wait_status &&
+         !it->second.forced_exit_code;
+}
+
+std::optional<winsize> console_size_of(const json& process) {
+  auto it = process.find("consoleSize");
+  if (it == process.end() || !it->is_object()) return std::nullopt;
+  auto h = it->find("height"), w = it->find("width");
+  if (h == it->end() || w == it->end() || !h->is_number_unsigned() || !w->is_number_unsigned())
+    return std::nullopt;
+  winsize ws = {};
+  ws.ws_row = static_cast<unsigned short>(std::min<uint64_t>(h->get<uint64_t>(), 0xffff));
+  ws.ws_col = static_cast<unsigned short>(std::min<uint64_t>(w->get<uint64_t>(), 0xffff));
+  return ws;
+}
+
+Status Supervisor::on_create(const json& request) {
+  auto id = parse_process_id(request);
+  std::string pid_name = id ? *id : "init";
+  const json process_json = request.value("process", json::object());
+  auto process = oci::process_from_json(process_json);
+  bool terminal = process && process->terminal;
+  auto streams = stdio_of(request, terminal);
+  std::vector<std::string> outputs = streams ? streams->outputs() : std::vector<std::string>{};
+  // Whatever the host sent for its stdin is dropped with it.
+  std::string stdin_stream = streams && !streams->terminal() ? streams->stdin_stream : "";
+  if (!id) return start_failed(pid_name, "invalid create request: " + id.error().describe(), 1, {});
+  if (init_created_) return start_failed(pid_name, "the container was already created", 1, {});
+  if (!process)
+    return start_failed(pid_name, "invalid create request: " + process.error().describe(), 1, outputs, stdin_stream);
+  if (!streams)
+    return start_failed(pid_name, "invalid create request: " + streams.error().describe(), 1, {});
+  auto mounts = oci::mounts_from_json(request.value("mounts", json::array()));
+  if (!mounts)
+    return start_failed(pid_name, "invalid create request: " + mounts.error().describe(), 1, outputs, stdin_stream);
+  auto limits = limits_from_json(request.value("resources", json()));
+  if (!limits)
+    return start_failed(pid_name, "invalid create request: " + limits.error().describe(), 1, outputs, stdin_stream);
+  if (guest_cgroup_ready()) {
+    if (Status s = apply_limits(*limits); !s)
+      return start_failed(pid_name, "apply resources: " + s.error().describe(), 1, outputs, stdin_stream);
+  } else if (!cgroup_writes(*limits, "").empty()) {
+    log::warn("no guest cgroup: resource limits are not applied");
+  }
+
+  ContainerConfig config;
+  config.process = std::move(*process);
+  config.mounts = std::move(*mounts);
+  json root = request.value("root", json::object());
+  config.readonly_root = root.is_object() && root.contains("readonly") &&
+                         root["readonly"].is_boolean() && root["readonly"].get<bool>();
+  config.hostname = string_or(request, "hostname", "");
+  config.console_size = console_size_of(process_json);
+  init_created_ = true;
+  StartFailure failure;
+  auto prepared = prepare_init(config, failure);
+  if (!prepared) {
+    init_exited_ = true;  // nothing to exec into
+    if (failure.message.empty()) failure.message = prepared.error().describe();
+    return start_failed(pid_name, failure.message, failure.exit_code, outputs, stdin_stream);
+  }
+  Process& p = track(pid_name, prepared->pid, std::move(prepared->stdio), *streams);
+  p.is_init = true;
+  p.release = std::move(prepared->release);
+  return session_.send_message(control(), {{"type", "created"}, {"id", p.id}, {"pid", p.pid}});
+}
+
+Status Supervisor::fail_start_with_hook(Process& init, size_t index, const std::string& message) {
+  std::string text = "error running hook #" + std::to_string(index) + ": " + message + "\n";
+  log::warn(text);
+  const std::string& stream = init.outputs.size() == 1 ? init.outputs[0].stream
+                                                        : init.outputs[1].stream;
+  size_t n = std::min(text.size(), session_.send_credit(stream));
+  if (n > 0) (void)session_.send_data(stream, std::string_view(text).substr(0, n));
+  ::kill(init.pid, SIGKILL);
+  init.release.reset();
+  init.released = true;
+  init.forced_exit_code = 1;
+  return session_.send_message(control(), {{"type", "started"}, {"id", init.id}, {"pid", init.pid}});
+}
+
+Status Supervisor::on_start(const json& request) {
+  std::string id = string_or(request, "id", "init");
+  auto it = processes_.find(id);
+  if (it == processes_.end() || !it->second.is_init)
+    return start_failed(id, "no container process \"" + id + "\" to start", 1, {});
+  Process& init = it->second;
+  if (init.released) return start_failed(id, "the container was already started", 1, {});
+  if (init.wait_status) return start_failed(id, "the container process has exited", 1, {});
+  auto hooks = parse_hooks(request.value("hooks", json()));
+  if (!hooks) return start_failed(id, "invalid start request: " + hooks.error().describe(), 1, {});
+  std::string state = request.value("state", json::object()).dump(
+      -1, ' ', false, json::error_handler_t::replace);
+  for (size_t i = 0; i < hooks->size(); ++i)
+    if (auto error = run_hook(init.pid, (*hooks)[i], state))
+      return fail_start_with_hook(init, i, *error);
+  if (Status s = release_init(init.release); !s) {
+    // It died before start (say, killed): its exit is reported as usual.
+    init.released = true;
+    log::warn("release the container process: " + s.error().describe());
+  }
+  init.released = true;
+  // Input that arrived before start can go to the process now.
+  return session_.send_message(control(), {{"type", "started"}, {"id", id}, {"pid", init.pid}});
+}
+
+Status Supervisor::on_exec(const json& request) {
+  auto id = parse_process_id(request);
+  const json process_json = request.value("process", json::object());
+  auto process = oci::process_from_json(process_json);
+  bool terminal = process && process->terminal;
+  auto streams = stdio_of(request, terminal);
+  std::vector<std::string> outputs = streams ? streams->outputs() : std::vector<std::string>{};
+  // Whatever the host sent for its stdin is dropped with it.
+  std::string stdin_stream = streams && !streams->terminal() ? streams->stdin_stream : "";
+  if (!id) return start_failed("", "invalid exec request: " + id.error().describe(), 1, {});
+  if (processes_.count(*id)) return start_failed(*id, "process id " + *id + " is in use", 1, {});
+  if (!process)
+    return start_failed(*id, "invalid exec request: " + process.error().describe(), 1, outputs, stdin_stream);
+  if (!streams)
+    return start_failed(*id, "invalid exec request: " + streams.error().describe(), 1, {});
+  if (!init_running())
+    return start_failed(*id, init_exited_ || !init_created_
+                                 ? "cannot exec in a stopped container"
+                                 : "cannot exec in a container that has not been started",
+                        1, outputs, stdin_stream);
+  if (processes_.size() >= kMaxProcesses)
+    return start_failed(*id, "too many processes in the container", 1, outputs, stdin_stream);
+  pid_t init_pid = -1;
+  for (const auto& [pid_id, p] : processes_)
+    if (p.is_init) init_pid = p.pid;
+  StartFailure failure;
+  auto spawned = spawn_exec(init_pid, *process, console_size_of(process_json), failure);
+  if (!spawned) {
+    if (failure.message.empty()) failure.message = spawned.error().describe();
+    return start_failed(*id, failure.message, failure.exit_code, outputs, stdin_stream);
+  }
+  Process& p = track(*id, spawned->pid, std::move(spawned->stdio), *streams);
+  p.released = true;
+  return session_.send_message(control(), {{"type", "started"}, {"id", p.id}, {"pid", p.pid}});
+}
+
+Status Supervisor::on_signal(const json& request) {
+  auto sig_it = request.find("signal");
+  if (sig_it == request.end() || !sig_it->is_number_integer()) {
+    log::warn("signal request without a signal number");
+    return ok();
+  }
+  int64_t sig = sig_it->get<int64_t>();
+  if (sig <= 0 || sig >= 65) {
+    log::warn("ignoring signal " + std::to_string(sig));
+    return ok();
+  }
+  auto all = request.find("all");
+  if (all != request.end() && all->is_boolean() && all->get<bool>()) {
+    signal_cgroup(static_cast<int>(sig));
+    return ok();
+  }
+  std::string id = string_or(request, "id", "init");
+  auto it = processes_.find(id);
+  // Not started or already exited: no effect, as the contract says.
+  if (it == processes_.end() || !it->second.released || it->second.wait_status) return ok();
+  if (::kill(it->second.pid, static_cast<int>(sig)) < 0)
+    log::warn("kill " + std::to_string(it->second.pid) + " " + std::to_string(sig) + " failed");
+  return ok();
+}
+
+Status Supervisor::on_resize(const json& request) {
+  std::string id = string_or(request, "id", "");
+  auto it = processes_.find(id);
+  if (it == processes_.end() || !it->second.master) return ok();
+  auto dim = [&](const char* key) -> unsigned short {
+    auto v = request.find(key);
+    if (v == request.end() || !v->is_number_unsigned()) return 0;
+    return static_cast<unsigned short>(std::min<uint64_t>(v->get<uint64_t>(), 0xffff));
+  };
+  winsize ws = {};
+  ws.ws_row = dim("rows");
+  ws.ws_col = dim("cols");
+  if (::ioctl(it->second.master.get(), TIOCSWINSZ, &ws) < 0) log::warn("resize " + id + " failed");
+  return ok();
+}
+
+// ---------------------------------------------------------------------------
+// Queries.
+
+json request_of(const json& request) {
+  auto it = request.find("request");
+  return it == request.end() ? json() : *it;
+}
+
+Status Supervisor::on_ps(const json& request) {
+  std::vector<ProcessInfo> infos;
+  std::map<pid_t, pid_t> ns_pid_of;
+  for (pid_t pid : cgroup_pids()) {
+    if (infos.size() >= kMaxPsEntries) break;
+    auto info = read_process(pid);
+    if (!info) continue;  // it exited meanwhile
+    ns_pid_of[info->guest_pid] = info->ns_pid;
+    infos.push_back(std::move(*info));
+  }
+  json list = json::array();
+  for (const auto& info : infos) {
+    // A parent outside the container (the agent, for execs) shows as 0.
+    auto parent = ns_pid_of.find(info.guest_ppid);
+    list.push_back({{"pid", info.ns_pid},
+                    {"ppid", parent == ns_pid_of.end() ? 0 : parent->second},
+                    {"uid", info.uid},
+                    {"tty", info.tty},
+                    {"time_ms", info.time_ms},
+                    {"start_time_ms", info.start_time_ms},
+                    {"cmd", info.cmd}});
+  }
+  json answer = {{"type", "ps"}, {"request", request_of(request)}, {"processes", std::move(list)}};
+  if (!guest_cgroup_ready())
+    answer = {{"type", "failed"}, {"request", request_of(request)},
+              {"message", "the guest has no cgroup for the container"}};
+  return session_.send_message(control(), answer);
+}
+
+Status Supervisor::on_stats(const json& request) {
+  if (!guest_cgroup_ready())
+    return session_.send_message(control(), {{"type", "failed"}, {"request", request_of(request)},
+                                             {"message", "the guest has no cgroup for the container"}});
+  json answer = cgroup_stats();
+  answer["type"] = "stats";
+  answer["request"] = request_of(request);
+  return session_.send_message(control(), answer);
+}
+
+Status Supervisor::on_update(const json& request) {
+  auto it = request.find("resources");
+  auto limits = limits_from_json(it == request.end() ? json() : *it);
+  Status applied = limits ? apply_limits(*limits) : Status(std::move(limits).error());
+  if (!applied)
+    return session_.send_message(control(), {{"type", "failed"}, {"request", request_of(request)},
+                                             {"message", applied.error().describe()}});
+  return session_.send_message(control(), {{"type", "updated"}, {"request", request_of(request)}});
+}
+
+void Supervisor::on_shutdown() {
+  signal_cgroup(SIGKILL);
+  for (auto& [id, p] : processes_)
+    if (!p.wait_status) ::kill(p.pid, SIGKILL);
+  shutdown_ = true;
+}
+
+// ---------------------------------------------------------------------------
+// Stdio.
+
+void Supervisor::pump_output(Output& out) {
   size_t credit = session_.send_credit(out.stream);
   if (!out.fd || credit == 0) return;
   char buf[32 * 1024];
   ssize_t n = ::read(out.fd.get(), buf, std::min(credit, sizeof buf));
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) {
+    // 0 for a pipe; EIO for a pty master once every slave holder is gone.
     out.fd.reset();
     if (!out.eof_sent) (void)session_.send_eof(out.stream);
     out.eof_sent = true;
@@ -206,20 +601,25 @@ void Supervisor::pump_output(OutputPump& out) {
   (void)session_.send_data(out.stream, std::string_view(buf, static_cast<size_t>(n)));
 }
 
-Status Supervisor::write_stdin() {
-  ssize_t n = ::write(stdin_fd_.get(), stdin_pending_.data(), stdin_pending_.size());
+void Supervisor::write_input(Process& p) {
+  auto it = inputs_.find(p.input_stream);
+  if (it == inputs_.end()) return;
+  Input& in = it->second;
+  int fd = p.master ? p.master.get() : p.stdin_fd.get();
+  if (fd < 0 || in.pending.empty()) return;
+  ssize_t n = ::write(fd, in.pending.data(), in.pending.size());
   if (n < 0) {
-    if (errno == EAGAIN || errno == EINTR) return ok();
+    if (errno == EAGAIN || errno == EINTR) return;
     // The process closed its stdin: drop what the host sends from now on.
-    session_.consumed("stdin", stdin_pending_.size());
-    stdin_pending_.clear();
-    stdin_fd_.reset();
-    return ok();
+    session_.consumed(p.input_stream, in.pending.size());
+    in.pending.clear();
+    in.discard = true;
+    p.stdin_fd.reset();
+    return;
   }
-  session_.consumed("stdin", static_cast<size_t>(n));
-  stdin_pending_.erase(0, static_cast<size_t>(n));
-  if (stdin_pending_.empty() && stdin_eof_) stdin_fd_.reset();
-  return ok();
+  session_.consumed(p.input_stream, static_cast<size_t>(n));
+  in.pending.erase(0, static_cast<size_t>(n));
+  if (in.pending.empty() && in.eof) p.stdin_fd.reset();
 }
 
 void Supervisor::reap_children() {
@@ -228,41 +628,66 @@ void Supervisor::reap_children() {
   }
   int status;
   pid_t pid;
-  while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0)
-    if (pid == pid_) wait_status_ = status;
+  while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+    for (auto& [id, p] : processes_) {
+      if (p.pid != pid) continue;
+      p.wait_status = status;
+      p.exited_at = Clock::now();
+    }
+  }
 }
 
-// After the process exits, its output pipes are drained: everything it
-// wrote is already in them. A pipe still held open by a leftover child is
-// cut at the first moment it has nothing to read.
-Status Supervisor::maybe_report_exit() {
-  if (!wait_status_ || exit_reported_) return ok();
-  for (auto& out : outputs_) {
+Status Supervisor::report_exits() {
+  for (auto it = processes_.begin(); it != processes_.end();) {
+    bool done = false;
+    TRY(maybe_report_exit(it->second, done));
+    if (done) {
+      inputs_.erase(it->second.input_stream);
+      it = processes_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return ok();
+}
+
+// After a process exits, its output is drained: a pipe holds everything it
+// wrote, so it is cut at the first moment it has nothing to read (something
+// left behind may hold it open); a pty gets kTtyLinger for bytes in flight.
+Status Supervisor::maybe_report_exit(Process& p, bool& done) {
+  if (!p.wait_status) return ok();
+  for (auto& out : p.outputs) {
     while (out.fd && session_.send_credit(out.stream) > 0) {
-      pollfd p = {out.fd.get(), POLLIN, 0};
-      if (::poll(&p, 1, 0) <= 0) {
+      pollfd pfd = {out.fd.get(), POLLIN, 0};
+      if (::poll(&pfd, 1, 0) <= 0) {
+        if (out.tty && Clock::now() - *p.exited_at < kTtyLinger) return ok();
         out.fd.reset();
         break;
       }
       pump_output(out);
     }
     if (out.fd) return ok();  // waiting for the host to grant credit
-    if (!out.eof_sent) TRY(session_.send_eof(out.stream));
+    if (!out.eof_sent) (void)session_.send_eof(out.stream);
     out.eof_sent = true;
   }
-  int status = *wait_status_;
-  json exit = {{"type", "exit"}, {"exit_code", nullptr}, {"signal", nullptr}};
-  if (WIFEXITED(status)) exit["exit_code"] = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) {
+  int status = *p.wait_status;
+  json exit = {{"type", "exit"}, {"id", p.id}, {"exit_code", nullptr}, {"signal", nullptr}};
+  if (p.forced_exit_code) {
+    exit["exit_code"] = *p.forced_exit_code;
+  } else if (WIFEXITED(status)) {
+    exit["exit_code"] = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
     exit["signal"] = WTERMSIG(status);
     exit["exit_code"] = 128 + WTERMSIG(status);
   }
-  exit_reported_ = true;
-  stdin_fd_.reset();
-  // The host stops the VM as soon as it reads the exit: whatever the
-  // process wrote must be on the host's disk by then.
-  ::sync();
-  return session_.send_message(std::string(proto::kControlStream), exit);
+  if (p.is_init) {
+    init_exited_ = true;
+    // The host may stop the VM as soon as it reads this exit: whatever the
+    // container wrote must be on the host's disk by then.
+    ::sync();
+  }
+  done = true;
+  return session_.send_message(control(), exit);
 }
 
 Status Supervisor::flush_port() {

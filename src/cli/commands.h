@@ -7,6 +7,8 @@
 #include <functional>
 #include <string>
 
+#include "runtime/create.h"
+
 namespace runvm::cli {
 
 struct GlobalOptions {
@@ -27,11 +29,33 @@ struct GlobalOptions {
 // returns the process exit status.
 using CommandRunner = std::function<int()>;
 
-void add_run_command(CLI::App& app, const GlobalOptions& global, CommandRunner& selected);
-void add_check_command(CLI::App& app, const GlobalOptions& global, CommandRunner& selected);
-void add_spec_command(CLI::App& app, const GlobalOptions& global, CommandRunner& selected);
+#define RUNVM_COMMANDS(X) \
+  X(create) X(start) X(state) X(kill) X(delete) X(list) X(ps) X(pause) X(resume) \
+  X(exec) X(update) X(events) X(features) X(run) X(spec) X(check)
+#define RUNVM_DECLARE(name) \
+  void add_##name##_command(CLI::App& app, const GlobalOptions& global, CommandRunner& selected);
+RUNVM_COMMANDS(RUNVM_DECLARE)
+#undef RUNVM_DECLARE
 
 // Prints "runvm <command> failed: <error>" the way runc does, and returns 1.
 int report_failure(const std::string& command, const std::string& message);
+
+// Logging for a process that outlives the command (a container's monitor,
+// an exec's stand-in): --log only, never the stderr it shares with the
+// container.
+void log_to_file_only(const GlobalOptions& global);
+
+// create/run options from the global flags.
+runtime::CreateOptions create_options(const GlobalOptions& global);
+
+// Runs a Status-returning command: 0, or the failure reported.
+template <typename F>
+CommandRunner simple_command(const std::string& name, F body) {
+  return [name, body]() -> int {
+    auto status = body();
+    if (!status) return report_failure(name, status.error().describe());
+    return 0;
+  };
+}
 
 }  // namespace runvm::cli

@@ -1,5 +1,6 @@
 // runvm: an OCI runtime that runs each container in its own microVM, with
 // runc's command line.
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,6 +17,8 @@ using namespace runvm;
 
 namespace {
 
+vm::AccelRequest accel_request = vm::AccelRequest::automatic;
+
 std::string timestamp() {
   char buf[64];
   std::time_t now = std::time(nullptr);
@@ -25,7 +28,7 @@ std::string timestamp() {
 
 // --log/--log-format as runc: JSON lines {"level","msg","time"} that
 // containerd's shim reads for the last error. Errors also go to stderr.
-void configure_logging(const cli::GlobalOptions& g) {
+void configure_logging(const cli::GlobalOptions& g, bool use_stderr = true) {
   // The log file gets info and up (the accelerator choice, say); stderr
   // only warnings and errors unless --debug.
   bool to_file = !g.log_file.empty();
@@ -37,7 +40,7 @@ void configure_logging(const cli::GlobalOptions& g) {
     else std::fprintf(stderr, "runvm: cannot open log file %s\n", g.log_file.c_str());
   }
   bool json = g.log_format == "json";
-  log::set_sink([file, json](log::Level level, const std::string& message) {
+  log::set_sink([file, json, use_stderr](log::Level level, const std::string& message) {
     if (file) {
       std::string line = json ? nlohmann::json{{"level", log::level_name(level)},
                                                {"msg", message},
@@ -47,14 +50,29 @@ void configure_logging(const cli::GlobalOptions& g) {
       std::fprintf(file.get(), "%s\n", line.c_str());
       std::fflush(file.get());
     }
-    bool to_stderr = level == log::Level::error || (!file && level >= log::Level::warn) ||
-                     log::enabled(log::Level::debug);
+    bool to_stderr = use_stderr && (level == log::Level::error ||
+                                    (!file && level >= log::Level::warn) ||
+                                    log::enabled(log::Level::debug));
     if (to_stderr)
       std::fprintf(stderr, level == log::Level::error ? "%s\n" : "runvm: %s\n", message.c_str());
   });
 }
 
 }  // namespace
+
+void cli::log_to_file_only(const GlobalOptions& g) { configure_logging(g, false); }
+
+runtime::CreateOptions cli::create_options(const GlobalOptions& g) {
+  runtime::CreateOptions o;
+  o.root = g.root;
+  o.accel = accel_request;
+  o.artifacts = {g.kernel, g.initramfs};
+  if (g.vcpus) o.size.vcpus = g.vcpus;
+  if (g.memory_mib) o.size.memory_mib = g.memory_mib;
+  o.boot_timeout = std::chrono::seconds(g.boot_timeout_s);
+  o.daemonize_logging = [&g] { log_to_file_only(g); };
+  return o;
+}
 
 int cli::report_failure(const std::string& command, const std::string& message) {
   log::error("runvm " + command + " failed: " + message);
@@ -87,14 +105,19 @@ int main(int argc, char** argv) {
       ->envname("RUNVM_MEMORY_MIB");
 
   cli::CommandRunner selected;
-  cli::add_run_command(app, g, selected);
-  cli::add_check_command(app, g, selected);
-  cli::add_spec_command(app, g, selected);
+#define RUNVM_ADD(name) cli::add_##name##_command(app, g, selected);
+  RUNVM_COMMANDS(RUNVM_ADD)
+#undef RUNVM_ADD
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   configure_logging(g);
+  auto accel = vm::parse_accel_request(g.accel);
+  if (!accel) return cli::report_failure(app.get_subcommands().front()->get_name(), accel.error().describe());
+  accel_request = *accel;
+  // A reader that goes away is an EPIPE to handle, not a reason to die.
+  ::signal(SIGPIPE, SIG_IGN);
   return selected ? selected() : 1;
 }

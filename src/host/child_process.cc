@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -17,23 +18,28 @@
 namespace runvm::host {
 namespace {
 
+constexpr size_t kMaxSpawnFds = 8;
+
 // Runs in the forked child: only async-signal-safe calls until execv.
-[[noreturn]] void exec_child(const SpawnOptions& options, char* const* argv, int report_fd,
-                             pid_t parent) {
+[[noreturn]] void exec_child(const SpawnOptions& options, char* const* argv, char* const* envp,
+                             int report_fd, pid_t parent) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
+  // Move every source out of the way first: one may sit on a target.
+  int moved[kMaxSpawnFds];
+  size_t count = std::min(options.fds.size(), kMaxSpawnFds);
+  for (size_t i = 0; i < count; ++i)
+    moved[i] = ::fcntl(options.fds[i].second, F_DUPFD_CLOEXEC, 100);
   int devnull = ::open("/dev/null", O_RDWR);
   for (int fd = 0; fd < 3; ++fd) ::dup2(devnull, fd);
-  for (const auto& [child_fd, parent_fd] : options.fds) {
-    // Move the source out of the way first in case it sits on a target.
-    int tmp = ::fcntl(parent_fd, F_DUPFD_CLOEXEC, 100);
-    ::dup2(tmp, child_fd);
-  }
-  ::execv(argv[0], argv);
+  for (size_t i = 0; i < count; ++i) ::dup2(moved[i], options.fds[i].first);
+  const char* path = options.path.empty() ? argv[0] : options.path.c_str();
+  if (envp) ::execve(path, argv, envp);
+  else ::execv(path, argv);
   int err = errno;
   (void)!::write(report_fd, &err, sizeof err);
   ::_exit(127);
@@ -64,11 +70,16 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnOptions& options) {
   std::vector<char*> argv;
   for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  if (options.fds.size() > kMaxSpawnFds) return fail("too many descriptors for a child process");
+  std::vector<char*> envp;
+  for (const auto& e : options.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   auto [report_r, report_w] = TRY(io::make_pipe());
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return fail_errno("fork for " + options.argv[0]);
-  if (pid == 0) exec_child(options, argv.data(), report_w.get(), parent);
+  if (pid == 0) exec_child(options, argv.data(), options.replace_env ? envp.data() : nullptr,
+                             report_w.get(), parent);
 
   ChildProcess child;
   child.pid_ = pid;

@@ -18,11 +18,14 @@
 namespace runvm::host {
 
 struct SpawnOptions {
-  std::vector<std::string> argv;  // argv[0] is an absolute path
+  std::vector<std::string> argv;  // argv[0] is an absolute path unless `path` is set
   // Descriptors the child gets: {child fd number, parent fd}. Unlisted fds
   // are closed (everything runvm opens is O_CLOEXEC). 0, 1 and 2 default to
   // /dev/null.
   std::vector<std::pair<int, int>> fds;
+  std::string path;               // the executable, if not argv[0] (hooks)
+  std::vector<std::string> env;   // with replace_env: the whole environment
+  bool replace_env = false;
 };
 
 class ChildProcess {

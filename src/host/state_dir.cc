@@ -10,13 +10,14 @@
 namespace runvm::host {
 
 Status validate_container_id(const std::string& id) {
+  // runc's words, with the ID added so the user sees which.
   if (id.empty()) return fail("container id cannot be empty");
-  if (id.size() > 1024) return fail("invalid id format: " + id.substr(0, 64) + "... (over 1024 bytes)");
-  if (id == "." || id == "..") return fail("invalid id format: " + id);
+  if (id.size() > 1024) return fail("invalid container ID format: " + id.substr(0, 64) + "... (over 1024 bytes)");
+  if (id == "." || id == "..") return fail("invalid container ID format: " + id);
   for (char c : id) {
     bool okc = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                c == '_' || c == '+' || c == '-' || c == '.';
-    if (!okc) return fail("invalid id format: " + id);
+    if (!okc) return fail("invalid container ID format: " + id);
   }
   return ok();
 }
@@ -39,12 +40,28 @@ Result<StateDir> StateDir::create(const std::string& root, const std::string& id
   StateDir dir;
   std::string path = root + "/" + id;
   if (::mkdir(path.c_str(), 0700) < 0) {
-    if (errno == EEXIST) return fail("container with id exists: " + id);
+    if (errno == EEXIST) return fail("container with given ID already exists");
     return fail_errno("create state directory " + path);
   }
   dir.path_ = path;
   dir.lock_ = TRY(io::open_file(path + "/lock", O_RDWR | O_CREAT, 0600));
   if (::flock(dir.lock_.get(), LOCK_EX) < 0) return fail_errno("lock " + path);
+  return dir;
+}
+
+Result<StateDir> StateDir::open(const std::string& root, const std::string& id) {
+  TRY(validate_container_id(id));
+  StateDir dir;
+  std::string path = root + "/" + id;
+  auto lock = io::open_file(path + "/lock", O_RDWR);
+  if (!lock) {
+    if (lock.error().errno_value() == ENOENT) return fail("container does not exist");
+    return std::move(lock).error();
+  }
+  if (::flock(lock->get(), LOCK_EX) < 0) return fail_errno("lock " + path);
+  dir.path_ = path;
+  dir.lock_ = std::move(*lock);
+  dir.keep_ = true;
   return dir;
 }
 

@@ -22,13 +22,18 @@ class StateDir {
   StateDir& operator=(StateDir&&) = delete;
   ~StateDir();
 
-  // Creates root/id (and root if needed, mode 0700). An existing directory
-  // gets runc's error: "container with id exists: ID".
+  // Creates root/id (and root if needed, mode 0700), locked. An existing
+  // directory gets runc's error: "container with given ID already exists".
   static Result<StateDir> create(const std::string& root, const std::string& id);
+  // Opens and locks an existing container's directory, kept by default
+  // (remove() deletes it). A missing one: "container does not exist".
+  static Result<StateDir> open(const std::string& root, const std::string& id);
 
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const { return path_ + "/" + name; }
   void keep() { keep_ = true; }
+  // Lets other commands in (the lock is released; the directory stays ours).
+  void unlock() { lock_.reset(); }
   Status remove();
 
  private:

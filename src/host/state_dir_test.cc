@@ -19,7 +19,7 @@ TEST(ContainerId, AcceptsRuncCharacters) {
   EXPECT_FALSE(validate_container_id(".."));
   auto bad = validate_container_id("a/b");
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().message(), "invalid id format: a/b");
+  EXPECT_EQ(bad.error().message(), "invalid container ID format: a/b");
 }
 
 TEST(StateDir, IsExclusiveAndRemovedUnlessKept) {
@@ -31,7 +31,7 @@ TEST(StateDir, IsExclusiveAndRemovedUnlessKept) {
     EXPECT_TRUE(exists(root + "/c1/lock"));
     auto again = StateDir::create(root, "c1");
     ASSERT_FALSE(again);
-    EXPECT_EQ(again.error().message(), "container with id exists: c1");
+    EXPECT_EQ(again.error().message(), "container with given ID already exists");
   }
   EXPECT_FALSE(exists(root + "/c1"));
   {
@@ -40,6 +40,14 @@ TEST(StateDir, IsExclusiveAndRemovedUnlessKept) {
     dir->keep();
   }
   EXPECT_TRUE(exists(root + "/c2"));
+  {
+    auto opened = StateDir::open(root, "c2");
+    ASSERT_TRUE(opened) << opened.error().describe();
+    auto missing = StateDir::open(root, "nope");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().message(), "container does not exist");
+  }
+  EXPECT_TRUE(exists(root + "/c2")) << "open() keeps the directory by default";
   std::system(("rm -rf " + root.substr(0, root.rfind('/'))).c_str());
 }
 

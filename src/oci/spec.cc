@@ -201,6 +201,17 @@ Result<std::vector<Rlimit>> get_rlimits(const json& v, const std::string& path) 
   return rlimits;
 }
 
+Result<Capabilities> parse_capabilities(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  Capabilities c;
+  TRY(read_optional(v, path, "bounding", c.bounding, get_strings));
+  TRY(read_optional(v, path, "effective", c.effective, get_strings));
+  TRY(read_optional(v, path, "inheritable", c.inheritable, get_strings));
+  TRY(read_optional(v, path, "permitted", c.permitted, get_strings));
+  TRY(read_optional(v, path, "ambient", c.ambient, get_strings));
+  return c;
+}
+
 Result<Process> parse_process(const json& v, const std::string& path) {
   TRY(expect_object(v, path));
   Process p;
@@ -212,6 +223,7 @@ Result<Process> parse_process(const json& v, const std::string& path) {
   TRY(read_optional(v, path, "cwd", p.cwd, get_absolute_path));
   TRY(read_optional(v, path, "rlimits", p.rlimits, get_rlimits));
   TRY(read_optional(v, path, "noNewPrivileges", p.no_new_privileges, get_bool));
+  TRY(read_optional(v, path, "capabilities", p.capabilities, parse_capabilities));
   return p;
 }
 
@@ -578,6 +590,12 @@ json process_to_json(const Process& process) {
   out["cwd"] = process.cwd;
   if (!process.rlimits.empty()) out["rlimits"] = rlimits_to_json(process.rlimits);
   out["noNewPrivileges"] = process.no_new_privileges;
+  if (process.capabilities) {
+    const Capabilities& c = *process.capabilities;
+    out["capabilities"] = {{"bounding", c.bounding}, {"effective", c.effective},
+                           {"inheritable", c.inheritable}, {"permitted", c.permitted},
+                           {"ambient", c.ambient}};
+  }
   return out;
 }
 

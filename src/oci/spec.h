@@ -29,6 +29,12 @@ struct Rlimit {
   uint64_t soft = 0;
 };
 
+// process.capabilities: names as in the spec ("CAP_KILL"). Unknown names are
+// kept; the guest skips those its kernel lacks, as runc does.
+struct Capabilities {
+  std::vector<std::string> bounding, effective, inheritable, permitted, ambient;
+};
+
 struct Process {
   bool terminal = false;
   User user;
@@ -37,7 +43,9 @@ struct Process {
   std::string cwd = "/";          // absolute after validation
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = false;
-  // Capabilities, apparmor, selinux, oomScoreAdj: parsed later issues.
+  // Absent: the process keeps what its uid gets (all for root).
+  std::optional<Capabilities> capabilities;
+  // Apparmor, selinux, oomScoreAdj: parsed later issues.
 };
 
 struct Root {

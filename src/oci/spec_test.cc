@@ -622,6 +622,7 @@ TEST(ProcessJson, RoundTrips) {
   EXPECT_EQ(back->rlimits[1].hard, UINT64_MAX);
   EXPECT_EQ(back->rlimits[0].soft, 50u);
   EXPECT_EQ(back->no_new_privileges, p.no_new_privileges);
+  EXPECT_FALSE(back->capabilities.has_value());
 }
 
 TEST(ProcessJson, DefaultsRoundTrip) {
@@ -633,6 +634,42 @@ TEST(ProcessJson, DefaultsRoundTrip) {
   EXPECT_TRUE(back->user.additional_gids.empty());
   EXPECT_TRUE(back->rlimits.empty());
   EXPECT_EQ(back->cwd, "/");
+}
+
+TEST(ProcessJson, CapabilitiesRoundTrip) {
+  Process p;
+  p.args = {"sh"};
+  p.capabilities = Capabilities{.bounding = {"CAP_KILL", "CAP_CHOWN"},
+                                .effective = {"CAP_KILL"},
+                                .inheritable = {},
+                                .permitted = {"CAP_KILL"},
+                                .ambient = {"CAP_KILL"}};
+  auto back = process_from_json(json::parse(process_to_json(p).dump()));
+  ASSERT_TRUE(back) << back.error().message();
+  ASSERT_TRUE(back->capabilities.has_value());
+  EXPECT_EQ(back->capabilities->bounding, p.capabilities->bounding);
+  EXPECT_EQ(back->capabilities->effective, p.capabilities->effective);
+  EXPECT_TRUE(back->capabilities->inheritable.empty());
+  EXPECT_EQ(back->capabilities->ambient, p.capabilities->ambient);
+}
+
+TEST(ProcessJson, CapabilitiesAbsentStayAbsent) {
+  Process p;
+  p.args = {"sh"};
+  json j = process_to_json(p);
+  EXPECT_FALSE(j.contains("capabilities"));
+  auto back = process_from_json(j);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_FALSE(back->capabilities.has_value());
+}
+
+TEST(ProcessJson, CapabilitiesValidated) {
+  json j = {{"args", {"sh"}}, {"capabilities", {{"bounding", "CAP_KILL"}}}};
+  EXPECT_EQ(process_from_json(j).error().message(),
+            "process.capabilities.bounding: expected an array");
+  j = {{"args", {"sh"}}, {"capabilities", {{"effective", {1}}}}};
+  EXPECT_EQ(process_from_json(j).error().message(),
+            "process.capabilities.effective[0]: expected a string");
 }
 
 TEST(ProcessJson, FromJsonValidates) {

@@ -58,7 +58,7 @@ std::string frame(FrameType type, std::string stream, std::string payload = "") 
   return encode_frame(Frame{type, std::move(stream), std::move(payload)});
 }
 
-std::string hello(int version = 1) {
+std::string hello(int version = static_cast<int>(kProtocolVersion)) {
   return frame(FrameType::hello, "",
                R"({"version":)" + std::to_string(version) + R"(,"name":"test"})");
 }
@@ -116,8 +116,10 @@ TEST(Session, Handshake) {
   p.pump();
   EXPECT_TRUE(p.a.handshake_done());
   EXPECT_TRUE(p.b.handshake_done());
-  EXPECT_EQ(describe(p.a_events), (Lines{R"(hello {"name":"runvm-agent","version":1})"}));
-  EXPECT_EQ(describe(p.b_events), (Lines{R"(hello {"name":"runvm","version":1})"}));
+  EXPECT_EQ(describe(p.a_events), (Lines{R"(hello {"name":"runvm-agent","version":)" +
+                                           std::to_string(kProtocolVersion) + "}"}));
+  EXPECT_EQ(describe(p.b_events), (Lines{R"(hello {"name":"runvm","version":)" +
+                                           std::to_string(kProtocolVersion) + "}"}));
   EXPECT_TRUE(p.a.is_open("control"));
   EXPECT_TRUE(p.b.is_open("control"));
 }
@@ -130,7 +132,7 @@ TEST(Session, HelloWireFormat) {
   EXPECT_EQ(frames[0].type, FrameType::hello);
   EXPECT_EQ(frames[0].stream, "");
   auto body = nlohmann::json::parse(frames[0].payload);
-  EXPECT_EQ(body["version"], 1);
+  EXPECT_EQ(body["version"], kProtocolVersion);
   EXPECT_EQ(body["name"], "runvm");
 }
 
@@ -157,10 +159,11 @@ TEST(Session, FramesBeforeHelloRejected) {
 TEST(Session, VersionMismatchNamesBothVersions) {
   Session s("runvm");
   s.send_hello();
-  std::string msg = receive_error(s, hello(2));
+  int other = static_cast<int>(kProtocolVersion) + 1;
+  std::string msg = receive_error(s, hello(other));
   EXPECT_NE(msg.find("version mismatch"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("peer speaks 2"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("this end speaks 1"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("peer speaks " + std::to_string(other)), std::string::npos) << msg;
+  EXPECT_NE(msg.find("this end speaks " + std::to_string(kProtocolVersion)), std::string::npos) << msg;
   EXPECT_FALSE(s.handshake_done());
 }
 

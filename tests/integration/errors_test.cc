@@ -95,10 +95,10 @@ TEST_F(RunErrorTest, VirtiofsdNotInstalledNamesThePackage) {
                            "qemu-system-x86 or virtiofsd package");
 }
 
-TEST_F(RunErrorTest, TerminalIsRefusedClearly) {
+TEST_F(RunErrorTest, TerminalWithoutATerminalOrConsoleSocketIsRefusedClearly) {
   bundle_.config()["process"]["terminal"] = true;
   bundle_.write_config();
-  expect_error(run(), "process.terminal: true is not supported by runvm run yet");
+  expect_error(run(), "process.terminal is true but stdin is not a terminal (use --console-socket)");
 }
 
 TEST_F(RunErrorTest, UnknownAcceleratorIsRefused) {

@@ -213,7 +213,7 @@ TEST_F(RunTest, QemuDyingStopsRunWithAnErrorAndCleansUp) {
   };
   auto r = run({"sh", "-c", "echo running; sleep 100"}, o);
   EXPECT_TRUE(killed);
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 137) << "a container whose VM died reads as killed";
   EXPECT_NE(r.err.find("QEMU killed by signal 9"), std::string::npos) << r.err;
 }
 
@@ -262,7 +262,7 @@ TEST_F(RunTest, IdInUseIsRefused) {
   ::mkdir((root_.path() + "/taken").c_str(), 0700);
   auto r = run_id("taken");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("container with id exists: taken"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("container with given ID already exists"), std::string::npos) << r.err;
   ::rmdir((root_.path() + "/taken").c_str());
 }
 
@@ -270,7 +270,7 @@ TEST_F(RunTest, InvalidIdIsRefused) {
   bundle_.write_config();
   auto r = run_id("bad/id");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("invalid id format: bad/id"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("invalid container ID format: bad/id"), std::string::npos) << r.err;
 }
 
 }  // namespace

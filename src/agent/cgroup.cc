@@ -1,0 +1,222 @@
+#include "agent/cgroup.h"
+
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "agent/procfs.h"
+#include "common/io.h"
+#include "common/log.h"
+
+namespace runvm::agent {
+namespace {
+
+using nlohmann::json;
+
+bool g_ready = false;
+std::vector<std::string> g_missing;
+
+std::string file(const char* name) { return std::string(kContainerCgroup) + "/" + name; }
+
+// Writes a cgroup file (not atomic-rename: cgroup files are written in place).
+Status write_value(const std::string& path, std::string_view value) {
+  UniqueFd fd = TRY(io::open_file(path, O_WRONLY));
+  return io::write_all(fd.get(), value).context("write " + std::string(value) + " to " + path);
+}
+
+std::string read_or_empty(const std::string& path) {
+  auto text = io::read_file(path);
+  return text ? *text : "";
+}
+
+Result<int64_t> signed_member(const json& object, const std::string& path,
+                              const char* key, std::optional<int64_t>& out) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return 0;
+  if (!it->is_number_integer())
+    return fail(path + "." + key + ": expected an integer");
+  if (it->is_number_unsigned() && it->get<uint64_t>() > INT64_MAX)
+    return fail(path + "." + key + ": out of range");
+  out = it->get<int64_t>();
+  return 0;
+}
+
+Result<int64_t> unsigned_member(const json& object, const std::string& path,
+                                const char* key, std::optional<uint64_t>& out) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return 0;
+  if (!it->is_number_integer() || (!it->is_number_unsigned() && it->get<int64_t>() < 0))
+    return fail(path + "." + key + ": expected an unsigned integer");
+  out = it->get<uint64_t>();
+  return 0;
+}
+
+// The section of resources named key, or null; an error if not an object.
+Result<const json*> section(const json& resources, const char* key) {
+  auto it = resources.find(key);
+  if (it == resources.end() || it->is_null()) return static_cast<const json*>(nullptr);
+  if (!it->is_object()) return fail(std::string("resources.") + key + ": expected an object");
+  return &*it;
+}
+
+}  // namespace
+
+Result<CgroupLimits> limits_from_json(const json& resources) {
+  CgroupLimits limits;
+  if (resources.is_null()) return limits;
+  if (!resources.is_object()) return fail("resources: expected an object");
+  if (const json* memory = TRY(section(resources, "memory")))
+    TRY(signed_member(*memory, "resources.memory", "limit", limits.memory_limit));
+  if (const json* cpu = TRY(section(resources, "cpu"))) {
+    TRY(signed_member(*cpu, "resources.cpu", "quota", limits.cpu_quota));
+    TRY(unsigned_member(*cpu, "resources.cpu", "period", limits.cpu_period));
+    TRY(unsigned_member(*cpu, "resources.cpu", "shares", limits.cpu_shares));
+  }
+  if (const json* pids = TRY(section(resources, "pids")))
+    TRY(signed_member(*pids, "resources.pids", "limit", limits.pids_limit));
+  return limits;
+}
+
+uint64_t shares_to_weight(uint64_t shares) {
+  if (shares == 0) return 0;
+  if (shares < 2) shares = 2;
+  if (shares > 262144) shares = 262144;
+  return 1 + ((shares - 2) * 9999) / 262142;
+}
+
+std::vector<std::pair<std::string, std::string>> cgroup_writes(
+    const CgroupLimits& limits, std::string_view current_cpu_max) {
+  std::vector<std::pair<std::string, std::string>> out;
+  // As runc: 0 leaves the value alone, a negative value removes the limit.
+  auto limit_text = [](int64_t v) { return v < 0 ? std::string("max") : std::to_string(v); };
+  if (limits.memory_limit && *limits.memory_limit != 0)
+    out.emplace_back("memory.max", limit_text(*limits.memory_limit));
+  bool quota = limits.cpu_quota && *limits.cpu_quota != 0;
+  bool period = limits.cpu_period && *limits.cpu_period != 0;
+  if (quota || period) {
+    std::string cur_quota = "max", cur_period = "100000";
+    size_t space = current_cpu_max.find(' ');
+    if (space != std::string_view::npos) {
+      cur_quota = std::string(current_cpu_max.substr(0, space));
+      std::string_view p = current_cpu_max.substr(space + 1);
+      while (!p.empty() && (p.back() == '\n' || p.back() == ' ')) p.remove_suffix(1);
+      if (!p.empty()) cur_period = std::string(p);
+    }
+    out.emplace_back("cpu.max", (quota ? limit_text(*limits.cpu_quota) : cur_quota) + " " +
+                                    (period ? std::to_string(*limits.cpu_period) : cur_period));
+  }
+  if (limits.cpu_shares && *limits.cpu_shares != 0)
+    out.emplace_back("cpu.weight", std::to_string(shares_to_weight(*limits.cpu_shares)));
+  if (limits.pids_limit && *limits.pids_limit != 0)
+    out.emplace_back("pids.max", limit_text(*limits.pids_limit));
+  return out;
+}
+
+uint64_t parse_limit_value(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) return 0;  // "max" or junk
+  return v;
+}
+
+uint64_t flat_keyed_value(std::string_view text, std::string_view key) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    if (line.size() > key.size() && line.starts_with(key) && line[key.size()] == ' ')
+      return parse_limit_value(line.substr(key.size() + 1));
+    pos = eol + 1;
+  }
+  return 0;
+}
+
+uint64_t meminfo_total(std::string_view text) {
+  constexpr std::string_view kKey = "MemTotal:";
+  size_t pos = text.find(kKey);
+  if (pos == std::string_view::npos) return 0;
+  std::string_view rest = text.substr(pos + kKey.size());
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  uint64_t kib = 0;
+  std::from_chars(rest.data(), rest.data() + rest.size(), kib);
+  return kib * 1024;
+}
+
+Status set_up_guest_cgroup() {
+  ::mkdir(kCgroupRoot, 0755);
+  if (::mount("cgroup2", kCgroupRoot, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0)
+    return fail_errno("mount cgroup2 on " + std::string(kCgroupRoot));
+  std::string control = std::string(kCgroupRoot) + "/cgroup.subtree_control";
+  for (const char* controller : {"cpu", "memory", "pids"}) {
+    if (Status s = write_value(control, std::string("+") + controller); !s) {
+      log::warn("cgroup controller " + std::string(controller) +
+                " unavailable in the guest kernel: " + s.error().describe());
+      g_missing.emplace_back(controller);
+    }
+  }
+  if (::mkdir(kContainerCgroup, 0755) < 0 && errno != EEXIST)
+    return fail_errno("create " + std::string(kContainerCgroup));
+  g_ready = true;
+  return ok();
+}
+
+bool guest_cgroup_ready() { return g_ready; }
+const std::vector<std::string>& missing_controllers() { return g_missing; }
+
+UniqueFd open_cgroup_procs() {
+  if (!g_ready) return {};
+  auto fd = io::open_file(file("cgroup.procs"), O_WRONLY);
+  return fd ? std::move(*fd) : UniqueFd();
+}
+
+bool join_cgroup(int procs_fd) {
+  if (procs_fd < 0) return true;
+  return ::write(procs_fd, "0", 1) == 1;
+}
+
+Status apply_limits(const CgroupLimits& limits) {
+  if (!g_ready) return fail("the guest has no cgroup for the container");
+  for (const auto& [name, value] : cgroup_writes(limits, read_or_empty(file("cpu.max")))) {
+    std::string controller = name.substr(0, name.find('.'));
+    for (const auto& missing : g_missing)
+      if (missing == controller)
+        return fail("cannot set " + name + ": the guest kernel has no " + controller +
+                    " cgroup controller");
+    TRY(write_value(file(name.c_str()), value));
+  }
+  return ok();
+}
+
+std::vector<pid_t> cgroup_pids() {
+  if (!g_ready) return {};
+  return parse_pid_list(read_or_empty(file("cgroup.procs")));
+}
+
+void signal_cgroup(int sig) {
+  if (sig == SIGKILL && g_ready && write_value(file("cgroup.kill"), "1")) return;
+  for (pid_t pid : cgroup_pids()) ::kill(pid, sig);
+}
+
+json cgroup_stats() {
+  std::string cpu = read_or_empty(file("cpu.stat"));
+  std::string memory_stat = read_or_empty(file("memory.stat"));
+  json out;
+  out["cpu"] = {{"usage_ns", flat_keyed_value(cpu, "usage_usec") * 1000},
+                {"user_ns", flat_keyed_value(cpu, "user_usec") * 1000},
+                {"system_ns", flat_keyed_value(cpu, "system_usec") * 1000}};
+  out["memory"] = {{"usage", parse_limit_value(read_or_empty(file("memory.current")))},
+                   {"limit", parse_limit_value(read_or_empty(file("memory.max")))},
+                   {"cache", flat_keyed_value(memory_stat, "file")},
+                   {"total", meminfo_total(read_or_empty("/proc/meminfo"))}};
+  out["pids"] = {{"current", parse_limit_value(read_or_empty(file("pids.current")))},
+                 {"limit", parse_limit_value(read_or_empty(file("pids.max")))}};
+  if (!g_missing.empty()) out["unavailable"] = g_missing;
+  return out;
+}
+
+}  // namespace runvm::agent

@@ -1,0 +1,83 @@
+// The container's guest cgroup (v2): /sys/fs/cgroup/container holds init and
+// every exec, carries the limits of linux.resources, and is what `ps`,
+// `stats`, `signal --all` and `update` act on. Parsing and the translation
+// of limits into cgroup files are pure functions, unit-tested.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+
+namespace runvm::agent {
+
+constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
+constexpr const char* kContainerCgroup = "/sys/fs/cgroup/container";
+
+// The members of linux.resources the agent applies. Absent: leave as is.
+struct CgroupLimits {
+  std::optional<int64_t> memory_limit;  // bytes; -1 = no limit
+  std::optional<int64_t> cpu_quota;     // us; -1 = no limit
+  std::optional<uint64_t> cpu_period;   // us
+  std::optional<uint64_t> cpu_shares;   // v1 shares, mapped to cpu.weight
+  std::optional<int64_t> pids_limit;    // <= 0... see limits_from_json
+};
+
+// Parses linux.resources (a JSON object; null/absent members are skipped).
+// Errors name the member, e.g. "resources.memory.limit: expected an integer".
+Result<CgroupLimits> limits_from_json(const nlohmann::json& resources);
+
+// The cgroup files to write, in order, as (file, value). `current_cpu_max`
+// is the cgroup's cpu.max now, so a quota or a period given alone keeps the
+// other half.
+std::vector<std::pair<std::string, std::string>> cgroup_writes(
+    const CgroupLimits& limits, std::string_view current_cpu_max);
+
+// runc's mapping of cpu.shares (2..262144) onto cpu.weight (1..10000).
+uint64_t shares_to_weight(uint64_t shares);
+
+// "max" or a number, as in memory.max and pids.max: 0 for "max".
+uint64_t parse_limit_value(std::string_view text);
+
+// A "key value" per line file (cpu.stat, memory.stat): the value of key, 0
+// when absent.
+uint64_t flat_keyed_value(std::string_view text, std::string_view key);
+
+// /proc/meminfo's MemTotal in bytes.
+uint64_t meminfo_total(std::string_view text);
+
+// --- The live cgroup ------------------------------------------------------
+
+// Mounts cgroup2, enables cpu, memory and pids for children and creates the
+// container's cgroup. A controller the kernel lacks is logged and skipped.
+Status set_up_guest_cgroup();
+bool guest_cgroup_ready();
+
+// The controllers that could not be enabled ("memory", ...): their limits
+// and stats are unavailable.
+const std::vector<std::string>& missing_controllers();
+
+// cgroup.procs of the container, open for writing: a child writes "0" to it
+// to join before it does anything else. Empty if there is no cgroup.
+UniqueFd open_cgroup_procs();
+// Writes "0" (the caller) into an fd from open_cgroup_procs(); for children.
+bool join_cgroup(int procs_fd);
+
+Status apply_limits(const CgroupLimits& limits);
+std::vector<pid_t> cgroup_pids();
+// SIGKILL through cgroup.kill (atomic: no fork can escape), else one by one.
+void signal_cgroup(int sig);
+
+// The stats message's cpu/memory/pids members.
+nlohmann::json cgroup_stats();
+
+}  // namespace runvm::agent

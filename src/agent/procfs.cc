@@ -1,0 +1,129 @@
+#include "agent/procfs.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <sstream>
+
+#include "common/io.h"
+
+namespace runvm::agent {
+namespace {
+
+template <typename T>
+bool parse_number(std::string_view s, T& out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+std::vector<std::string_view> split_ws(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n')) ++i;
+    size_t start = i;
+    while (i < s.size() && s[i] != ' ' && s[i] != '\t' && s[i] != '\n') ++i;
+    if (i > start) out.push_back(s.substr(start, i - start));
+  }
+  return out;
+}
+
+constexpr size_t kMaxCmd = 4096;  // keeps a `ps` answer far below a frame
+
+}  // namespace
+
+Result<ProcStat> parse_proc_stat(std::string_view text) {
+  size_t open = text.find('(');
+  size_t close = text.rfind(')');
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open)
+    return fail("malformed /proc stat: no (comm)");
+  ProcStat st;
+  st.comm = std::string(text.substr(open + 1, close - open - 1));
+  // Fields after comm, numbered from 3 (state) as in proc(5).
+  auto f = split_ws(text.substr(close + 1));
+  if (f.size() < 20) return fail("malformed /proc stat: too few fields");
+  auto field = [&](int n) { return f[static_cast<size_t>(n - 3)]; };
+  st.state = field(3).empty() ? '?' : field(3)[0];
+  if (!parse_number(field(4), st.ppid) || !parse_number(field(7), st.tty_nr) ||
+      !parse_number(field(14), st.utime) || !parse_number(field(15), st.stime) ||
+      !parse_number(field(22), st.starttime))
+    return fail("malformed /proc stat: bad number");
+  return st;
+}
+
+Result<ProcStatus> parse_proc_status(std::string_view text) {
+  ProcStatus status;
+  bool have_uid = false;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    std::string_view l = line;
+    if (l.starts_with("Uid:")) {
+      auto f = split_ws(l.substr(4));
+      // real, effective, saved, fs: ps's UID column is the effective one.
+      if (f.size() < 2 || !parse_number(f[1], status.uid))
+        return fail("malformed /proc status: Uid");
+      have_uid = true;
+    } else if (l.starts_with("NSpid:")) {
+      for (auto p : split_ws(l.substr(6))) {
+        pid_t pid;
+        if (!parse_number(p, pid)) return fail("malformed /proc status: NSpid");
+        status.nspid.push_back(pid);
+      }
+    }
+  }
+  if (!have_uid) return fail("malformed /proc status: no Uid");
+  return status;
+}
+
+std::string parse_cmdline(std::string_view text) {
+  while (!text.empty() && text.back() == '\0') text.remove_suffix(1);
+  std::string out(text.substr(0, kMaxCmd));
+  for (char& c : out)
+    if (c == '\0') c = ' ';
+  return out;
+}
+
+std::string tty_name(int tty_nr) {
+  if (tty_nr == 0) return "?";
+  unsigned major = (static_cast<unsigned>(tty_nr) >> 8) & 0xfff;
+  unsigned minor = (static_cast<unsigned>(tty_nr) & 0xff) |
+                   ((static_cast<unsigned>(tty_nr) >> 12) & 0xfff00);
+  if (major >= 136 && major <= 143) return "pts/" + std::to_string((major - 136) * 256 + minor);
+  if (major == 4 && minor < 64) return "tty" + std::to_string(minor);
+  if (major == 4) return "ttyS" + std::to_string(minor - 64);
+  if (major == 5 && minor == 1) return "console";
+  return "?";
+}
+
+std::vector<pid_t> parse_pid_list(std::string_view text) {
+  std::vector<pid_t> out;
+  for (auto word : split_ws(text)) {
+    pid_t pid;
+    if (parse_number(word, pid) && pid > 0) out.push_back(pid);
+  }
+  return out;
+}
+
+Result<ProcessInfo> read_process(pid_t pid) {
+  std::string dir = "/proc/" + std::to_string(pid);
+  ProcStat st = TRY(parse_proc_stat(TRY(io::read_file(dir + "/stat"))));
+  ProcStatus status = TRY(parse_proc_status(TRY(io::read_file(dir + "/status"))));
+  auto cmdline = io::read_file(dir + "/cmdline");
+  long ticks = ::sysconf(_SC_CLK_TCK);
+  if (ticks <= 0) ticks = 100;
+  ProcessInfo info;
+  info.guest_pid = pid;
+  info.ns_pid = status.nspid.empty() ? pid : status.nspid.back();
+  info.guest_ppid = st.ppid;
+  info.uid = status.uid;
+  info.tty = tty_name(st.tty_nr);
+  info.time_ms = (st.utime + st.stime) * 1000 / static_cast<uint64_t>(ticks);
+  info.start_time_ms = st.starttime * 1000 / static_cast<uint64_t>(ticks);
+  info.cmd = cmdline ? parse_cmdline(*cmdline) : "";
+  // Kernel threads and zombies have an empty command line: ps shows [comm].
+  if (info.cmd.empty()) info.cmd = "[" + st.comm + "]";
+  return info;
+}
+
+}  // namespace runvm::agent

@@ -1,0 +1,63 @@
+// Reading /proc/<pid> for `ps`: the parsing is pure (text in, fields out)
+// so it is unit-tested; only read_process() touches the filesystem.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace runvm::agent {
+
+// The fields of /proc/<pid>/stat that `ps` needs.
+struct ProcStat {
+  std::string comm;
+  char state = '?';
+  pid_t ppid = 0;
+  int tty_nr = 0;
+  uint64_t utime = 0;       // clock ticks
+  uint64_t stime = 0;       // clock ticks
+  uint64_t starttime = 0;   // clock ticks since boot
+};
+
+// comm may hold spaces and parentheses: it runs from the first '(' to the
+// last ')'.
+Result<ProcStat> parse_proc_stat(std::string_view text);
+
+struct ProcStatus {
+  uint32_t uid = 0;             // effective
+  std::vector<pid_t> nspid;     // outermost first; back() is the innermost
+};
+Result<ProcStatus> parse_proc_status(std::string_view text);
+
+// NUL-separated argv as one space-separated line (the trailing NUL and any
+// empty tail dropped).
+std::string parse_cmdline(std::string_view text);
+
+// "pts/3", "ttyS0", "tty1", or "?" for none, from stat's tty_nr.
+std::string tty_name(int tty_nr);
+
+// One process as `ps` reports it.
+struct ProcessInfo {
+  pid_t guest_pid = 0;  // in the guest's (root) PID namespace
+  pid_t ns_pid = 0;     // in the container's PID namespace
+  pid_t guest_ppid = 0;
+  uint32_t uid = 0;
+  std::string tty;
+  uint64_t time_ms = 0;
+  uint64_t start_time_ms = 0;
+  std::string cmd;
+};
+
+// Reads /proc/<pid>/{stat,status,cmdline}; fails if the process is gone.
+Result<ProcessInfo> read_process(pid_t pid);
+
+// The pids listed one per line (cgroup.procs).
+std::vector<pid_t> parse_pid_list(std::string_view text);
+
+}  // namespace runvm::agent

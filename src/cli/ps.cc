@@ -1,0 +1,48 @@
+// runvm ps [-f table|json] ID: the processes of the container, inside its
+// VM (PIDs as the container sees them).
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "runtime/lifecycle.h"
+
+namespace runvm::cli {
+namespace {
+
+std::string cpu_time(long long ms) {
+  long long s = ms / 1000;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+  return buf;
+}
+
+}  // namespace
+
+void add_ps_command(CLI::App& app, const GlobalOptions& g, CommandRunner& selected) {
+  auto id = std::make_shared<std::string>();
+  auto format = std::make_shared<std::string>("table");
+  CLI::App* cmd = app.add_subcommand("ps", "list the processes running in the container's VM");
+  cmd->add_option("container-id", *id, "the container's ID")->required();
+  cmd->add_option("--format,-f", *format, "table or json")->capture_default_str();
+  cmd->callback([&g, &selected, id, format] {
+    selected = [&g, id, format]() -> int {
+      if (*format != "table" && *format != "json") return report_failure("ps", "invalid format option");
+      auto answer = runtime::query_container(g.root, *id, {{"op", "ps"}});
+      if (!answer) return report_failure("ps", answer.error().describe());
+      const auto& processes = (*answer)["processes"];
+      if (*format == "json") {
+        nlohmann::json pids = nlohmann::json::array();
+        for (const auto& p : processes) pids.push_back(p.value("pid", 0));
+        std::printf("%s\n", pids.dump().c_str());
+        return 0;
+      }
+      std::printf("%-8s %7s %7s %-8s %8s %s\n", "UID", "PID", "PPID", "TTY", "TIME", "CMD");
+      for (const auto& p : processes)
+        std::printf("%-8d %7d %7d %-8s %8s %s\n", p.value("uid", 0), p.value("pid", 0), p.value("ppid", 0),
+                    p.value("tty", "?").c_str(), cpu_time(p.value("time_ms", 0LL)).c_str(),
+                    p.value("cmd", "").c_str());
+      return 0;
+    };
+  });
+}
+
+}  // namespace runvm::cli

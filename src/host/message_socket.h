@@ -1,0 +1,39 @@
+// Message sockets: Unix SOCK_SEQPACKET connections that carry one JSON
+// object per packet, optionally with file descriptors (SCM_RIGHTS). runvm's
+// commands talk to a container's monitor this way (docs/ARCHITECTURE.md,
+// "The monitor"); packets keep message boundaries, so there is no framing.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+
+namespace runvm::host {
+
+// The most a message may hold; larger ones are refused by both ends.
+constexpr size_t kMaxMessageBytes = 256 * 1024;
+constexpr size_t kMaxMessageFds = 4;
+
+struct Message {
+  nlohmann::json body;
+  std::vector<UniqueFd> fds;
+};
+
+Result<UniqueFd> listen_messages(const std::string& path);
+Result<UniqueFd> connect_messages(const std::string& path);
+// Accepts one pending connection (the listener is non-blocking): an invalid
+// fd if none is pending.
+Result<UniqueFd> accept_messages(int listen_fd);
+
+Status send_message(int fd, const nlohmann::json& body, const std::vector<int>& fds = {});
+// One message; nullopt when the peer has closed the connection. Blocks
+// unless the fd is non-blocking (then EAGAIN is an error the caller avoids
+// by polling first).
+Result<std::optional<Message>> receive_message(int fd);
+
+}  // namespace runvm::host

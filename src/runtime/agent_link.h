@@ -1,0 +1,41 @@
+// The host's end of the channel to the guest agent: the protocol session
+// over the agent fd, the handshake, and moving bytes between the two. What
+// the messages mean is the monitor's business (runtime/monitor.h).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "proto/session.h"
+
+namespace runvm::runtime {
+
+class AgentLink {
+ public:
+  explicit AgentLink(int agent_fd) : fd_(agent_fd), session_("runvm") {}
+
+  // Sends HELLO and waits for the agent's, up to the boot timeout. Gives up
+  // early when a signal arrives on `signal_fd` or a `watch` fd (a VM
+  // process's pidfd) becomes readable.
+  Status handshake(std::chrono::milliseconds timeout, int signal_fd, const std::vector<int>& watch);
+
+  int fd() const { return fd_; }
+  proto::Session& session() { return session_; }
+  bool wants_write() { return !session_.outbox().empty(); }
+
+  // Reads what the agent sent (the fd is non-blocking) into events. An
+  // error means the channel is gone or the agent broke the protocol.
+  Status receive(std::vector<proto::Event>& events);
+  // Writes as much of the outbox as the channel takes now.
+  Status flush();
+  // Queues a control message.
+  Status send(const nlohmann::json& message);
+
+ private:
+  int fd_;
+  proto::Session session_;
+};
+
+}  // namespace runvm::runtime

@@ -1,0 +1,48 @@
+// A container's state.json under --root/<id>: what every command knows about
+// a container between invocations. The monitor (the host process that
+// stands for the container) records its PID and start time and moves the
+// status along; a command that finds that process gone reads "stopped".
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+
+namespace runvm::runtime {
+
+struct ContainerState {
+  std::string oci_version;
+  std::string id;
+  pid_t pid = 0;            // the monitor's PID: the container's host PID
+  uint64_t pid_start = 0;   // its start time, so a reused PID is never taken for it
+  std::string status;       // creating, created, running, paused, stopped
+  std::string bundle;
+  std::string rootfs;
+  std::string created;      // RFC 3339, UTC, nanoseconds
+  nlohmann::json annotations = nlohmann::json::object();
+  nlohmann::json hooks = nlohmann::json::object();  // the spec's, for start and delete
+  std::string cgroup;       // the host cgroup path runvm made, if any ("" none)
+};
+
+Status save_state(const std::string& state_dir, const ContainerState& state);
+Result<ContainerState> load_state(const std::string& state_dir);
+
+// The status as a user should see it: the recorded one while the recorded
+// process lives, "stopped" once it is gone.
+std::string live_status(const ContainerState& state);
+
+// runc's `state` object: ociVersion, id, pid (0 when stopped), status,
+// bundle, rootfs, created, annotations (if any), owner.
+nlohmann::ordered_json state_for_output(const ContainerState& state, const std::string& owner = "");
+
+// The state given to hooks on stdin (runtime-spec "state"): pid omitted when 0.
+nlohmann::json state_for_hooks(const ContainerState& state, const std::string& status);
+
+std::string rfc3339_now();
+
+}  // namespace runvm::runtime

@@ -1,0 +1,244 @@
+#include "runtime/create.h"
+
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <thread>
+
+#include "common/io.h"
+#include "common/log.h"
+#include "host/proc.h"
+#include "host/state_dir.h"
+#include "oci/spec.h"
+#include "runtime/console.h"
+#include "runtime/hooks.h"
+#include "runtime/monitor.h"
+#include "vm/tsc.h"
+
+namespace runvm::runtime {
+namespace {
+
+using nlohmann::json;
+
+Result<std::string> bundle_rootfs(const std::string& bundle, const oci::Spec& spec) {
+  std::string path = spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path;
+  struct stat st;
+  if (::stat(path.c_str(), &st) < 0) return fail("root.path: rootfs " + path + " does not exist");
+  if (!S_ISDIR(st.st_mode)) return fail("root.path: rootfs " + path + " is not a directory");
+  return path;
+}
+
+// The canonical path when it exists (state shows /b, not /b/.), else as given
+// made absolute.
+std::string absolute(const std::string& path) {
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved)) return resolved;
+  if (!path.empty() && path[0] == '/') return path;
+  char cwd[PATH_MAX];
+  return std::string(::getcwd(cwd, sizeof cwd) ? cwd : ".") + "/" + path;
+}
+
+// Extra guest kernel arguments: the TSC rate under TCG (see vm/tsc.h), then
+// RUNVM_KERNEL_ARGS for debugging (e.g. "loglevel=7" to see the boot).
+std::string guest_kernel_args(vm::Accel accel) {
+  std::string args;
+  if (accel == vm::Accel::tcg) {
+    if (auto khz = vm::measure_host_tsc_khz()) args = "tsc_early_khz=" + std::to_string(*khz);
+  }
+  if (const char* extra = std::getenv("RUNVM_KERNEL_ARGS"); extra && *extra)
+    args += (args.empty() ? "" : " ") + std::string(extra);
+  return args;
+}
+
+// Everything checked and resolved before any state exists, so bad input
+// leaves nothing behind.
+Result<MonitorConfig> prepare(const CreateOptions& o) {
+  MonitorConfig c;
+  std::string bundle = absolute(o.bundle);
+  c.spec = TRY(oci::load_bundle_spec(bundle));
+  TRY(host::validate_container_id(o.id));
+  if (c.spec.process.terminal && o.console_socket.empty() && o.detach)
+    return fail("cannot allocate tty if runvm will detach without setting console socket");
+  if (!c.spec.process.terminal && !o.console_socket.empty())
+    return fail("cannot use console socket if runvm will not detach or allocate tty");
+  c.vm.rootfs = TRY(bundle_rootfs(bundle, c.spec));
+  GuestArtifacts guest = TRY(locate_guest_artifacts(o.artifacts));
+  c.qemu = TRY(vm::find_qemu());
+  vm::AccelDecision accel = TRY(vm::decide_accel(o.accel, vm::probe_host()));
+  log::info("accelerator: " + std::string(vm::accel_name(accel.accel)) + " (" + accel.reason + ")");
+  VmSize size = size_vm(c.spec.resources, o.size, std::thread::hardware_concurrency());
+  c.vm.kernel = guest.kernel;
+  c.vm.initramfs = guest.initramfs;
+  c.vm.accel = accel.accel;
+  c.vm.vcpus = size.vcpus;
+  c.vm.memory_mib = size.memory_mib;
+  c.vm.kernel_args = guest_kernel_args(accel.accel);
+  c.boot_timeout = o.boot_timeout;
+  ContainerState& s = c.state;
+  s.oci_version = c.spec.oci_version;
+  s.id = o.id;
+  s.bundle = bundle;
+  s.rootfs = c.vm.rootfs;
+  s.created = rfc3339_now();
+  for (const auto& [k, v] : c.spec.annotations) s.annotations[k] = v;
+  s.hooks = {{"poststart", hooks_to_json(c.spec.hooks.poststart)},
+             {"poststop", hooks_to_json(c.spec.hooks.poststop)}};
+  s.status = "creating";
+  return c;
+}
+
+// The container's terminal on the host: a new pty whose master goes to the
+// console socket, or (foreground run) the caller's own terminal.
+struct HostTerminal {
+  Pty pty;
+  std::optional<RawMode> raw;
+};
+
+Result<HostTerminal> host_terminal(const CreateOptions& o, HostStdio& io, bool& follows_winch) {
+  HostTerminal t;
+  if (!o.console_socket.empty()) {
+    t.pty = TRY(open_pty());
+    t.raw.emplace(TRY(RawMode::enable(t.pty.slave.get())));
+    TRY(send_console(o.console_socket, t.pty.master.get()));
+    t.pty.master.reset();
+    // A session leader whose terminal this is gets SIGWINCH on a resize.
+    if (::ioctl(t.pty.slave.get(), TIOCSCTTY, 0) == 0) follows_winch = true;
+    io.tty = t.pty.slave.get();
+    return t;
+  }
+  if (!::isatty(0)) return fail("process.terminal is true but stdin is not a terminal (use --console-socket)");
+  t.raw.emplace(TRY(RawMode::enable(0)));
+  io.tty = 0;
+  follows_winch = true;
+  return t;
+}
+
+Status write_pid_file(const std::string& path, pid_t pid) {
+  if (path.empty()) return ok();
+  return io::write_file_atomic(absolute(path), std::to_string(pid), 0644);
+}
+
+// The part shared by the forked and the in-process monitor: record the
+// monitor as the container's process, run the runtime-side hooks, set up
+// the terminal and boot. On failure `exit_code` says what run exits with.
+struct Running {
+  std::unique_ptr<Monitor> monitor;
+  std::optional<HostTerminal> terminal;
+};
+
+Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code) {
+  Running r;
+  c.state.pid = ::getpid();
+  c.state.pid_start = host::read_proc_stat(c.state.pid).value_or(host::ProcStat{}).start_time;
+  TRY(save_state(c.state_dir, c.state));
+  json hook_state = state_for_hooks(c.state, "creating");
+  TRY(run_hooks(c.spec.hooks.create_runtime, hook_state));
+  TRY(run_hooks(c.spec.hooks.prestart, hook_state));
+  TRY(run_hooks(c.spec.hooks.create_container, hook_state));
+  if (c.spec.process.terminal) {
+    r.terminal.emplace(TRY(host_terminal(o, c.init_io, c.init_tty_follows_winch)));
+  } else {
+    c.init_io.in = 0;
+    c.init_io.out = 1;
+    c.init_io.err = 2;
+  }
+  ContainerState state = c.state;
+  exit_code = 1;
+  r.monitor = TRY(Monitor::create(std::move(c), exit_code));
+  if (o.start) {
+    TRY(r.monitor->start());
+    state.status = "running";
+    if (Status s = run_hooks(hooks_from_json(state.hooks["poststart"]), state_for_hooks(state, "running")); !s) {
+      exit_code = 1;
+      return std::move(s).error();
+    }
+  }
+  return r;
+}
+
+// create / run --detach: the monitor is a child that reports on `report`
+// once the container is created (or started), then serves until the end.
+[[noreturn]] void monitor_child(const CreateOptions& o, MonitorConfig c, int report) {
+  ::setsid();
+  if (o.daemonize_logging) o.daemonize_logging();
+  int exit_code = 1;
+  auto running = bring_up(o, std::move(c), exit_code);
+  std::string message = running ? "ok" : running.error().describe();
+  (void)io::write_all(report, message);
+  ::close(report);
+  if (!running) ::_exit(1);
+  int status = running->monitor->serve();
+  running->monitor.reset();
+  ::_exit(status);
+}
+
+Result<int> create_detached(const CreateOptions& o, MonitorConfig c, host::StateDir& dir) {
+  auto [report_r, report_w] = TRY(io::make_pipe());
+  pid_t pid = ::fork();
+  if (pid < 0) return fail_errno("fork the container's monitor");
+  if (pid == 0) {
+    report_r.reset();
+    dir.unlock();
+    monitor_child(o, std::move(c), report_w.release());
+  }
+  report_w.reset();
+  std::string report;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(report_r.get(), buf, sizeof buf)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    report.append(buf, static_cast<size_t>(n));
+  }
+  if (report != "ok") {
+    // The monitor has cleaned up its VM; reap it before the state goes.
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return fail(report.empty() ? "the container's monitor died while creating it" : report);
+  }
+  TRY(write_pid_file(o.pid_file, pid));
+  dir.keep();
+  return 0;
+}
+
+Result<int> run_foreground(const CreateOptions& o, MonitorConfig c, host::StateDir& dir) {
+  ContainerState state = c.state;
+  int exit_code = 1;
+  auto running = bring_up(o, std::move(c), exit_code);
+  if (!running) {
+    // The process could not be executed: say so as runc does and exit as a
+    // shell would (127/126), which Docker maps the same way.
+    if (exit_code != 1) {
+      log::error("runvm run failed: " + running.error().describe());
+      return exit_code;
+    }
+    return std::move(running).error();
+  }
+  dir.unlock();
+  TRY(write_pid_file(o.pid_file, ::getpid()));
+  int status = running->monitor->serve();
+  running->monitor.reset();
+  if (Status s = run_hooks(hooks_from_json(state.hooks["poststop"]), state_for_hooks(state, "stopped")); !s)
+    log::error(s.error().describe());
+  return status;
+}
+
+}  // namespace
+
+Result<int> create_container(const CreateOptions& o) {
+  MonitorConfig c = TRY(prepare(o));
+  host::StateDir dir = TRY(host::StateDir::create(o.root, o.id));
+  c.state_dir = dir.path();
+  c.vm.work_dir = dir.path();
+  TRY(save_state(dir.path(), c.state));
+  if (o.detach) return create_detached(o, std::move(c), dir);
+  return run_foreground(o, std::move(c), dir);
+}
+
+}  // namespace runvm::runtime

@@ -1,0 +1,222 @@
+#include "runtime/exec.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
+
+#include "common/io.h"
+#include "common/log.h"
+#include "host/message_socket.h"
+#include "oci/spec.h"
+#include "runtime/console.h"
+#include "runtime/lifecycle.h"
+#include "runtime/monitor.h"
+#include "runtime/signal_route.h"
+
+namespace runvm::runtime {
+namespace {
+
+using nlohmann::json;
+
+// An exec that could not start: the message, and the status to exit with.
+struct ExecStart {
+  bool started = false;
+  std::string error;
+};
+
+Result<oci::User> parse_user(const std::string& text) {
+  oci::User user;
+  size_t colon = text.find(':');
+  auto number = [&](const std::string& part) -> Result<uint32_t> {
+    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos)
+      return fail("--user " + text + ": expected uid[:gid] as numbers");
+    return static_cast<uint32_t>(std::stoul(part));
+  };
+  user.uid = TRY(number(text.substr(0, colon)));
+  if (colon != std::string::npos) user.gid = TRY(number(text.substr(colon + 1)));
+  return user;
+}
+
+// The process to run: --process, or the container's own process with the
+// command and flags laid over it (as runc exec does).
+Result<oci::Process> exec_spec(const ExecOptions& o, const ContainerState& s) {
+  if (!o.process_file.empty()) {
+    std::string text = TRY(io::read_file(o.process_file));
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded()) return fail(o.process_file + ": invalid JSON");
+    return TRY_CTX(oci::process_from_json(j), o.process_file);
+  }
+  if (o.args.empty()) return fail("process args cannot be empty");
+  oci::Spec spec = TRY_CTX(oci::load_bundle_spec(s.bundle), "the container's bundle");
+  oci::Process p = spec.process;
+  p.args = o.args;
+  p.terminal = o.tty;
+  if (!o.cwd.empty()) p.cwd = o.cwd;
+  for (const auto& e : o.env) {
+    std::string key = e.substr(0, e.find('='));
+    std::erase_if(p.env, [&](const std::string& old) { return old.substr(0, old.find('=')) == key; });
+    p.env.push_back(e);
+  }
+  if (!o.user.empty()) {
+    oci::User user = TRY(parse_user(o.user));
+    p.user.uid = user.uid;
+    p.user.gid = user.gid;
+    p.user.additional_gids.clear();
+  }
+  if (o.no_new_privs) p.no_new_privileges = true;
+  if (!o.caps.empty()) log::warn("--cap is not applied yet: the guest runs the process with the container's capabilities");
+  return p;
+}
+
+// The exec's host side once the monitor has its stdio: forward signals and
+// resizes until the process's exit arrives. `on_start` runs once, with the
+// start result.
+Result<int> stand_in(int conn, int tty, const std::function<void(const ExecStart&)>& on_start) {
+  SignalRoute signals = TRY(SignalRoute::create());
+  bool started = false;
+  for (;;) {
+    pollfd fds[] = {{conn, POLLIN, 0}, {signals.fd(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("poll");
+    }
+    while (int sig = fds[1].revents ? signals.next() : 0) {
+      winsize size{};
+      if (sig == SIGWINCH) {
+        if (tty >= 0 && ::ioctl(tty, TIOCGWINSZ, &size) == 0)
+          (void)host::send_message(conn, {{"op", "resize"}, {"rows", size.ws_row}, {"cols", size.ws_col}});
+      } else {
+        (void)host::send_message(conn, {{"op", "signal"}, {"signal", sig}});
+      }
+    }
+    if (!fds[0].revents) continue;
+    auto message = TRY(host::receive_message(conn));
+    if (!message) return fail("the container's monitor went away");
+    const json& body = message->body;
+    if (body.contains("error")) {
+      std::string error = body["error"].get<std::string>();
+      if (!started) on_start({false, error});
+      return fail(error);
+    }
+    if (body.value("started", false)) {
+      started = true;
+      on_start({true, ""});
+    }
+    if (body.contains("exit")) return body["exit"].get<int>();
+  }
+}
+
+struct ExecIo {
+  std::vector<int> fds;  // what the monitor gets
+  int tty = -1;
+  std::optional<Pty> pty;
+  std::optional<RawMode> raw;
+};
+
+Result<ExecIo> exec_io(const ExecOptions& o) {
+  ExecIo io;
+  if (!o.tty) {
+    io.fds = {0, 1, 2};
+    return io;
+  }
+  if (!o.console_socket.empty()) {
+    io.pty = TRY(open_pty());
+    io.raw.emplace(TRY(RawMode::enable(io.pty->slave.get())));
+    TRY(send_console(o.console_socket, io.pty->master.get()));
+    io.pty->master.reset();
+    io.tty = io.pty->slave.get();
+  } else {
+    if (!::isatty(0)) return fail("--tty needs a terminal on stdin, or --console-socket");
+    io.raw.emplace(TRY(RawMode::enable(0)));
+    io.tty = 0;
+  }
+  io.fds = {io.tty};
+  return io;
+}
+
+Result<UniqueFd> send_exec(const ContainerState& s, const oci::Process& p, const ExecIo& io,
+                           const std::string& root) {
+  UniqueFd conn = TRY(host::connect_messages(root + "/" + s.id + "/" + kControlSocket));
+  TRY(host::send_message(conn.get(), {{"op", "exec"}, {"process", oci::process_to_json(p)}}, io.fds));
+  return conn;
+}
+
+Result<int> exec_foreground(const ExecOptions& o, const ContainerState& s, const oci::Process& p) {
+  ExecIo io = TRY(exec_io(o));
+  UniqueFd conn = TRY(send_exec(s, p, io, o.root));
+  return stand_in(conn.get(), io.tty, [](const ExecStart&) {});
+}
+
+[[noreturn]] void detached_child(const ExecOptions& o, const ContainerState& s, const oci::Process& p,
+                                 int report) {
+  ::setsid();
+  auto run = [&]() -> Result<int> {
+    ExecIo io = TRY(exec_io(o));
+    if (io.pty) (void)::ioctl(io.tty, TIOCSCTTY, 0);  // resizes arrive as SIGWINCH
+    UniqueFd conn = TRY(send_exec(s, p, io, o.root));
+    // The monitor holds the stdio now; ours must not keep a reader waiting.
+    int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd < 3; ++fd)
+      if (fd != io.tty) ::dup2(devnull, fd);
+    return stand_in(conn.get(), io.tty, [&](const ExecStart& start) {
+      (void)io::write_all(report, start.started ? "ok" : start.error);
+      ::close(report);
+      report = -1;
+    });
+  };
+  auto status = run();
+  if (report >= 0) (void)io::write_all(report, status ? "the process exited before it was reported started" : status.error().describe());
+  ::_exit(status ? *status : 255);
+}
+
+Result<int> exec_detached(const ExecOptions& o, const ContainerState& s, const oci::Process& p) {
+  auto [report_r, report_w] = TRY(io::make_pipe());
+  pid_t pid = ::fork();
+  if (pid < 0) return fail_errno("fork the exec's stand-in");
+  if (pid == 0) {
+    report_r.reset();
+    detached_child(o, s, p, report_w.release());
+  }
+  report_w.reset();
+  std::string report;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(report_r.get(), buf, sizeof buf)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    report.append(buf, static_cast<size_t>(n));
+  }
+  if (report != "ok") {
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return fail(report.empty() ? "the exec's stand-in died" : report);
+  }
+  if (!o.pid_file.empty()) TRY(io::write_file_atomic(o.pid_file, std::to_string(pid), 0644));
+  return 0;
+}
+
+}  // namespace
+
+Result<int> exec_process(const ExecOptions& o) {
+  ContainerState s = TRY(find_container(o.root, o.id));
+  std::string status = live_status(s);
+  if (status == "stopped") return fail("cannot exec in a stopped container");
+  if (status == "paused") return fail("cannot exec in a paused container (resume it first)");
+  oci::Process p = TRY(exec_spec(o, s));
+  if (o.tty) p.terminal = true;
+  if (p.terminal && o.detach && o.console_socket.empty())
+    return fail("cannot allocate tty if runvm will detach without setting console socket");
+  if (!p.terminal && !o.console_socket.empty())
+    return fail("cannot use console socket if runvm will not detach or allocate tty");
+  ExecOptions effective = o;
+  effective.tty = p.terminal;
+  if (o.detach) return exec_detached(effective, s, p);
+  return exec_foreground(effective, s, p);
+}
+
+}  // namespace runvm::runtime

@@ -1,0 +1,181 @@
+#include "runtime/lifecycle.h"
+
+#include <dirent.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <thread>
+
+#include "common/io.h"
+#include "common/log.h"
+#include "host/message_socket.h"
+#include "host/proc.h"
+#include "host/state_dir.h"
+#include "runtime/hooks.h"
+#include "runtime/monitor.h"
+
+namespace runvm::runtime {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Waits for the container's monitor to exit, up to `limit`.
+bool wait_gone(const ContainerState& s, std::chrono::milliseconds limit) {
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0));
+  UniqueFd owned(pidfd);
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (host::process_is(s.pid, s.pid_start)) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    if (owned) {
+      pollfd p = {owned.get(), POLLIN, 0};
+      ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 100)));
+    } else {
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  return true;
+}
+
+// Stops a container that still has a monitor: SIGKILL to its process
+// through the monitor, and if the monitor does not go, to the monitor itself
+// (its VM dies with it).
+Status stop_monitor(const std::string& state_dir, const ContainerState& s) {
+  if (!ask_monitor(state_dir, {{"op", "kill"}, {"signal", SIGKILL}, {"all", false}}))
+    log::debug("the monitor did not take the kill request; killing it");
+  if (wait_gone(s, 10s)) return ok();
+  if (host::process_is(s.pid, s.pid_start)) ::kill(s.pid, SIGKILL);
+  if (wait_gone(s, 5s)) return ok();
+  return fail("container init still running");
+}
+
+}  // namespace
+
+Result<json> ask_monitor(const std::string& state_dir, const json& request,
+                         const std::vector<int>& fds) {
+  UniqueFd conn = TRY(host::connect_messages(state_dir + "/" + kControlSocket));
+  TRY(host::send_message(conn.get(), request, fds));
+  auto reply = TRY(host::receive_message(conn.get()));
+  if (!reply) return fail("the container's monitor went away");
+  if (reply->body.contains("error")) return fail(reply->body["error"].get<std::string>());
+  return std::move(reply->body);
+}
+
+Result<ContainerState> find_container(const std::string& root, const std::string& id) {
+  TRY(host::validate_container_id(id));
+  return load_state(root + "/" + id);
+}
+
+Status start_container(const std::string& root, const std::string& id) {
+  host::StateDir dir = TRY(host::StateDir::open(root, id));
+  ContainerState s = TRY(load_state(dir.path()));
+  std::string status = live_status(s);
+  if (status == "stopped") return fail("cannot start a container that has stopped");
+  if (status == "running" || status == "paused") return fail("cannot start an already running container");
+  if (status != "created") return fail("cannot start a container in the " + status + " state");
+  TRY(ask_monitor(dir.path(), {{"op", "start"}}));
+  if (Status hooks = run_hooks(hooks_from_json(s.hooks["poststart"]), state_for_hooks(s, "running")); !hooks) {
+    (void)stop_monitor(dir.path(), s);
+    return hooks;
+  }
+  return ok();
+}
+
+Result<int> parse_signal(const std::string& text) {
+  if (!text.empty() && std::all_of(text.begin(), text.end(), ::isdigit)) {
+    int n = std::atoi(text.c_str());
+    if (n > 0 && n < NSIG) return n;
+    return fail("unknown signal \"" + text + "\"");
+  }
+  static const std::pair<const char*, int> kNames[] = {
+      {"SIGHUP", SIGHUP},   {"SIGINT", SIGINT},       {"SIGQUIT", SIGQUIT}, {"SIGILL", SIGILL},
+      {"SIGTRAP", SIGTRAP}, {"SIGABRT", SIGABRT},     {"SIGBUS", SIGBUS},   {"SIGFPE", SIGFPE},
+      {"SIGKILL", SIGKILL}, {"SIGUSR1", SIGUSR1},     {"SIGSEGV", SIGSEGV}, {"SIGUSR2", SIGUSR2},
+      {"SIGPIPE", SIGPIPE}, {"SIGALRM", SIGALRM},     {"SIGTERM", SIGTERM}, {"SIGSTKFLT", SIGSTKFLT},
+      {"SIGCHLD", SIGCHLD}, {"SIGCONT", SIGCONT},     {"SIGSTOP", SIGSTOP}, {"SIGTSTP", SIGTSTP},
+      {"SIGTTIN", SIGTTIN}, {"SIGTTOU", SIGTTOU},     {"SIGURG", SIGURG},   {"SIGXCPU", SIGXCPU},
+      {"SIGXFSZ", SIGXFSZ}, {"SIGVTALRM", SIGVTALRM}, {"SIGPROF", SIGPROF}, {"SIGWINCH", SIGWINCH},
+      {"SIGIO", SIGIO},     {"SIGPWR", SIGPWR},       {"SIGSYS", SIGSYS}};
+  std::string name = text;
+  for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  if (!name.starts_with("SIG")) name = "SIG" + name;
+  for (const auto& [known, number] : kNames)
+    if (name == known) return number;
+  return fail("unknown signal \"" + text + "\"");
+}
+
+Status kill_container(const std::string& root, const std::string& id, const std::string& signal,
+                      bool all) {
+  host::StateDir dir = TRY(host::StateDir::open(root, id));
+  ContainerState s = TRY(load_state(dir.path()));
+  int sig = TRY(parse_signal(signal));
+  if (live_status(s) == "stopped") {
+    if (all) return ok();
+    return fail("container not running");
+  }
+  TRY(ask_monitor(dir.path(), {{"op", "kill"}, {"signal", sig}, {"all", all}}));
+  return ok();
+}
+
+Status delete_container(const std::string& root, const std::string& id, bool force) {
+  auto dir = host::StateDir::open(root, id);
+  if (!dir) {
+    if (force && host::validate_container_id(id)) {
+      (void)io::remove_tree(root + "/" + id);
+      return ok();
+    }
+    return std::move(dir).error();
+  }
+  auto state = load_state(dir->path());
+  if (!state) {
+    if (!force) return std::move(state).error();
+    return dir->remove();
+  }
+  std::string status = live_status(*state);
+  if ((status == "running" || status == "paused") && !force)
+    return fail("cannot delete container " + id + " that is not stopped: " + status);
+  if (status != "stopped") TRY(stop_monitor(dir->path(), *state));
+  if (Status s = run_hooks(hooks_from_json(state->hooks["poststop"]), state_for_hooks(*state, "stopped")); !s)
+    log::error(s.error().describe());
+  return dir->remove();
+}
+
+Status pause_container(const std::string& root, const std::string& id, bool pause) {
+  host::StateDir dir = TRY(host::StateDir::open(root, id));
+  ContainerState s = TRY(load_state(dir.path()));
+  std::string status = live_status(s);
+  if (pause && status != "running" && status != "created") return fail("container not running");
+  if (!pause && status != "paused") return fail("container not paused");
+  TRY(ask_monitor(dir.path(), {{"op", pause ? "pause" : "resume"}}));
+  return ok();
+}
+
+std::vector<ContainerState> list_containers(const std::string& root) {
+  std::vector<ContainerState> out;
+  DIR* d = ::opendir(root.c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    if (auto s = load_state(root + "/" + name)) out.push_back(std::move(*s));
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return out;
+}
+
+Result<json> query_container(const std::string& root, const std::string& id, const json& request) {
+  ContainerState s = TRY(find_container(root, id));
+  std::string status = live_status(s);
+  if (status == "stopped") return fail("container with id " + id + " is not running");
+  return ask_monitor(root + "/" + id, request);
+}
+
+}  // namespace runvm::runtime

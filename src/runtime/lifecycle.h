@@ -1,0 +1,39 @@
+// The commands that act on an existing container: each opens its state
+// directory under the lock, checks the status the way runc does, and asks
+// the container's monitor over its control socket.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "runtime/container_state.h"
+
+namespace runvm::runtime {
+
+// One request to a container's monitor; the reply, or its "error" as an
+// error.
+Result<nlohmann::json> ask_monitor(const std::string& state_dir, const nlohmann::json& request,
+                                   const std::vector<int>& fds = {});
+
+Status start_container(const std::string& root, const std::string& id);
+// `signal` as runc takes it: a number, or a name with or without SIG.
+Status kill_container(const std::string& root, const std::string& id, const std::string& signal,
+                      bool all);
+Status delete_container(const std::string& root, const std::string& id, bool force);
+Status pause_container(const std::string& root, const std::string& id, bool pause);
+
+Result<ContainerState> find_container(const std::string& root, const std::string& id);
+// Every container under root, sorted by ID; unreadable entries are skipped.
+std::vector<ContainerState> list_containers(const std::string& root);
+
+// A live container's monitor answers a query (ps, stats, update).
+Result<nlohmann::json> query_container(const std::string& root, const std::string& id,
+                                       const nlohmann::json& request);
+
+Result<int> parse_signal(const std::string& text);
+
+}  // namespace runvm::runtime

@@ -1,0 +1,439 @@
+#include "runtime/monitor.h"
+
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "common/io.h"
+#include "common/log.h"
+#include "host/message_socket.h"
+#include "runtime/hooks.h"
+
+namespace runvm::runtime {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+struct Monitor::Process {
+  Process(const std::string& id, HostStdio io) : relay(id, std::move(io)) {}
+  StdioRelay relay;
+  int client_fd = -1;  // an exec's stand-in; -1 for init
+  bool created = false;
+  bool started = false;
+  std::optional<int> exit_code;
+  std::optional<std::string> start_error;
+  int start_exit_code = 1;
+};
+
+struct Monitor::Client {
+  UniqueFd fd;
+  std::string exec_id;  // the exec this connection stands for, if any
+  bool closed = false;
+};
+
+namespace {
+
+std::string console_tail(const vm::Vm& vm) {
+  auto text = io::read_file(vm.console_log_path());
+  if (!text || text->empty()) return "";
+  size_t from = text->size() > 1500 ? text->size() - 1500 : 0;
+  return "\nlast guest console output:\n" + text->substr(from);
+}
+
+json resources_json(const oci::Resources& r) {
+  json out = json::object();
+  if (r.memory_limit) out["memory"] = {{"limit", *r.memory_limit}};
+  if (r.cpu_quota || r.cpu_period) {
+    out["cpu"] = json::object();
+    if (r.cpu_quota) out["cpu"]["quota"] = *r.cpu_quota;
+    if (r.cpu_period) out["cpu"]["period"] = *r.cpu_period;
+  }
+  return out;
+}
+
+// The stream's process: "e3/stdout" belongs to "e3".
+std::string owner_of(const std::string& stream) { return stream.substr(0, stream.find('/')); }
+
+}  // namespace
+
+Monitor::Monitor(MonitorConfig config) : config_(std::move(config)) {}
+
+Monitor::~Monitor() {
+  if (vm_) vm_->kill();
+  if (control_) ::unlink((config_.state_dir + "/" + kControlSocket).c_str());
+}
+
+Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& start_exit_code) {
+  std::unique_ptr<Monitor> m(new Monitor(std::move(config)));
+  m->signals_.emplace(TRY(SignalRoute::create()));
+  m->control_ = TRY(host::listen_messages(m->config_.state_dir + "/" + kControlSocket));
+  TRY(io::set_nonblocking(m->control_.get()));
+  m->vm_ = TRY(vm::make_qemu_backend(m->config_.qemu)->boot(m->config_.vm));
+  m->link_ = std::make_unique<AgentLink>(m->vm_->agent_fd());
+  if (Status s = m->link_->handshake(m->config_.boot_timeout, m->signals_->fd(), m->vm_->watch_fds());
+      !s) {
+    std::string why = m->vm_->check_failure();
+    return fail("boot the VM: " + s.error().describe() + (why.empty() ? "" : " (" + why + ")") +
+                console_tail(*m->vm_));
+  }
+
+  auto& init = m->processes_["init"];
+  init = std::make_unique<Process>("init", std::move(m->config_.init_io));
+  TRY(init->relay.open(m->link_->session()));
+  const oci::Spec& spec = m->config_.spec;
+  TRY(m->link_->send({{"type", "create"},
+                      {"id", "init"},
+                      {"process", oci::process_to_json(spec.process)},
+                      {"root", {{"readonly", spec.root.readonly}}},
+                      {"hostname", spec.hostname},
+                      {"mounts", oci::mounts_to_json(spec.mounts)},
+                      {"resources", resources_json(spec.resources)},
+                      {"stdio", init->relay.streams()}}));
+  while (!init->created && !init->start_error && !m->lost_) {
+    if (Status s = m->step(-1); !s) {
+      std::string why = m->vm_failure();
+      return fail("create the container: " + (why.empty() ? s.error().describe() : why));
+    }
+  }
+  if (init->start_error) {
+    start_exit_code = init->start_exit_code;
+    return fail(*init->start_error);
+  }
+  m->set_status("created");
+  return m;
+}
+
+Status Monitor::start() {
+  TRY(request_start(-1));
+  Process& init = *processes_["init"];
+  while (!init.started && !init.exit_code && !lost_) TRY(step(-1));
+  if (lost_) return fail("the VM stopped while starting the container: " + vm_failure());
+  return ok();
+}
+
+int Monitor::serve() {
+  Process& init = *processes_["init"];
+  while (!lost_ && !(init.exit_code && (abandoned_ || init.relay.drained()))) {
+    if (Status s = step(-1); !s) {
+      log::error("lost the container's VM: " + s.error().describe());
+      lost_ = true;
+    }
+  }
+  int status = init.exit_code.value_or(kVmLostExitStatus);
+  if (lost_) {
+    std::string why = vm_failure();
+    log::error("the container's VM stopped" + (why.empty() ? std::string() : ": " + why));
+    status = kVmLostExitStatus;
+  }
+  set_status("stopped");
+  // The agent synced the guest before it reported init's exit (see
+  // docs/protocol.md), so the VM can go at once.
+  vm_->kill();
+  for (auto& [id, p] : processes_) {
+    if (p->client_fd < 0) continue;
+    if (p->started) reply(p->client_fd, {{"exit", p->exit_code.value_or(kVmLostExitStatus)}});
+    else reply(p->client_fd, {{"error", "the container stopped"}, {"exit_code", 1}});
+  }
+  for (auto& [request, fd] : pending_queries_) reply(fd, {{"error", "the container stopped"}});
+  if (start_client_ >= 0) reply(start_client_, {{"error", "the container stopped"}});
+  return status;
+}
+
+Status Monitor::step(int timeout_ms) {
+  proto::Session& session = link_->session();
+  std::vector<pollfd> fds = {
+      {link_->fd(), static_cast<short>(POLLIN | (link_->wants_write() ? POLLOUT : 0)), 0},
+      {signals_->fd(), POLLIN, 0},
+      {control_.get(), POLLIN, 0}};
+  std::vector<int> watch = vm_->watch_fds();
+  size_t watch_base = fds.size();
+  for (int w : watch) fds.push_back({w, POLLIN, 0});
+  size_t client_base = fds.size();
+  for (auto& c : clients_) fds.push_back({c->fd.get(), POLLIN, 0});
+  std::vector<Process*> polled;
+  for (auto& [id, p] : processes_) {
+    p->relay.add_to_poll(fds, session);
+    polled.push_back(p.get());
+  }
+  if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
+    if (errno == EINTR) return ok();
+    return fail_errno("poll");
+  }
+  // Relays first: they index into this poll set, which the handlers below
+  // may invalidate by adding or removing processes.
+  for (Process* p : polled) TRY(p->relay.handle(fds, session));
+  size_t client_count = clients_.size();
+  for (size_t i = 0; i < client_count; ++i)
+    if (fds[client_base + i].revents) on_client(*clients_[i]);
+  std::erase_if(clients_, [](const auto& c) { return c->closed; });
+  if (fds[2].revents) {
+    auto accepted = host::accept_messages(control_.get());
+    if (accepted && accepted->valid()) clients_.push_back(std::make_unique<Client>(Client{std::move(*accepted), "", false}));
+  }
+  if (fds[1].revents)
+    while (int sig = signals_->next()) on_signal(sig);
+  Status agent = fds[0].revents ? handle_agent_events() : ok();
+  finish_exits();
+  TRY(link_->flush());
+  if (!agent) return agent;
+  for (size_t i = 0; i < watch.size(); ++i)
+    if (fds[watch_base + i].revents) {
+      lost_ = true;
+      return fail("the VM stopped: " + vm_failure());
+    }
+  return ok();
+}
+
+Status Monitor::handle_agent_events() {
+  std::vector<proto::Event> events;
+  Status received = link_->receive(events);
+  proto::Session& session = link_->session();
+  for (auto& e : events) {
+    if (auto* d = std::get_if<proto::event::Data>(&e)) {
+      auto it = processes_.find(owner_of(d->stream));
+      size_t size = d->bytes.size();
+      if (it == processes_.end() || !it->second->relay.on_data(d->stream, std::move(d->bytes), session))
+        session.consumed(d->stream, size);  // a process we no longer relay
+    } else if (auto* eof = std::get_if<proto::event::Eof>(&e)) {
+      if (auto it = processes_.find(owner_of(eof->stream)); it != processes_.end())
+        it->second->relay.on_eof(eof->stream);
+    } else if (auto* m = std::get_if<proto::event::Message>(&e)) {
+      TRY(on_message(m->body));
+    } else if (auto* p = std::get_if<proto::event::PeerError>(&e)) {
+      lost_ = true;
+      return fail("the guest agent reported a protocol error: " + p->message);
+    }
+  }
+  if (!received) lost_ = true;
+  return received;
+}
+
+Status Monitor::on_message(const json& m) {
+  std::string type = m.value("type", "");
+  if (m.contains("request")) {
+    int request = m.value("request", 0);
+    auto it = pending_queries_.find(request);
+    if (it == pending_queries_.end()) return ok();
+    json answer = m;
+    if (type == "failed") answer = {{"error", m.value("message", "the guest could not answer")}};
+    reply(it->second, answer);
+    pending_queries_.erase(it);
+    return ok();
+  }
+  auto it = processes_.find(m.value("id", ""));
+  if (it == processes_.end()) {
+    log::warn("the agent sent \"" + type + "\" for an unknown process");
+    return ok();
+  }
+  Process& p = *it->second;
+  bool is_init = it->first == "init";
+  if (type == "created") {
+    p.created = true;
+  } else if (type == "started") {
+    p.started = true;
+    p.relay.set_started();
+    // A terminal starts at the host side's current size; later changes
+    // come as SIGWINCH (init) or resize requests (an exec's stand-in).
+    winsize size{};
+    if (p.relay.terminal() && ::ioctl(p.relay.tty_fd(), TIOCGWINSZ, &size) == 0 && size.ws_row)
+      TRY(link_->send({{"type", "resize"}, {"id", it->first}, {"rows", size.ws_row}, {"cols", size.ws_col}}));
+    if (is_init) {
+      set_status("running");
+      if (start_client_ >= 0) reply(start_client_, {{"ok", true}});
+      start_client_ = -1;
+    } else {
+      reply(p.client_fd, {{"started", true}, {"pid", m.value("pid", 0)}});
+    }
+  } else if (type == "start_failed") {
+    p.start_error = m.value("message", "the process could not be started");
+    p.start_exit_code = m.value("exit_code", 1);
+    if (!is_init) {
+      reply(p.client_fd, {{"error", *p.start_error}, {"exit_code", p.start_exit_code}});
+      p.client_fd = -1;
+      processes_.erase(it);
+    }
+  } else if (type == "exit") {
+    p.exit_code = m.value("exit_code", 1);
+    p.relay.stop_input();
+  } else {
+    log::warn("ignoring the agent's \"" + type + "\" message");
+  }
+  return ok();
+}
+
+// An exec whose process exited and whose output is all written: tell its
+// stand-in the status and let go of its descriptors.
+void Monitor::finish_exits() {
+  for (auto it = processes_.begin(); it != processes_.end();) {
+    Process& p = *it->second;
+    if (it->first == "init" || !p.exit_code || !p.relay.drained()) {
+      ++it;
+      continue;
+    }
+    p.relay.close_owned();
+    if (p.client_fd >= 0) reply(p.client_fd, {{"exit", *p.exit_code}});
+    it = processes_.erase(it);
+  }
+}
+
+void Monitor::on_client(Client& client) {
+  auto message = host::receive_message(client.fd.get());
+  if (!message || !*message) {
+    client.closed = true;
+    // The exec's stand-in is gone (killed, say): its process goes too.
+    if (auto it = processes_.find(client.exec_id); it != processes_.end()) {
+      it->second->client_fd = -1;
+      if (it->second->started && !it->second->exit_code)
+        (void)link_->send({{"type", "signal"}, {"id", client.exec_id}, {"signal", SIGKILL}, {"all", false}});
+    }
+    if (start_client_ == client.fd.get()) start_client_ = -1;
+    std::erase_if(pending_queries_, [&](const auto& q) { return q.second == client.fd.get(); });
+    return;
+  }
+  if (Status s = on_request(client, (*message)->body, std::move((*message)->fds)); !s)
+    reply(client.fd.get(), {{"error", s.error().describe()}});
+}
+
+Status Monitor::on_request(Client& client, const json& request, std::vector<UniqueFd> fds) {
+  std::string op = request.value("op", "");
+  int fd = client.fd.get();
+  if (op == "start") return request_start(fd);
+  if (op == "exec") return request_exec(client, request, std::move(fds));
+  if (op == "kill") {
+    TRY(request_kill(request));
+    reply(fd, {{"ok", true}});
+    return ok();
+  }
+  if (op == "pause" || op == "resume") {
+    TRY(set_paused(op == "pause"));
+    reply(fd, {{"ok", true}});
+    return ok();
+  }
+  if (op == "ps" || op == "stats" || op == "update") {
+    json query = {{"type", op}};
+    if (op == "update") query["resources"] = request.value("resources", json::object());
+    return forward_query(fd, query);
+  }
+  if ((op == "signal" || op == "resize") && !client.exec_id.empty()) {
+    json m = request;
+    m.erase("op");
+    m["type"] = op;
+    m["id"] = client.exec_id;
+    if (op == "signal") m["all"] = false;
+    return link_->send(m);
+  }
+  return fail("unknown request \"" + op + "\"");
+}
+
+Status Monitor::request_start(int client_fd) {
+  const std::string& status = config_.state.status;
+  if (status != "created") {
+    if (status == "running" || status == "paused") return fail("cannot start an already running container");
+    return fail("cannot start a container in the " + status + " state");
+  }
+  start_client_ = client_fd;
+  return link_->send({{"type", "start"},
+                      {"id", "init"},
+                      {"hooks", hooks_to_json(config_.spec.hooks.start_container)},
+                      {"state", state_for_hooks(config_.state, "created")}});
+}
+
+Status Monitor::request_exec(Client& client, const json& request, std::vector<UniqueFd> fds) {
+  const std::string& status = config_.state.status;
+  if (status == "paused") return fail("cannot exec in a paused container (resume it first)");
+  if (status != "running") return fail("cannot exec in a " + status + " container");
+  if (!client.exec_id.empty()) return fail("one exec per connection");
+  oci::Process process = TRY_CTX(oci::process_from_json(request.value("process", json::object())),
+                                 "exec process");
+  HostStdio io;
+  if (process.terminal) {
+    if (fds.size() != 1) return fail("exec with a terminal takes one descriptor");
+    io.tty = fds[0].get();
+  } else {
+    if (fds.size() != 3) return fail("exec takes three descriptors (stdin, stdout, stderr)");
+    io.in = fds[0].get();
+    io.out = fds[1].get();
+    io.err = fds[2].get();
+  }
+  io.owned = std::move(fds);
+  std::string id = "e" + std::to_string(next_exec_++);
+  auto p = std::make_unique<Process>(id, std::move(io));
+  p->client_fd = client.fd.get();
+  TRY(p->relay.open(link_->session()));
+  TRY(link_->send({{"type", "exec"}, {"id", id}, {"process", oci::process_to_json(process)},
+                   {"stdio", p->relay.streams()}}));
+  client.exec_id = id;
+  processes_[id] = std::move(p);
+  return ok();
+}
+
+Status Monitor::request_kill(const json& request) {
+  int sig = request.value("signal", SIGTERM);
+  bool all = request.value("all", false);
+  Process& init = *processes_["init"];
+  // A created container's process has not run yet: a signal ends it
+  // (runc's would die of it too), and there is no output to wait for.
+  if (!init.started && !init.exit_code && sig != SIGCONT && sig != SIGWINCH && sig != SIGCHLD && sig != SIGURG) {
+    init.exit_code = 128 + sig;
+    abandoned_ = true;
+    return ok();
+  }
+  // A frozen VM cannot act on a signal; SIGKILL thaws it, as runc does.
+  if (sig == SIGKILL && config_.state.status == "paused") TRY(set_paused(false));
+  return link_->send({{"type", "signal"}, {"id", "init"}, {"signal", sig}, {"all", all}});
+}
+
+Status Monitor::set_paused(bool paused) {
+  const std::string& status = config_.state.status;
+  if (paused) {
+    if (status != "running" && status != "created") return fail("container not running");
+    TRY(vm_->pause());
+    set_status("paused");
+  } else {
+    if (status != "paused") return fail("container not paused");
+    TRY(vm_->resume());
+    set_status(processes_["init"]->started ? "running" : "created");
+  }
+  return ok();
+}
+
+Status Monitor::forward_query(int client_fd, json query) {
+  if (config_.state.status == "paused") return fail("the container is paused: resume it first");
+  int request = next_request_++;
+  query["request"] = request;
+  pending_queries_[request] = client_fd;
+  return link_->send(query);
+}
+
+void Monitor::on_signal(int sig) {
+  Process& init = *processes_["init"];
+  if (sig == SIGWINCH) {
+    winsize size{};
+    if (config_.init_tty_follows_winch && init.relay.terminal() &&
+        ::ioctl(init.relay.tty_fd(), TIOCGWINSZ, &size) == 0)
+      (void)link_->send({{"type", "resize"}, {"id", "init"}, {"rows", size.ws_row}, {"cols", size.ws_col}});
+    return;
+  }
+  if (!init.started || init.exit_code) return;
+  log::debug("forwarding signal " + std::to_string(sig));
+  (void)link_->send({{"type", "signal"}, {"id", "init"}, {"signal", sig}, {"all", false}});
+}
+
+void Monitor::set_status(const std::string& status) {
+  config_.state.status = status;
+  if (Status s = save_state(config_.state_dir, config_.state); !s)
+    log::warn("recording status " + status + ": " + s.error().describe());
+}
+
+void Monitor::reply(int client_fd, const json& body) {
+  if (client_fd < 0) return;
+  if (Status s = host::send_message(client_fd, body); !s)
+    log::debug("reply to a command: " + s.error().describe());
+}
+
+std::string Monitor::vm_failure() {
+  vm_->wait_exit(500ms);
+  return vm_->check_failure();
+}
+
+}  // namespace runvm::runtime

@@ -1,0 +1,99 @@
+// The monitor: the host process that stands for one container. `runvm
+// create` forks it (`runvm run` is it); it owns the VM, holds the only
+// channel to the guest agent, relays the container's stdio, and serves the
+// other commands (start, kill, exec, ps, pause, ...) over a message socket in
+// the state directory. Its PID is the container's PID, its exit status the
+// container's. See docs/ARCHITECTURE.md, "The monitor".
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "oci/spec.h"
+#include "runtime/agent_link.h"
+#include "runtime/container_state.h"
+#include "runtime/signal_route.h"
+#include "runtime/stdio_relay.h"
+#include "vm/qemu.h"
+
+namespace runvm::runtime {
+
+// The control socket's name inside the state directory.
+inline constexpr const char* kControlSocket = "control.sock";
+
+// The exit status of a container whose VM died under it (QEMU, virtiofsd or
+// the agent went away), as if it had been SIGKILLed.
+inline constexpr int kVmLostExitStatus = 137;
+
+struct MonitorConfig {
+  ContainerState state;  // id, bundle, rootfs, created, annotations, hooks
+  std::string state_dir;
+  oci::Spec spec;
+  vm::VmSpec vm;
+  vm::QemuPaths qemu;
+  std::chrono::milliseconds boot_timeout{60000};
+  HostStdio init_io;
+  bool init_tty_follows_winch = false;  // SIGWINCH resizes init's terminal
+};
+
+class Monitor {
+ public:
+  ~Monitor();
+
+  // Boots the VM and prepares the container's process, not yet started
+  // (status "created"). If the guest cannot prepare it (an exec error),
+  // `start_exit_code` gets the status a shell would give (127, 126).
+  static Result<std::unique_ptr<Monitor>> create(MonitorConfig config, int& start_exit_code);
+
+  // Starts the prepared process, as `runvm start` asks.
+  Status start();
+  // Serves commands until the process exits and its output is written;
+  // returns its exit status. The VM is stopped on return.
+  int serve();
+
+ private:
+  struct Process;
+  struct Client;
+
+  explicit Monitor(MonitorConfig config);
+
+  // One round of the event loop, waiting at most `timeout_ms` (-1: no limit).
+  Status step(int timeout_ms);
+  Status handle_agent_events();
+  Status on_message(const nlohmann::json& m);
+  void on_client(Client& client);
+  Status on_request(Client& client, const nlohmann::json& request, std::vector<UniqueFd> fds);
+  Status request_start(int client_fd);
+  Status request_exec(Client& client, const nlohmann::json& request, std::vector<UniqueFd> fds);
+  Status request_kill(const nlohmann::json& request);
+  Status set_paused(bool paused);
+  Status forward_query(int client_fd, nlohmann::json query);
+  void on_signal(int sig);
+  void finish_exits();
+  void set_status(const std::string& status);
+  void reply(int client_fd, const nlohmann::json& body);
+  std::string vm_failure();
+
+  MonitorConfig config_;
+  std::unique_ptr<vm::Vm> vm_;
+  std::unique_ptr<AgentLink> link_;
+  std::optional<SignalRoute> signals_;
+  UniqueFd control_;
+  std::map<std::string, std::unique_ptr<Process>> processes_;
+  std::vector<std::unique_ptr<Client>> clients_;
+  std::map<int, int> pending_queries_;  // request number -> client fd
+  int start_client_ = -1;               // waiting for "started"
+  int next_exec_ = 1;
+  int next_request_ = 1;
+  bool lost_ = false;                   // the VM or the agent went away
+  bool abandoned_ = false;              // killed before it started
+};
+
+}  // namespace runvm::runtime
