@@ -39,7 +39,7 @@ void populate_busybox_rootfs(const std::string& root) {
   std::system(("cp '" + busybox + "' '" + root + "/bin/busybox'").c_str());
   for (const char* applet : {"sh", "echo", "cat", "sleep", "id", "hostname", "pwd", "true",
                              "false", "env", "ls", "touch", "kill", "head", "wc", "stat",
-                             "mkdir", "rm", "test", "printf", "umask", "ps", "grep", "tr"})
+                             "mkdir", "rm", "test", "printf", "umask", "ps", "grep", "tr", "stty"})
     (void)!::symlink("busybox", (root + "/bin/" + applet).c_str());
   std::ofstream(root + "/etc/passwd") << "root:x:0:0:root:/root:/bin/sh\n";
   std::ofstream(root + "/etc/group") << "root:x:0:\n";

@@ -1,0 +1,339 @@
+// The runc-compatible lifecycle end to end: create, start, state, exec,
+// kill, pause, resume, delete, hooks and the console socket, on real VMs.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "tests/integration/harness.h"
+
+namespace runvm::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct Cmd {
+  int code = -1;
+  std::string out, err;
+};
+
+class LifecycleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Monitors and exec stand-ins outlive the commands that fork them; as a
+    // subreaper this test collects their exit statuses, as containerd's shim does.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  }
+
+  void TearDown() override {
+    runvm("delete --force c1");
+    EXPECT_TRUE(list_dir(root_.path()).empty()) << "state left under " << root_.path();
+    EXPECT_TRUE(processes_mentioning(root_.path()).empty()) << "a monitor or QEMU left running";
+    EXPECT_TRUE(processes_mentioning(bundle_.rootfs()).empty()) << "virtiofsd left running";
+  }
+
+  // `runvm --root R ARGS` through the shell; the container's stdio (for
+  // create) goes to files, so no pipe of ours is held by a monitor.
+  Cmd runvm(const std::string& args, std::string out = "", std::string err = "") {
+    if (out.empty()) out = scratch_.path() + "/cmd.out";
+    if (err.empty()) err = scratch_.path() + "/cmd.err";
+    std::string line = "'" + runvm_binary() + "' --root '" + root_.path() + "' " + args +
+                       " </dev/null >'" + out + "' 2>'" + err + "'";
+    int status = std::system(line.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  }
+
+  Cmd create(const std::vector<std::string>& args, const std::string& extra = "") {
+    bundle_.set_args(args);
+    bundle_.write_config();
+    return runvm("create --bundle '" + bundle_.path() + "' --pid-file '" + scratch_.path() +
+                     "/pid' " + extra + " c1",
+                 scratch_.path() + "/c.out", scratch_.path() + "/c.err");
+  }
+
+  json state() { return json::parse(runvm("state c1").out, nullptr, false); }
+  pid_t pid_file() { return std::atoi(slurp(scratch_.path() + "/pid").c_str()); }
+  std::string container_out() { return slurp(scratch_.path() + "/c.out"); }
+
+  // The exit status of a process we reap as subreaper, or -1 on timeout.
+  int reap(pid_t pid, std::chrono::seconds limit = 30s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status;
+      if (::waitpid(pid, &status, WNOHANG) == pid)
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      std::this_thread::sleep_for(20ms);
+    }
+    return -1;
+  }
+
+  bool wait_for_output(const std::string& text, std::chrono::seconds limit = 60s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (container_out().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+  TempDir root_, scratch_;
+  Bundle bundle_;
+};
+
+TEST_F(LifecycleTest, CreateStartExecKillDelete) {
+  Cmd c = create({"sh", "-c", "trap 'echo got-term; exit 3' TERM; echo started; "
+                              "while true; do sleep 0.1; done"});
+  ASSERT_EQ(c.code, 0) << c.err;
+  pid_t pid = pid_file();
+  json s = state();
+  EXPECT_EQ(s["status"], "created");
+  EXPECT_EQ(s["id"], "c1");
+  EXPECT_EQ(s["pid"], pid);
+  EXPECT_EQ(s["bundle"], bundle_.path());
+  EXPECT_EQ(::kill(pid, 0), 0) << "the container's host process exists after create";
+  EXPECT_EQ(container_out(), "") << "nothing runs before start";
+  EXPECT_NE(runvm("list").out.find("c1"), std::string::npos);
+  EXPECT_EQ(runvm("list -q").out, "c1\n");
+
+  ASSERT_EQ(runvm("start c1").code, 0);
+  EXPECT_EQ(state()["status"], "running");
+  ASSERT_TRUE(wait_for_output("started\n"));
+
+  Cmd e = runvm("exec c1 sh -c 'echo out; echo err >&2; hostname; exit 7'");
+  EXPECT_EQ(e.code, 7);
+  EXPECT_EQ(e.out, "out\nrunvm-test\n");
+  EXPECT_EQ(e.err, "err\n");
+
+  Cmd ps = runvm("ps --format json c1");
+  EXPECT_EQ(ps.code, 0) << ps.err;
+  EXPECT_EQ(json::parse(ps.out, nullptr, false).size(), 2u) << ps.out << " (sh and its sleep)";
+
+  Cmd start_again = runvm("start c1");
+  EXPECT_EQ(start_again.code, 1);
+  EXPECT_NE(start_again.err.find("cannot start an already running container"), std::string::npos);
+  Cmd no_force = runvm("delete c1");
+  EXPECT_EQ(no_force.code, 1);
+  EXPECT_NE(no_force.err.find("cannot delete container c1 that is not stopped: running"),
+            std::string::npos) << no_force.err;
+
+  ASSERT_EQ(runvm("kill c1 TERM").code, 0);
+  EXPECT_EQ(reap(pid), 3) << "the host process exits with the container's status";
+  EXPECT_EQ(container_out(), "started\ngot-term\n");
+  EXPECT_EQ(state()["status"], "stopped");
+  EXPECT_EQ(state()["pid"], 0);
+  Cmd exec_stopped = runvm("exec c1 true");
+  EXPECT_EQ(exec_stopped.code, 255);
+  EXPECT_NE(exec_stopped.err.find("cannot exec in a stopped container"), std::string::npos);
+  Cmd kill_stopped = runvm("kill c1 KILL");
+  EXPECT_NE(kill_stopped.err.find("container not running"), std::string::npos);
+  ASSERT_EQ(runvm("delete c1").code, 0);
+  EXPECT_NE(runvm("state c1").err.find("container does not exist"), std::string::npos);
+}
+
+TEST_F(LifecycleTest, PauseResumeAndKillByNumber) {
+  ASSERT_EQ(create({"sh", "-c", "echo up; while true; do sleep 0.1; done"}).code, 0);
+  pid_t pid = pid_file();
+  ASSERT_EQ(runvm("start c1").code, 0);
+  ASSERT_TRUE(wait_for_output("up\n"));
+  ASSERT_EQ(runvm("pause c1").code, 0);
+  EXPECT_EQ(state()["status"], "paused");
+  Cmd exec_paused = runvm("exec c1 true");
+  EXPECT_NE(exec_paused.err.find("cannot exec in a paused container"), std::string::npos);
+  EXPECT_NE(runvm("pause c1").err.find("container not running"), std::string::npos);
+  ASSERT_EQ(runvm("resume c1").code, 0);
+  EXPECT_EQ(state()["status"], "running");
+  EXPECT_NE(runvm("resume c1").err.find("container not paused"), std::string::npos);
+  EXPECT_EQ(runvm("exec c1 true").code, 0) << "the VM runs again after resume";
+  Cmd bad = runvm("kill c1 NOPE");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("unknown signal \"NOPE\""), std::string::npos) << bad.err;
+  ASSERT_EQ(runvm("kill c1 9").code, 0);
+  EXPECT_EQ(reap(pid), 137);
+  EXPECT_EQ(runvm("delete c1").code, 0);
+}
+
+TEST_F(LifecycleTest, ExecDetachLeavesAStandInWithTheProcessStatus) {
+  ASSERT_EQ(create({"sh", "-c", "while true; do sleep 0.1; done"}).code, 0);
+  ASSERT_EQ(runvm("start c1").code, 0);
+  std::string pid_path = scratch_.path() + "/exec.pid";
+  Cmd e = runvm("exec --detach --pid-file '" + pid_path + "' c1 sh -c 'sleep 1; exit 42'");
+  ASSERT_EQ(e.code, 0) << e.err;
+  pid_t stand_in = std::atoi(slurp(pid_path).c_str());
+  ASSERT_GT(stand_in, 0);
+  EXPECT_EQ(reap(stand_in), 42);
+  // A signal to the stand-in reaches the process in the guest.
+  Cmd e2 = runvm("exec --detach --pid-file '" + pid_path + "' c1 sh -c 'trap \"exit 5\" TERM; while true; do sleep 0.1; done'");
+  ASSERT_EQ(e2.code, 0) << e2.err;
+  stand_in = std::atoi(slurp(pid_path).c_str());
+  std::this_thread::sleep_for(500ms);
+  ::kill(stand_in, SIGTERM);
+  EXPECT_EQ(reap(stand_in), 5);
+  Cmd missing = runvm("exec c1 nosuchcommand");
+  EXPECT_EQ(missing.code, 255);
+  EXPECT_NE(missing.err.find("executable file not found in $PATH"), std::string::npos) << missing.err;
+}
+
+TEST_F(LifecycleTest, ExecStdinEndsAtEof) {
+  ASSERT_EQ(create({"sh", "-c", "while true; do sleep 0.1; done"}).code, 0);
+  ASSERT_EQ(runvm("start c1").code, 0);
+  RunOptions o;
+  o.stdin_data = "through the VM\n";
+  RunResult r = run_runvm({"--root", root_.path(), "exec", "c1", "sh", "-c", "cat; echo done"}, o);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "through the VM\ndone\n");
+}
+
+TEST_F(LifecycleTest, HooksRunInOrderWithTheState) {
+  std::string log = scratch_.path() + "/hooks.log";
+  auto hook = [&](const std::string& name) {
+    return json{{"path", "/bin/sh"},
+                {"args", {"sh", "-c", "read -r s; echo \"" + name + " $s\" >> '" + log + "'"}}};
+  };
+  bundle_.config()["hooks"] = {
+      {"createRuntime", {hook("createRuntime")}}, {"prestart", {hook("prestart")}},
+      {"createContainer", {hook("createContainer")}}, {"poststart", {hook("poststart")}},
+      {"poststop", {hook("poststop")}},
+      {"startContainer", {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "echo in-guest > /started"}}}}}};
+  ASSERT_EQ(create({"sh", "-c", "cat /started; sleep 100"}).code, 0);
+  ASSERT_EQ(runvm("start c1").code, 0);
+  ASSERT_TRUE(wait_for_output("in-guest\n")) << "startContainer ran inside the container first";
+  ASSERT_EQ(runvm("delete --force c1").code, 0);
+  std::vector<std::string> names;
+  std::istringstream lines(slurp(log));
+  for (std::string line; std::getline(lines, line);) {
+    names.push_back(line.substr(0, line.find(' ')));
+    json s = json::parse(line.substr(line.find(' ') + 1), nullptr, false);
+    EXPECT_EQ(s["id"], "c1") << line;
+    EXPECT_EQ(s["bundle"], bundle_.path()) << line;
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"createRuntime", "prestart", "createContainer",
+                                             "poststart", "poststop"}));
+}
+
+TEST_F(LifecycleTest, FailingHookFailsCreateAndLeavesNothing) {
+  bundle_.config()["hooks"] = {{"prestart", {{{"path", "/bin/false"}}}}};
+  Cmd c = create({"true"});
+  EXPECT_EQ(c.code, 1);
+  EXPECT_NE(c.err.find("error running hook #0"), std::string::npos) << c.err;
+  EXPECT_NE(runvm("state c1").err.find("container does not exist"), std::string::npos);
+}
+
+// A console socket receiver, as containerd's shim has.
+int receive_console(int listener) {
+  int conn = ::accept(listener, nullptr, nullptr);
+  char data[64];
+  iovec iov{data, sizeof data};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  int fd = -1;
+  if (::recvmsg(conn, &msg, 0) > 0 && CMSG_FIRSTHDR(&msg))
+    std::memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof fd);
+  ::close(conn);
+  return fd;
+}
+
+std::string read_until(int fd, const std::string& text, std::chrono::seconds limit = 30s) {
+  std::string got;
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (got.find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd p = {fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) > 0) {
+      char buf[256];
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+  }
+  return got;
+}
+
+TEST_F(LifecycleTest, ConsoleSocketGetsARealTerminalThatFollowsResizes) {
+  std::string path = scratch_.path() + "/console.sock";
+  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, path.c_str());
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  bundle_.config()["process"]["terminal"] = true;
+  bundle_.config()["mounts"].push_back(
+      {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}});
+  Cmd c = create({"sh", "-c", "stty size; read x; stty size; tty"}, "--console-socket '" + path + "'");
+  ASSERT_EQ(c.code, 0) << c.err;
+  int master = receive_console(listener);
+  ::close(listener);
+  ASSERT_GE(master, 0);
+  winsize size{30, 100, 0, 0};
+  ASSERT_EQ(::ioctl(master, TIOCSWINSZ, &size), 0);
+  Cmd started = runvm("start c1");
+  ASSERT_EQ(started.code, 0) << started.err;
+  EXPECT_NE(read_until(master, "30 100").find("30 100"), std::string::npos);
+  size = {40, 120, 0, 0};
+  ASSERT_EQ(::ioctl(master, TIOCSWINSZ, &size), 0);
+  std::this_thread::sleep_for(500ms);
+  ASSERT_EQ(::write(master, "\n", 1), 1);
+  std::string after = read_until(master, "/dev/pts/");
+  EXPECT_NE(after.find("40 120"), std::string::npos) << after;
+  EXPECT_NE(after.find("/dev/pts/"), std::string::npos) << "the process has a real pty: " << after;
+  EXPECT_EQ(reap(pid_file()), 0);
+  ::close(master);
+}
+
+TEST_F(LifecycleTest, QemuDyingStopsTheContainerAndDeleteCleansUp) {
+  ASSERT_EQ(create({"sh", "-c", "echo up; sleep 100"}).code, 0);
+  pid_t pid = pid_file();
+  ASSERT_EQ(runvm("start c1").code, 0);
+  ASSERT_TRUE(wait_for_output("up\n"));
+  for (pid_t p : processes_mentioning(root_.path() + "/c1/agent.sock")) ::kill(p, SIGKILL);
+  EXPECT_EQ(reap(pid, 5s), 137) << "the host process ends, non-zero, within seconds";
+  EXPECT_EQ(state()["status"], "stopped");
+  EXPECT_EQ(runvm("delete c1").code, 0);
+}
+
+TEST_F(LifecycleTest, BadInputIsRefusedClearly) {
+  EXPECT_NE(runvm("state nope").err.find("container does not exist"), std::string::npos);
+  EXPECT_NE(runvm("start nope").err.find("container does not exist"), std::string::npos);
+  EXPECT_NE(runvm("kill nope").err.find("container does not exist"), std::string::npos);
+  EXPECT_NE(runvm("delete nope").err.find("container does not exist"), std::string::npos);
+  EXPECT_EQ(runvm("delete --force nope").code, 0);
+  EXPECT_NE(runvm("state 'bad/id'").err.find("invalid container ID format"), std::string::npos);
+  Cmd no_config = runvm("create --bundle /nonexistent c1");
+  EXPECT_EQ(no_config.code, 1);
+  EXPECT_NE(no_config.err.find("config.json"), std::string::npos) << no_config.err;
+  bundle_.config()["ociVersion"] = "0.9.0";
+  Cmd old = create({"true"});
+  EXPECT_NE(old.err.find("unsupported version"), std::string::npos) << old.err;
+  bundle_.config()["ociVersion"] = "1.0.2";
+  ASSERT_EQ(create({"sleep", "100"}).code, 0);
+  Cmd twice = create({"sleep", "100"});
+  EXPECT_EQ(twice.code, 1);
+  EXPECT_NE(twice.err.find("container with given ID already exists"), std::string::npos);
+  EXPECT_EQ(state()["status"], "created") << "the failed create left the first container alone";
+  EXPECT_EQ(runvm("delete c1").code, 0) << "a created container is deleted without --force";
+}
+
+}  // namespace
+}  // namespace runvm::testing
