@@ -66,6 +66,7 @@ runtime::CreateOptions cli::create_options(const GlobalOptions& g) {
   runtime::CreateOptions o;
   o.root = g.root;
   o.accel = accel_request;
+  o.systemd_cgroup = g.systemd_cgroup;
   o.artifacts = {g.kernel, g.initramfs};
   if (g.vcpus) o.size.vcpus = g.vcpus;
   if (g.memory_mib) o.size.memory_mib = g.memory_mib;

@@ -18,6 +18,7 @@
 #include "runtime/console.h"
 #include "runtime/hooks.h"
 #include "runtime/monitor.h"
+#include "runtime/placement.h"
 #include "vm/tsc.h"
 
 namespace runvm::runtime {
@@ -131,8 +132,32 @@ struct Running {
   std::optional<HostTerminal> terminal;
 };
 
+// This process's cgroup (the unified one, else the first listed), which a
+// relative cgroupsPath hangs below.
+std::string own_cgroup() {
+  auto text = io::read_file("/proc/self/cgroup");
+  if (!text) return "/";
+  std::string first;
+  size_t start = 0;
+  while (start < text->size()) {
+    size_t nl = text->find('\n', start);
+    std::string line = text->substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    std::string path = line.substr(line.find(':', line.find(':') + 1) + 1);
+    if (line.starts_with("0::")) return path;
+    if (first.empty()) first = path;
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return first.empty() ? "/" : first;
+}
+
 Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code) {
   Running r;
+  c.state.cgroup = cgroup_relative_path(c.spec.cgroups_path, o.systemd_cgroup, own_cgroup());
+  // Recorded before it is made, so that delete removes it whatever happens next.
+  TRY(save_state(c.state_dir, c.state));
+  TRY(join_cgroup(c.state.cgroup));
+  TRY(enter_namespaces(c.spec.namespaces));
   c.state.pid = ::getpid();
   c.state.pid_start = host::read_proc_stat(c.state.pid).value_or(host::ProcStat{}).start_time;
   TRY(save_state(c.state_dir, c.state));
@@ -200,6 +225,7 @@ Result<int> create_detached(const CreateOptions& o, MonitorConfig c, host::State
     int status;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
+    if (auto recorded = load_state(dir.path())) remove_cgroup(recorded->cgroup);
     return fail(report.empty() ? "the container's monitor died while creating it" : report);
   }
   TRY(write_pid_file(o.pid_file, pid));
@@ -207,11 +233,21 @@ Result<int> create_detached(const CreateOptions& o, MonitorConfig c, host::State
   return 0;
 }
 
+// A foreground run is the monitor itself: it leaves the container's cgroup
+// (for the hierarchy roots; it is about to exit) so the cgroup can go.
+void remove_own_cgroup(const std::string& state_dir) {
+  auto state = load_state(state_dir);
+  if (!state || state->cgroup.empty()) return;
+  if (Status s = join_cgroup("/"); !s) log::warn("leave the container's cgroup: " + s.error().describe());
+  remove_cgroup(state->cgroup);
+}
+
 Result<int> run_foreground(const CreateOptions& o, MonitorConfig c, host::StateDir& dir) {
   ContainerState state = c.state;
   int exit_code = 1;
   auto running = bring_up(o, std::move(c), exit_code);
   if (!running) {
+    remove_own_cgroup(dir.path());
     // The process could not be executed: say so as runc does and exit as a
     // shell would (127/126), which Docker maps the same way.
     if (exit_code != 1) {
@@ -226,6 +262,7 @@ Result<int> run_foreground(const CreateOptions& o, MonitorConfig c, host::StateD
   running->monitor.reset();
   if (Status s = run_hooks(hooks_from_json(state.hooks["poststop"]), state_for_hooks(state, "stopped")); !s)
     log::error(s.error().describe());
+  remove_own_cgroup(dir.path());
   return status;
 }
 

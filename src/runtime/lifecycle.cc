@@ -18,6 +18,7 @@
 #include "host/state_dir.h"
 #include "runtime/hooks.h"
 #include "runtime/monitor.h"
+#include "runtime/placement.h"
 
 namespace runvm::runtime {
 
@@ -142,6 +143,7 @@ Status delete_container(const std::string& root, const std::string& id, bool for
   if ((status == "running" || status == "paused") && !force)
     return fail("cannot delete container " + id + " that is not stopped: " + status);
   if (status != "stopped") TRY(stop_monitor(dir->path(), *state));
+  remove_cgroup(state->cgroup);
   if (Status s = run_hooks(hooks_from_json(state->hooks["poststop"]), state_for_hooks(*state, "stopped")); !s)
     log::error(s.error().describe());
   return dir->remove();

@@ -5,13 +5,16 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -311,6 +314,53 @@ TEST_F(LifecycleTest, QemuDyingStopsTheContainerAndDeleteCleansUp) {
   EXPECT_EQ(reap(pid, 5s), 137) << "the host process ends, non-zero, within seconds";
   EXPECT_EQ(state()["status"], "stopped");
   EXPECT_EQ(runvm("delete c1").code, 0);
+}
+
+std::string link_of(const std::string& path) {
+  char buf[256] = {};
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+TEST_F(LifecycleTest, TheHostProcessIsInTheContainersCgroupAndNamespaces) {
+  // A network namespace made by "the engine", for the container to join.
+  pid_t holder = ::fork();
+  if (holder == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::unshare(CLONE_NEWNET);
+    ::pause();
+    ::_exit(0);
+  }
+  struct Reaper {
+    pid_t pid;
+    ~Reaper() {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } reaper{holder};
+  std::this_thread::sleep_for(200ms);
+  std::string netns = "/proc/" + std::to_string(holder) + "/ns/net";
+  std::string cgroup = "/runvm-test-" + std::to_string(::getpid());
+  bundle_.config()["linux"] = {{"cgroupsPath", cgroup},
+                               {"namespaces", {{{"type", "network"}, {"path", netns}},
+                                               {{"type", "uts"}}, {{"type", "pid"}}}}};
+  Cmd c = create({"sleep", "100"});
+  ASSERT_EQ(c.code, 0) << c.err;
+  std::string pid = std::to_string(pid_file());
+  EXPECT_EQ(link_of("/proc/" + pid + "/ns/net"), link_of(netns)) << "joined by path";
+  EXPECT_NE(link_of("/proc/" + pid + "/ns/uts"), link_of("/proc/self/ns/uts")) << "a new one";
+  std::ifstream in("/proc/" + pid + "/cgroup");
+  std::string groups((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(groups.find(":" + cgroup + "\n"), std::string::npos) << groups;
+  auto qemus = processes_mentioning(root_.path() + "/c1/agent.sock");
+  ASSERT_EQ(qemus.size(), 1u);
+  std::string qemu = std::to_string(qemus[0]);
+  EXPECT_EQ(link_of("/proc/" + qemu + "/ns/net"), link_of(netns)) << "QEMU inherits them";
+  ASSERT_EQ(runvm("delete c1").code, 0);
+  struct stat st;
+  for (const char* h : {"memory", "pids", "unified"})
+    EXPECT_NE(::stat(("/sys/fs/cgroup/" + std::string(h) + cgroup).c_str(), &st), 0)
+        << "delete removes the cgroup in " << h;
 }
 
 TEST_F(LifecycleTest, BadInputIsRefusedClearly) {

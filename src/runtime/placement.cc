@@ -1,0 +1,144 @@
+#include "runtime/placement.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+
+#include "common/io.h"
+#include "common/log.h"
+
+namespace runvm::runtime {
+namespace {
+
+constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
+
+// Every cgroup hierarchy mounted under /sys/fs/cgroup: the root itself on a
+// pure cgroup v2 host, else each subdirectory that is a hierarchy root.
+std::vector<std::string> hierarchies() {
+  std::vector<std::string> out;
+  struct stat st;
+  if (::stat((std::string(kCgroupRoot) + "/cgroup.controllers").c_str(), &st) == 0)
+    return {kCgroupRoot};
+  DIR* dir = ::opendir(kCgroupRoot);
+  if (!dir) return out;
+  while (dirent* e = ::readdir(dir)) {
+    std::string path = std::string(kCgroupRoot) + "/" + e->d_name;
+    if (e->d_name[0] == '.') continue;
+    if (::lstat(path.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) continue;  // co-mount links
+    if (::stat((path + "/cgroup.procs").c_str(), &st) == 0) out.push_back(path);
+  }
+  ::closedir(dir);
+  return out;
+}
+
+// A new cgroup v1 cpuset starts with no CPUs and no memory nodes, and
+// nothing can join it (ENOSPC) until they are copied from its parent.
+void inherit_cpuset(const std::string& parent, const std::string& child) {
+  for (const char* file : {"/cpuset.cpus", "/cpuset.mems"}) {
+    auto mine = io::read_file(child + file);
+    if (!mine || mine->find_first_not_of(" \n") != std::string::npos) continue;
+    auto theirs = io::read_file(parent + file);
+    if (!theirs) continue;
+    if (auto fd = io::open_file(child + file, O_WRONLY)) (void)io::write_all(fd->get(), *theirs);
+  }
+}
+
+void make_dirs(const std::string& base, const std::string& relative) {
+  std::string path = base;
+  size_t pos = 0;
+  while (pos < relative.size()) {
+    size_t next = relative.find('/', pos + 1);
+    if (next == std::string::npos) next = relative.size();
+    std::string parent = path;
+    path += relative.substr(pos, next - pos);
+    ::mkdir(path.c_str(), 0755);
+    inherit_cpuset(parent, path);
+    pos = next;
+  }
+}
+
+Result<int> namespace_flag(const std::string& type) {
+  static const std::map<std::string, int> kFlags = {
+      {"network", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+      {"mount", CLONE_NEWNS},    {"pid", CLONE_NEWPID}, {"user", CLONE_NEWUSER},
+      {"cgroup", CLONE_NEWCGROUP}};
+  auto it = kFlags.find(type);
+  if (it == kFlags.end()) return fail("linux.namespaces: unknown namespace type \"" + type + "\"");
+  return it->second;
+}
+
+}  // namespace
+
+Status enter_namespaces(const std::vector<oci::Namespace>& namespaces) {
+  for (const auto& ns : namespaces) {
+    int flag = TRY(namespace_flag(ns.type));
+    if (flag == CLONE_NEWUSER)
+      return fail("linux.namespaces: user namespaces are not supported by runvm yet "
+                  "(the container is isolated by its VM; drop the user namespace)");
+    if (flag == CLONE_NEWPID || flag == CLONE_NEWCGROUP) {
+      // The process tree and its cgroup view are the guest's own.
+      if (!ns.path.empty())
+        return fail("linux.namespaces: joining the " + ns.type + " namespace " + ns.path +
+                    " is not possible: the container's processes run inside its VM");
+      continue;
+    }
+    if (ns.path.empty()) {
+      if (::unshare(flag) < 0) return fail_errno("create a new " + ns.type + " namespace");
+      // Mounts made on the host later (volumes, say) still reach us.
+      if (flag == CLONE_NEWNS && ::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0)
+        return fail_errno("make the mount namespace a slave of the host's");
+      continue;
+    }
+    UniqueFd fd = TRY_CTX(io::open_file(ns.path, O_RDONLY), "linux.namespaces: " + ns.type);
+    if (::setns(fd.get(), flag) < 0)
+      return fail_errno("linux.namespaces: join the " + ns.type + " namespace " + ns.path);
+  }
+  return ok();
+}
+
+std::string cgroup_relative_path(const std::string& cgroups_path, bool systemd,
+                                 const std::string& own_cgroup) {
+  if (cgroups_path.empty()) return "";
+  size_t first = cgroups_path.find(':');
+  if (systemd || (first != std::string::npos && cgroups_path.find(':', first + 1) != std::string::npos)) {
+    size_t second = cgroups_path.find(':', first + 1);
+    std::string slice = cgroups_path.substr(0, first);
+    std::string prefix = cgroups_path.substr(first + 1, second - first - 1);
+    std::string name = cgroups_path.substr(second + 1);
+    if (slice.empty()) slice = "system.slice";
+    return "/" + slice + "/" + (prefix.empty() ? "" : prefix + "-") + name + ".scope";
+  }
+  if (cgroups_path[0] == '/') return cgroups_path;
+  std::string base = own_cgroup == "/" ? "" : own_cgroup;
+  return base + "/" + cgroups_path;
+}
+
+Status join_cgroup(const std::string& relative) {
+  if (relative.empty()) return ok();
+  std::string pid = std::to_string(::getpid());
+  std::string dir = relative == "/" ? "" : relative;
+  for (const auto& hierarchy : hierarchies()) {
+    make_dirs(hierarchy, dir);
+    std::string procs = hierarchy + dir + "/cgroup.procs";
+    UniqueFd fd = TRY_CTX(io::open_file(procs, O_WRONLY), "linux.cgroupsPath");
+    TRY_CTX(io::write_all(fd.get(), pid), "join cgroup " + hierarchy + dir);
+  }
+  return ok();
+}
+
+void remove_cgroup(const std::string& relative) {
+  if (relative.empty() || relative == "/") return;
+  for (const auto& hierarchy : hierarchies()) {
+    std::string path = hierarchy + relative;
+    if (::rmdir(path.c_str()) < 0 && errno != ENOENT)
+      log::warn("remove cgroup " + path + ": " + std::strerror(errno));
+  }
+}
+
+}  // namespace runvm::runtime

@@ -1,0 +1,38 @@
+// Where the container's monitor lives on the host: its cgroup
+// (linux.cgroupsPath) and its namespaces (linux.namespaces), entered before
+// QEMU starts so that QEMU and virtiofsd inherit them. Container engines
+// find the container through its PID: Docker's prestart hook configures the
+// network namespace at /proc/<pid>/ns/net, and containerd's shim reads
+// usage from the cgroup in /proc/<pid>/cgroup.
+//
+// The container's processes themselves run in the guest, in the guest's own
+// namespaces; so a new PID namespace needs nothing on the host, and joining
+// another container's PID or user namespace cannot be honoured (an error
+// says so).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "oci/spec.h"
+
+namespace runvm::runtime {
+
+// Joins (path) or creates (no path) the host-side namespaces of the spec.
+Status enter_namespaces(const std::vector<oci::Namespace>& namespaces);
+
+// The cgroup directory, relative to each hierarchy's root, for a
+// cgroupsPath: "/a/b" as is, "a/b" below the caller's own cgroup, and
+// systemd's "slice:prefix:name" as "/slice/prefix-name.scope".
+std::string cgroup_relative_path(const std::string& cgroups_path, bool systemd,
+                                 const std::string& own_cgroup);
+
+// Moves this process into `relative` in every mounted hierarchy (cgroup v2
+// alone, or each v1 controller plus the unified one on a hybrid host),
+// creating the directories.
+Status join_cgroup(const std::string& relative);
+// Removes the leaf directories join_cgroup made (once they are empty).
+void remove_cgroup(const std::string& relative);
+
+}  // namespace runvm::runtime
