@@ -35,8 +35,14 @@ StateDir::~StateDir() {
 
 Result<StateDir> StateDir::create(const std::string& root, const std::string& id) {
   TRY(validate_container_id(id));
-  if (::mkdir(root.c_str(), 0700) < 0 && errno != EEXIST)
-    return fail_errno("create state root " + root);
+  // mkdir -p, as runc does: containerd's shim passes /run/containerd/runc/<ns>
+  // before anything has made /run/containerd/runc.
+  for (size_t slash = root.find('/', 1); ; slash = root.find('/', slash + 1)) {
+    std::string part = root.substr(0, slash);
+    if (::mkdir(part.c_str(), 0700) < 0 && errno != EEXIST)
+      return fail_errno("create state root " + part);
+    if (slash == std::string::npos) break;
+  }
   StateDir dir;
   std::string path = root + "/" + id;
   if (::mkdir(path.c_str(), 0700) < 0) {

@@ -24,7 +24,7 @@ TEST(ContainerId, AcceptsRuncCharacters) {
 
 TEST(StateDir, IsExclusiveAndRemovedUnlessKept) {
   char tmpl[] = "/tmp/statedir-XXXXXX";
-  std::string root = std::string(::mkdtemp(tmpl)) + "/root";
+  std::string root = std::string(::mkdtemp(tmpl)) + "/deeper/root";
   {
     auto dir = StateDir::create(root, "c1");
     ASSERT_TRUE(dir) << dir.error().describe();
@@ -48,7 +48,7 @@ TEST(StateDir, IsExclusiveAndRemovedUnlessKept) {
     EXPECT_EQ(missing.error().message(), "container does not exist");
   }
   EXPECT_TRUE(exists(root + "/c2")) << "open() keeps the directory by default";
-  std::system(("rm -rf " + root.substr(0, root.rfind('/'))).c_str());
+  std::system(("rm -rf " + std::string(tmpl)).c_str());
 }
 
 }  // namespace
