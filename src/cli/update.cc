@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "common/io.h"
+#include "common/log.h"
 #include "runtime/lifecycle.h"
 
 namespace runvm::cli {
@@ -43,7 +44,8 @@ void add_update_command(CLI::App& app, const GlobalOptions& g, CommandRunner& se
       if (f->cpu_period) r["cpu"]["period"] = f->cpu_period;
       if (f->cpu_shares) r["cpu"]["shares"] = f->cpu_shares;
       if (f->pids_limit) r["pids"]["limit"] = f->pids_limit;
-      TRY(runtime::query_container(g.root, f->id, {{"op", "update"}, {"resources", r}}));
+      auto warnings = TRY(runtime::update_container(g.root, f->id, r));
+      for (const auto& w : warnings) log::warn(w);
       return ok();
     });
   });

@@ -17,7 +17,8 @@ Status save_state(const std::string& state_dir, const ContainerState& s) {
             {"status", s.status},          {"bundle", s.bundle},
             {"rootfs", s.rootfs},          {"created", s.created},
             {"annotations", s.annotations}, {"hooks", s.hooks},
-            {"cgroup", s.cgroup}};
+            {"cgroup", s.cgroup},          {"vmVcpus", s.vm_vcpus},
+            {"vmMemoryMiB", s.vm_memory_mib}};
   return io::write_file_atomic(state_dir + "/state.json", j.dump(), 0600);
 }
 
@@ -43,6 +44,8 @@ Result<ContainerState> load_state(const std::string& state_dir) {
     s.annotations = j.value("annotations", json::object());
     s.hooks = j.value("hooks", json::object());
     s.cgroup = j.value("cgroup", "");
+    s.vm_vcpus = j.value("vmVcpus", 0u);
+    s.vm_memory_mib = j.value("vmMemoryMiB", uint64_t{0});
   } catch (const json::exception& e) {
     return fail(state_dir + "/state.json is corrupt (" + e.what() +
                 "); remove the container with delete --force");

@@ -27,6 +27,8 @@ struct ContainerState {
   nlohmann::json annotations = nlohmann::json::object();
   nlohmann::json hooks = nlohmann::json::object();  // the spec's, for start and delete
   std::string cgroup;       // the host cgroup path runvm made, if any ("" none)
+  unsigned vm_vcpus = 0;    // the VM's size, fixed at boot
+  uint64_t vm_memory_mib = 0;
 };
 
 Status save_state(const std::string& state_dir, const ContainerState& state);

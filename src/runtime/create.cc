@@ -90,6 +90,8 @@ Result<MonitorConfig> prepare(const CreateOptions& o) {
   s.hooks = {{"poststart", hooks_to_json(c.spec.hooks.poststart)},
              {"poststop", hooks_to_json(c.spec.hooks.poststop)}};
   s.status = "creating";
+  s.vm_vcpus = size.vcpus;
+  s.vm_memory_mib = size.memory_mib;
   return c;
 }
 

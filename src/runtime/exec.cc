@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <functional>
 
 #include "common/io.h"
@@ -68,7 +70,14 @@ Result<oci::Process> exec_spec(const ExecOptions& o, const ContainerState& s) {
     p.user.additional_gids.clear();
   }
   if (o.no_new_privs) p.no_new_privileges = true;
-  if (!o.caps.empty()) log::warn("--cap is not applied yet: the guest runs the process with the container's capabilities");
+  // --cap adds to the bounding, effective and permitted sets, as runc's does.
+  for (std::string cap : o.caps) {
+    for (char& ch : cap) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (!cap.starts_with("CAP_")) cap = "CAP_" + cap;
+    if (!p.capabilities) p.capabilities = oci::Capabilities{};
+    for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted})
+      if (std::find(set->begin(), set->end(), cap) == set->end()) set->push_back(cap);
+  }
   return p;
 }
 

@@ -181,3 +181,32 @@ Result<json> query_container(const std::string& root, const std::string& id, con
 }
 
 }  // namespace runvm::runtime
+
+namespace runvm::runtime {
+
+Result<std::vector<std::string>> update_container(const std::string& root, const std::string& id,
+                                                  const json& resources) {
+  ContainerState s = TRY(find_container(root, id));
+  std::vector<std::string> warnings;
+  auto number = [&](const char* section, const char* key) -> int64_t {
+    if (!resources.contains(section) || !resources[section].is_object()) return 0;
+    const json& v = resources[section].value(key, json());
+    return v.is_number_integer() ? v.get<int64_t>() : 0;
+  };
+  int64_t memory = number("memory", "limit");
+  if (memory > 0 && s.vm_memory_mib && static_cast<uint64_t>(memory) > s.vm_memory_mib * 1024 * 1024)
+    warnings.push_back("the VM has " + std::to_string(s.vm_memory_mib) +
+                       " MiB of memory, fixed at boot: a limit above that changes nothing");
+  int64_t quota = number("cpu", "quota"), period = number("cpu", "period");
+  if (quota > 0) {
+    int64_t cpus = (quota + (period > 0 ? period : 100000) - 1) / (period > 0 ? period : 100000);
+    if (s.vm_vcpus && cpus > static_cast<int64_t>(s.vm_vcpus))
+      warnings.push_back("the VM has " + std::to_string(s.vm_vcpus) +
+                         " vCPUs, fixed at boot: a quota of " + std::to_string(cpus) +
+                         " CPUs gets no more than that");
+  }
+  TRY(query_container(root, id, {{"op", "update"}, {"resources", resources}}));
+  return warnings;
+}
+
+}  // namespace runvm::runtime

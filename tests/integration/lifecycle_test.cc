@@ -316,6 +316,55 @@ TEST_F(LifecycleTest, QemuDyingStopsTheContainerAndDeleteCleansUp) {
   EXPECT_EQ(runvm("delete c1").code, 0);
 }
 
+TEST_F(LifecycleTest, StatsUpdateAndKillAll) {
+  ASSERT_EQ(create({"sh", "-c", "echo up; while true; do sleep 0.1; done"}).code, 0);
+  pid_t pid = pid_file();
+  ASSERT_EQ(runvm("start c1").code, 0);
+  ASSERT_TRUE(wait_for_output("up\n"));
+  Cmd stats = runvm("events --stats c1");
+  ASSERT_EQ(stats.code, 0) << stats.err;
+  json event = json::parse(stats.out, nullptr, false);
+  EXPECT_EQ(event["type"], "stats");
+  EXPECT_EQ(event["id"], "c1");
+  EXPECT_GT(event["data"]["memory"]["usage"]["usage"].get<uint64_t>(), 0u);
+  EXPECT_GE(event["data"]["pids"]["current"].get<uint64_t>(), 1u);
+  EXPECT_GT(event["data"]["cpu"]["usage"]["total"].get<uint64_t>(), 0u);
+
+  ASSERT_EQ(runvm("update --pids-limit 5 c1").code, 0);
+  json after = json::parse(runvm("events --stats c1").out, nullptr, false);
+  EXPECT_EQ(after["data"]["pids"]["limit"], 5);
+  Cmd forks = runvm("exec c1 sh -c 'for i in 1 2 3 4 5 6; do sleep 2 & done; wait'");
+  EXPECT_NE(forks.err.find("can't fork"), std::string::npos)
+      << "the pids limit is enforced inside the guest: " << forks.err;
+  Cmd big = runvm("update --memory 68719476736 c1");
+  EXPECT_EQ(big.code, 0) << big.err;
+  EXPECT_NE(big.err.find("fixed at boot"), std::string::npos) << "what the VM cannot do is said: " << big.err;
+
+  json listed = json::parse(runvm("list --format json").out, nullptr, false);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["id"], "c1");
+  EXPECT_EQ(listed[0]["status"], "running");
+
+  ASSERT_EQ(runvm("kill --all c1 KILL").code, 0);
+  EXPECT_EQ(reap(pid), 137);
+  EXPECT_EQ(runvm("kill --all c1 KILL").code, 0) << "--all on a stopped container is not an error";
+}
+
+TEST_F(LifecycleTest, RunDetachedLeavesARunningContainer) {
+  bundle_.set_args({"sh", "-c", "echo detached; sleep 100"});
+  bundle_.write_config();
+  Cmd r = runvm("run --detach --bundle '" + bundle_.path() + "' --pid-file '" + scratch_.path() +
+                    "/pid' c1",
+                scratch_.path() + "/c.out", scratch_.path() + "/c.err");
+  ASSERT_EQ(r.code, 0) << slurp(scratch_.path() + "/c.err");
+  EXPECT_EQ(state()["status"], "running");
+  EXPECT_TRUE(wait_for_output("detached\n"));
+  ASSERT_EQ(runvm("kill c1 KILL").code, 0);
+  EXPECT_EQ(reap(pid_file()), 137);
+  json features = json::parse(runvm("features").out, nullptr, false);
+  EXPECT_EQ(features["ociVersionMax"], "1.2.0");
+}
+
 std::string link_of(const std::string& path) {
   char buf[256] = {};
   ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
