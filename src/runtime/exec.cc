@@ -71,10 +71,11 @@ Result<oci::Process> exec_spec(const ExecOptions& o, const ContainerState& s) {
   }
   if (o.no_new_privs) p.no_new_privileges = true;
   // --cap adds to the bounding, effective and permitted sets, as runc's does.
+  // A process without a capabilities section already keeps them all.
   for (std::string cap : o.caps) {
     for (char& ch : cap) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     if (!cap.starts_with("CAP_")) cap = "CAP_" + cap;
-    if (!p.capabilities) p.capabilities = oci::Capabilities{};
+    if (!p.capabilities) break;
     for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted})
       if (std::find(set->begin(), set->end(), cap) == set->end()) set->push_back(cap);
   }

@@ -194,6 +194,33 @@ TEST_F(LifecycleTest, ExecDetachLeavesAStandInWithTheProcessStatus) {
   EXPECT_NE(missing.err.find("executable file not found in $PATH"), std::string::npos) << missing.err;
 }
 
+TEST_F(LifecycleTest, ExecFlagsShapeTheProcess) {
+  bundle_.config()["process"]["capabilities"] = {
+      {"bounding", {"CAP_CHOWN"}}, {"effective", {"CAP_CHOWN"}}, {"permitted", {"CAP_CHOWN"}}};
+  ASSERT_EQ(create({"sh", "-c", "while true; do sleep 0.1; done"}).code, 0);
+  ASSERT_EQ(runvm("start c1").code, 0);
+  Cmd e = runvm("exec --cwd /tmp --env GREETING=hi --user 1000:1001 --no-new-privs c1 "
+                "sh -c 'pwd; echo $GREETING; id -u; id -g; grep NoNewPrivs /proc/self/status'");
+  EXPECT_EQ(e.code, 0) << e.err;
+  EXPECT_EQ(e.out, "/tmp\nhi\n1000\n1001\nNoNewPrivs:\t1\n");
+  Cmd plain = runvm("exec c1 grep CapEff /proc/self/status");
+  EXPECT_NE(plain.out.find("0000000000000001"), std::string::npos) << "the container's CAP_CHOWN: " << plain.out;
+  Cmd cap = runvm("exec --cap kill c1 grep CapEff /proc/self/status");
+  EXPECT_EQ(cap.code, 0) << cap.err;
+  EXPECT_NE(cap.out.find("0000000000000021"), std::string::npos) << "CAP_CHOWN + CAP_KILL: " << cap.out;
+  std::string log = scratch_.path() + "/log.json";
+  Cmd failed = runvm("--log '" + log + "' --log-format json exec c1 nosuchcommand");
+  EXPECT_EQ(failed.code, 255);
+  // containerd's shim takes the last error line of the JSON log.
+  std::istringstream lines(slurp(log));
+  std::string last;
+  for (std::string line; std::getline(lines, line);)
+    if (json::parse(line, nullptr, false).value("level", "") == "error") last = line;
+  json entry = json::parse(last, nullptr, false);
+  EXPECT_NE(entry.value("msg", "").find("executable file not found in $PATH"), std::string::npos) << last;
+  EXPECT_TRUE(entry.contains("time"));
+}
+
 TEST_F(LifecycleTest, ExecStdinEndsAtEof) {
   ASSERT_EQ(create({"sh", "-c", "while true; do sleep 0.1; done"}).code, 0);
   ASSERT_EQ(runvm("start c1").code, 0);
