@@ -42,7 +42,13 @@ Status run_hook(const oci::Hook& hook, const std::string& state_text) {
   // The state is small (well under a pipe buffer); a hook that never reads
   // it must not block us.
   TRY(io::set_nonblocking(in_w.get()));
+  // A hook that exits without reading makes this write EPIPE, never a
+  // SIGPIPE that would kill us.
+  struct sigaction ignore{}, old{};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, &old);
   (void)!::write(in_w.get(), state_text.data(), state_text.size());
+  ::sigaction(SIGPIPE, &old, nullptr);
   in_w.reset();
   TRY(io::set_nonblocking(out_r.get()));
   TRY(io::set_nonblocking(err_r.get()));
