@@ -210,25 +210,6 @@ Status apply_identity(const oci::User& user, bool keep_caps) {
   return ok();
 }
 
-// Sends fd over a Unix socket (SCM_RIGHTS).
-Status send_fd(int socket, int fd) {
-  char byte = 'T';
-  iovec iov = {&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  if (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0) return fail_errno("send the pty master");
-  return ok();
-}
-
 // Allocates a pty from the devpts of the root we are in, makes its slave our
 // controlling terminal and stdio, and hands the master to the agent.
 Status set_up_terminal(const ChildPlan& plan) {
@@ -245,7 +226,8 @@ Status set_up_terminal(const ChildPlan& plan) {
   if (::ioctl(slave, TIOCSCTTY, 0) < 0) return fail_errno("make the pty the controlling terminal");
   for (int fd = 0; fd < 3; ++fd)
     if (::dup2(slave, fd) < 0) return fail_errno("dup2 the pty");
-  return send_fd(plan.tty_socket, master);
+  TRY_CTX(io::send_fd(plan.tty_socket, master, "T"), "send the pty master");
+  return ok();
 }
 
 Status set_up_stdio(const ChildPlan& plan) {

@@ -28,6 +28,11 @@ Status set_nonblocking(int fd);
 // Creates a pipe, both ends O_CLOEXEC.
 Result<std::pair<UniqueFd, UniqueFd>> make_pipe();
 
+// Sends one descriptor over a Unix socket (SCM_RIGHTS) with `data` as the
+// message's bytes (at least one byte must travel with it).
+Status send_fd(int socket, int fd, std::string_view data);
+// Reads fd (blocking) until EOF or an error; what was read.
+std::string read_to_end(int fd);
 // Removes path and everything under it, never following symlinks.
 Status remove_tree(const std::string& path);
 

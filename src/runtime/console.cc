@@ -9,6 +9,8 @@
 #include <cstring>
 #include <utility>
 
+#include "common/io.h"
+
 namespace runvm::runtime {
 
 Result<Pty> open_pty() {
@@ -34,21 +36,8 @@ Status send_console(const std::string& path, int master) {
   if (!sock) return fail_errno("socket");
   if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
     return fail_errno("connect to console socket " + path);
-  static const char kName[] = "/dev/ptmx";
-  iovec iov{const_cast<char*>(kName), sizeof kName - 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &master, sizeof(int));
-  if (::sendmsg(sock.get(), &msg, MSG_NOSIGNAL) < 0)
-    return fail_errno("send the terminal to console socket " + path);
+  // runc sends the name of the pty it opened, /dev/ptmx.
+  TRY_CTX(io::send_fd(sock.get(), master, "/dev/ptmx"), "send the terminal to console socket " + path);
   return ok();
 }
 

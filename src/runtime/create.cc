@@ -214,14 +214,7 @@ Result<int> create_detached(const CreateOptions& o, MonitorConfig c, host::State
     monitor_child(o, std::move(c), report_w.release());
   }
   report_w.reset();
-  std::string report;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(report_r.get(), buf, sizeof buf)) != 0) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    report.append(buf, static_cast<size_t>(n));
-  }
+  std::string report = io::read_to_end(report_r.get());
   if (report != "ok") {
     // The monitor has cleaned up its VM; reap it before the state goes.
     int status;

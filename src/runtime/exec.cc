@@ -192,14 +192,7 @@ Result<int> exec_detached(const ExecOptions& o, const ContainerState& s, const o
     detached_child(o, s, p, report_w.release());
   }
   report_w.reset();
-  std::string report;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(report_r.get(), buf, sizeof buf)) != 0) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    report.append(buf, static_cast<size_t>(n));
-  }
+  std::string report = io::read_to_end(report_r.get());
   if (report != "ok") {
     int status;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
