@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <charconv>
 #include <sstream>
 
 #include "common/io.h"
@@ -10,46 +9,12 @@
 namespace runvm::agent {
 namespace {
 
-template <typename T>
-bool parse_number(std::string_view s, T& out) {
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && end == s.data() + s.size();
-}
-
-std::vector<std::string_view> split_ws(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n')) ++i;
-    size_t start = i;
-    while (i < s.size() && s[i] != ' ' && s[i] != '\t' && s[i] != '\n') ++i;
-    if (i > start) out.push_back(s.substr(start, i - start));
-  }
-  return out;
-}
+using procfs::parse_number;
+using procfs::split_ws;
 
 constexpr size_t kMaxCmd = 4096;  // keeps a `ps` answer far below a frame
 
 }  // namespace
-
-Result<ProcStat> parse_proc_stat(std::string_view text) {
-  size_t open = text.find('(');
-  size_t close = text.rfind(')');
-  if (open == std::string_view::npos || close == std::string_view::npos || close < open)
-    return fail("malformed /proc stat: no (comm)");
-  ProcStat st;
-  st.comm = std::string(text.substr(open + 1, close - open - 1));
-  // Fields after comm, numbered from 3 (state) as in proc(5).
-  auto f = split_ws(text.substr(close + 1));
-  if (f.size() < 20) return fail("malformed /proc stat: too few fields");
-  auto field = [&](int n) { return f[static_cast<size_t>(n - 3)]; };
-  st.state = field(3).empty() ? '?' : field(3)[0];
-  if (!parse_number(field(4), st.ppid) || !parse_number(field(7), st.tty_nr) ||
-      !parse_number(field(14), st.utime) || !parse_number(field(15), st.stime) ||
-      !parse_number(field(22), st.starttime))
-    return fail("malformed /proc stat: bad number");
-  return st;
-}
 
 Result<ProcStatus> parse_proc_status(std::string_view text) {
   ProcStatus status;

@@ -10,24 +10,13 @@
 #include <string_view>
 #include <vector>
 
+#include "common/procfs.h"
 #include "common/result.h"
 
 namespace runvm::agent {
 
-// The fields of /proc/<pid>/stat that `ps` needs.
-struct ProcStat {
-  std::string comm;
-  char state = '?';
-  pid_t ppid = 0;
-  int tty_nr = 0;
-  uint64_t utime = 0;       // clock ticks
-  uint64_t stime = 0;       // clock ticks
-  uint64_t starttime = 0;   // clock ticks since boot
-};
-
-// comm may hold spaces and parentheses: it runs from the first '(' to the
-// last ')'.
-Result<ProcStat> parse_proc_stat(std::string_view text);
+using procfs::ProcStat;
+using procfs::parse_proc_stat;
 
 struct ProcStatus {
   uint32_t uid = 0;             // effective

@@ -104,6 +104,15 @@ class Supervisor {
                       const std::vector<std::string>& outputs,
                       const std::string& stdin_stream = "");
   Result<StdioStreams> stdio_of(const json& request, bool terminal);
+  struct ProcessRequest {
+    Result<std::string> id;
+    json process_json;
+    Result<oci::Process> process;
+    Result<StdioStreams> streams;
+    std::vector<std::string> outputs;
+    std::string stdin_stream;
+  };
+  ProcessRequest parse_process_request(const json& request);
   Process& track(std::string id, pid_t pid, ParentStdio stdio, const StdioStreams& streams);
   Status fail_start_with_hook(Process& init, size_t index, const std::string& message);
   bool init_running() const;
@@ -351,16 +360,24 @@ std::optional<winsize> console_size_of(const json& process) {
   return ws;
 }
 
-Status Supervisor::on_create(const json& request) {
-  auto id = parse_process_id(request);
-  std::string pid_name = id ? *id : "init";
-  const json process_json = request.value("process", json::object());
+// What create and exec requests share, parsed up front; each part is
+// checked where the request is refused, so a failure still closes the
+// streams the host opened.
+Supervisor::ProcessRequest Supervisor::parse_process_request(const json& request) {
+  json process_json = request.value("process", json::object());
   auto process = oci::process_from_json(process_json);
-  bool terminal = process && process->terminal;
-  auto streams = stdio_of(request, terminal);
+  auto streams = stdio_of(request, process && process->terminal);
   std::vector<std::string> outputs = streams ? streams->outputs() : std::vector<std::string>{};
   // Whatever the host sent for its stdin is dropped with it.
   std::string stdin_stream = streams && !streams->terminal() ? streams->stdin_stream : "";
+  return {parse_process_id(request), std::move(process_json), std::move(process),
+          std::move(streams), std::move(outputs), std::move(stdin_stream)};
+}
+
+Status Supervisor::on_create(const json& request) {
+  ProcessRequest r = parse_process_request(request);
+  auto& [id, process_json, process, streams, outputs, stdin_stream] = r;
+  std::string pid_name = id ? *id : "init";
   if (!id) return start_failed(pid_name, "invalid create request: " + id.error().describe(), 1, {});
   if (init_created_) return start_failed(pid_name, "the container was already created", 1, {});
   if (!process)
@@ -442,14 +459,8 @@ Status Supervisor::on_start(const json& request) {
 }
 
 Status Supervisor::on_exec(const json& request) {
-  auto id = parse_process_id(request);
-  const json process_json = request.value("process", json::object());
-  auto process = oci::process_from_json(process_json);
-  bool terminal = process && process->terminal;
-  auto streams = stdio_of(request, terminal);
-  std::vector<std::string> outputs = streams ? streams->outputs() : std::vector<std::string>{};
-  // Whatever the host sent for its stdin is dropped with it.
-  std::string stdin_stream = streams && !streams->terminal() ? streams->stdin_stream : "";
+  ProcessRequest r = parse_process_request(request);
+  auto& [id, process_json, process, streams, outputs, stdin_stream] = r;
   if (!id) return start_failed("", "invalid exec request: " + id.error().describe(), 1, {});
   if (processes_.count(*id)) return start_failed(*id, "process id " + *id + " is in use", 1, {});
   if (!process)

@@ -9,17 +9,11 @@
 #include <optional>
 #include <string>
 
+#include "common/procfs.h"
+
 namespace runvm::host {
 
-struct ProcStat {
-  char state = '?';         // R, S, D, Z, X, T, ...
-  uint64_t start_time = 0;  // clock ticks since boot (field 22)
-};
-
-// Parses the text of /proc/<pid>/stat; nullopt if it is malformed. The
-// command name may hold spaces and parentheses, so fields are counted from
-// the last ')'.
-std::optional<ProcStat> parse_proc_stat(const std::string& text);
+using procfs::ProcStat;
 
 std::optional<ProcStat> read_proc_stat(pid_t pid);
 

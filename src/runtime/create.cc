@@ -161,7 +161,7 @@ Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code
   TRY(join_cgroup(c.state.cgroup));
   TRY(enter_namespaces(c.spec.namespaces));
   c.state.pid = ::getpid();
-  c.state.pid_start = host::read_proc_stat(c.state.pid).value_or(host::ProcStat{}).start_time;
+  c.state.pid_start = host::read_proc_stat(c.state.pid).value_or(host::ProcStat{}).starttime;
   TRY(save_state(c.state_dir, c.state));
   json hook_state = state_for_hooks(c.state, "creating");
   TRY(run_hooks(c.spec.hooks.create_runtime, hook_state));
