@@ -51,6 +51,8 @@ class LifecycleTest : public ::testing::Test {
     EXPECT_TRUE(list_dir(root_.path()).empty()) << "state left under " << root_.path();
     EXPECT_TRUE(processes_mentioning(root_.path()).empty()) << "a monitor or QEMU left running";
     EXPECT_TRUE(processes_mentioning(bundle_.rootfs()).empty()) << "virtiofsd left running";
+    EXPECT_TRUE(list_dir("/sys/fs/cgroup/memory/runvm-test-" + std::to_string(::getpid())).empty())
+        << "a cgroup left behind";
   }
 
   // `runvm --root R ARGS` through the shell; the container's stdio (for
@@ -221,6 +223,32 @@ TEST_F(LifecycleTest, ExecFlagsShapeTheProcess) {
   EXPECT_TRUE(entry.contains("time"));
 }
 
+TEST_F(LifecycleTest, RuncFlagsAndOutputFormats) {
+  Cmd version = runvm("--version");
+  EXPECT_EQ(version.out.rfind("runvm version ", 0), 0u) << version.out;
+  EXPECT_NE(runvm("exec --help").out.find("--console-socket"), std::string::npos);
+  Cmd fds = create({"true"}, "--preserve-fds 2");
+  EXPECT_EQ(fds.code, 1);
+  EXPECT_NE(fds.err.find("--preserve-fds is not supported"), std::string::npos) << fds.err;
+  ASSERT_EQ(create({"sh", "-c", "while true; do sleep 0.1; done"}, "--no-pivot --no-new-keyring").code, 0);
+  Cmd table = runvm("list");
+  EXPECT_EQ(table.out.rfind("ID          PID         STATUS      BUNDLE", 0), 0u) << table.out;
+  ASSERT_EQ(runvm("start c1").code, 0);
+  Cmd ps = runvm("ps c1");
+  EXPECT_EQ(ps.out.rfind("UID", 0), 0u) << ps.out;
+  EXPECT_NE(ps.out.find("sh -c while true"), std::string::npos) << ps.out;
+  std::string events_out = scratch_.path() + "/events.out";
+  std::system(("'" + runvm_binary() + "' --root '" + root_.path() + "' events --interval 1 c1 >'" +
+               events_out + "' 2>&1 & pid=$!; sleep 2.5; kill $pid; wait $pid")
+                  .c_str());
+  std::string events = slurp(events_out);
+  size_t lines = 0;
+  std::istringstream in(events);
+  for (std::string line; std::getline(in, line);)
+    if (json::parse(line, nullptr, false).value("type", "") == "stats") ++lines;
+  EXPECT_GE(lines, 2u) << "events without --stats keeps reporting: " << events;
+}
+
 TEST_F(LifecycleTest, ExecStdinEndsAtEof) {
   ASSERT_EQ(create({"sh", "-c", "while true; do sleep 0.1; done"}).code, 0);
   ASSERT_EQ(runvm("start c1").code, 0);
@@ -329,6 +357,37 @@ TEST_F(LifecycleTest, ConsoleSocketGetsARealTerminalThatFollowsResizes) {
   EXPECT_NE(after.find("40 120"), std::string::npos) << after;
   EXPECT_NE(after.find("/dev/pts/"), std::string::npos) << "the process has a real pty: " << after;
   EXPECT_EQ(reap(pid_file()), 0);
+  ::close(master);
+}
+
+TEST_F(LifecycleTest, ExecWithATerminalThroughAConsoleSocket) {
+  // The path of `docker exec -it` through containerd's shim.
+  std::string path = scratch_.path() + "/exec-console.sock";
+  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, path.c_str());
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  bundle_.config()["mounts"].push_back(
+      {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}});
+  ASSERT_EQ(create({"sh", "-c", "while true; do sleep 0.1; done"}).code, 0);
+  ASSERT_EQ(runvm("start c1").code, 0);
+  std::string pid_path = scratch_.path() + "/exec.pid";
+  Cmd e = runvm("exec --tty --detach --console-socket '" + path + "' --pid-file '" + pid_path +
+                "' c1 sh -c 'read x; stty size; tty; exit 4'");
+  ASSERT_EQ(e.code, 0) << e.err;
+  int master = receive_console(listener);
+  ::close(listener);
+  ASSERT_GE(master, 0);
+  winsize size{25, 90, 0, 0};
+  ASSERT_EQ(::ioctl(master, TIOCSWINSZ, &size), 0);
+  std::this_thread::sleep_for(500ms);
+  ASSERT_EQ(::write(master, "\n", 1), 1);
+  std::string out = read_until(master, "/dev/pts/");
+  EXPECT_NE(out.find("25 90"), std::string::npos) << out;
+  EXPECT_EQ(reap(std::atoi(slurp(pid_path).c_str())), 4);
   ::close(master);
 }
 
