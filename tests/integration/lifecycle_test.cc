@@ -498,6 +498,33 @@ TEST_F(LifecycleTest, TheHostProcessIsInTheContainersCgroupAndNamespaces) {
         << "delete removes the cgroup in " << h;
 }
 
+TEST_F(LifecycleTest, AKilledMonitorTakesItsVmAlongAndDeleteCleansUp) {
+  ASSERT_EQ(create({"sleep", "100"}).code, 0);
+  pid_t pid = pid_file();
+  ASSERT_EQ(runvm("start c1").code, 0);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  EXPECT_EQ(reap(pid, 5s), 137);
+  EXPECT_EQ(state()["status"], "stopped") << "a dead monitor reads as stopped";
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!processes_mentioning(root_.path()).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(processes_mentioning(root_.path()).empty()) << "QEMU dies with its monitor";
+  EXPECT_EQ(runvm("delete c1").code, 0);
+}
+
+TEST_F(LifecycleTest, ConcurrentStartsAreSerialised) {
+  ASSERT_EQ(create({"sleep", "100"}).code, 0);
+  std::string a = scratch_.path() + "/a", b = scratch_.path() + "/b";
+  std::string cmd = "'" + runvm_binary() + "' --root '" + root_.path() + "' start c1";
+  std::system(("(" + cmd + " 2>" + a + "; echo $? >>" + a + ") & (" + cmd + " 2>" + b +
+               "; echo $? >>" + b + ") & wait").c_str());
+  std::string both = slurp(a) + slurp(b);
+  EXPECT_NE(both.find("0\n"), std::string::npos) << both;
+  EXPECT_NE(both.find("cannot start an already running container"), std::string::npos)
+      << "exactly one start wins: " << both;
+  EXPECT_EQ(state()["status"], "running");
+}
+
 TEST_F(LifecycleTest, BadInputIsRefusedClearly) {
   EXPECT_NE(runvm("state nope").err.find("container does not exist"), std::string::npos);
   EXPECT_NE(runvm("start nope").err.find("container does not exist"), std::string::npos);
