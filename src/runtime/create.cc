@@ -1,5 +1,6 @@
 #include "runtime/create.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -193,6 +194,14 @@ Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code
 [[noreturn]] void monitor_child(const CreateOptions& o, MonitorConfig c, int report) {
   ::setsid();
   if (o.daemonize_logging) o.daemonize_logging();
+  // With a terminal, the container's stdio is the pty: the stdio we got
+  // from `create` is the caller's, and a caller such as containerd's shim
+  // reads it to its end before it goes on, so it must not stay open here.
+  if (c.spec.process.terminal) {
+    int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd < 3; ++fd) ::dup2(devnull, fd);
+    ::close(devnull);
+  }
   int exit_code = 1;
   auto running = bring_up(o, std::move(c), exit_code);
   std::string message = running ? "ok" : running.error().describe();

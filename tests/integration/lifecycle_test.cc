@@ -360,6 +360,34 @@ TEST_F(LifecycleTest, ConsoleSocketGetsARealTerminalThatFollowsResizes) {
   ::close(master);
 }
 
+TEST_F(LifecycleTest, ATerminalContainerLetsGoOfTheCallersOutput) {
+  // containerd's shim reads create's output to its end before it accepts the
+  // console: a monitor that kept it open would hang `docker run -it`.
+  std::string path = scratch_.path() + "/console.sock";
+  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, path.c_str());
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  bundle_.config()["process"]["terminal"] = true;
+  bundle_.config()["mounts"].push_back(
+      {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}});
+  bundle_.set_args({"sleep", "100"});
+  bundle_.write_config();
+  int status = std::system(("timeout 60 sh -c \"'" + runvm_binary() + "' --root '" + root_.path() +
+                            "' create --bundle '" + bundle_.path() + "' --console-socket '" + path +
+                            "' c1 2>&1 | cat\" >/dev/null")
+                               .c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "124: create's output pipe never reached its end";
+  int master = receive_console(listener);
+  ::close(listener);
+  EXPECT_GE(master, 0);
+  EXPECT_EQ(state()["status"], "created");
+  if (master >= 0) ::close(master);
+}
+
 TEST_F(LifecycleTest, ExecWithATerminalThroughAConsoleSocket) {
   // The path of `docker exec -it` through containerd's shim.
   std::string path = scratch_.path() + "/exec-console.sock";
