@@ -237,15 +237,23 @@ TEST_F(LifecycleTest, RuncFlagsAndOutputFormats) {
   Cmd ps = runvm("ps c1");
   EXPECT_EQ(ps.out.rfind("UID", 0), 0u) << ps.out;
   EXPECT_NE(ps.out.find("sh -c while true"), std::string::npos) << ps.out;
-  std::string events_out = scratch_.path() + "/events.out";
+  // Without --stats, events keeps reporting until it is stopped.
+  std::string events_out = scratch_.path() + "/events.out", events_pid = scratch_.path() + "/events.pid";
   std::system(("'" + runvm_binary() + "' --root '" + root_.path() + "' events --interval 1 c1 >'" +
-               events_out + "' 2>&1 & pid=$!; sleep 2.5; kill $pid; wait $pid")
+               events_out + "' 2>&1 & echo $! >'" + events_pid + "'")
                   .c_str());
+  auto stats_lines = [&] {
+    size_t count = 0;
+    std::istringstream in(slurp(events_out));
+    for (std::string line; std::getline(in, line);)
+      if (json::parse(line, nullptr, false).value("type", "") == "stats") ++count;
+    return count;
+  };
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (stats_lines() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(100ms);
+  ::kill(std::atoi(slurp(events_pid).c_str()), SIGTERM);
+  size_t lines = stats_lines();
   std::string events = slurp(events_out);
-  size_t lines = 0;
-  std::istringstream in(events);
-  for (std::string line; std::getline(in, line);)
-    if (json::parse(line, nullptr, false).value("type", "") == "stats") ++lines;
   EXPECT_GE(lines, 2u) << "events without --stats keeps reporting: " << events;
 }
 
