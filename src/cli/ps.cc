@@ -1,5 +1,7 @@
-// runvm ps [-f table|json] ID: the processes of the container, inside its
-// VM (PIDs as the container sees them).
+// runvm ps [-f table|json] ID: the table lists the container's processes
+// inside its VM (PIDs as the container sees them); -f json gives the host
+// PIDs that stand for them (the monitor, exec stand-ins), which is what
+// runc's callers do with it: look the PIDs up on the host.
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -26,15 +28,17 @@ void add_ps_command(CLI::App& app, const GlobalOptions& g, CommandRunner& select
   cmd->callback([&g, &selected, id, format] {
     selected = [&g, id, format]() -> int {
       if (*format != "table" && *format != "json") return report_failure("ps", "invalid format option");
+      if (*format == "json") {
+        // Host PIDs, as runc gives and as Docker's `top` and containerd use
+        // them: the host processes that stand for the container's.
+        auto answer = runtime::query_container(g.root, *id, {{"op", "host_pids"}});
+        if (!answer) return report_failure("ps", answer.error().describe());
+        std::printf("%s\n", (*answer)["pids"].dump().c_str());
+        return 0;
+      }
       auto answer = runtime::query_container(g.root, *id, {{"op", "ps"}});
       if (!answer) return report_failure("ps", answer.error().describe());
       const auto& processes = (*answer)["processes"];
-      if (*format == "json") {
-        nlohmann::json pids = nlohmann::json::array();
-        for (const auto& p : processes) pids.push_back(p.value("pid", 0));
-        std::printf("%s\n", pids.dump().c_str());
-        return 0;
-      }
       std::printf("%-8s %7s %7s %-8s %8s %s\n", "UID", "PID", "PPID", "TTY", "TIME", "CMD");
       for (const auto& p : processes)
         std::printf("%-8d %7d %7d %-8s %8s %s\n", p.value("uid", 0), p.value("pid", 0), p.value("ppid", 0),

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/io.h"
@@ -29,6 +30,7 @@ struct Monitor::Client {
   UniqueFd fd;
   std::string exec_id;  // the exec this connection stands for, if any
   bool closed = false;
+  pid_t peer = 0;       // the connecting process (an exec's stand-in)
 };
 
 namespace {
@@ -168,7 +170,12 @@ Status Monitor::step(int timeout_ms) {
   std::erase_if(clients_, [](const auto& c) { return c->closed; });
   if (fds[2].revents) {
     auto accepted = host::accept_messages(control_.get());
-    if (accepted && accepted->valid()) clients_.push_back(std::make_unique<Client>(Client{std::move(*accepted), "", false}));
+    if (accepted && accepted->valid()) {
+      ucred cred{};
+      socklen_t len = sizeof cred;
+      ::getsockopt(accepted->get(), SOL_SOCKET, SO_PEERCRED, &cred, &len);
+      clients_.push_back(std::make_unique<Client>(Client{std::move(*accepted), "", false, cred.pid}));
+    }
   }
   if (fds[1].revents)
     while (int sig = signals_->next()) on_signal(sig);
@@ -307,6 +314,16 @@ Status Monitor::on_request(Client& client, const json& request, std::vector<Uniq
   if (op == "pause" || op == "resume") {
     TRY(set_paused(op == "pause"));
     reply(fd, {{"ok", true}});
+    return ok();
+  }
+  if (op == "host_pids") {
+    // The host processes that stand for the container's: this monitor for
+    // init, and each running exec's stand-in. (The processes themselves
+    // live in the guest, where host tools cannot see them.)
+    json pids = json::array({::getpid()});
+    for (const auto& c : clients_)
+      if (!c->exec_id.empty() && !c->closed && c->peer > 0 && processes_.count(c->exec_id)) pids.push_back(c->peer);
+    reply(fd, {{"pids", pids}});
     return ok();
   }
   if (op == "ps" || op == "stats" || op == "update") {

@@ -129,7 +129,15 @@ TEST_F(LifecycleTest, CreateStartExecKillDelete) {
 
   Cmd ps = runvm("ps --format json c1");
   EXPECT_EQ(ps.code, 0) << ps.err;
-  EXPECT_EQ(json::parse(ps.out, nullptr, false).size(), 2u) << ps.out << " (sh and its sleep)";
+  EXPECT_EQ(json::parse(ps.out, nullptr, false), json::array({pid}))
+      << ps.out << ": host PIDs, the monitor standing for init";
+  std::string exec_pid = scratch_.path() + "/exec.pid";
+  ASSERT_EQ(runvm("exec -d --pid-file '" + exec_pid + "' c1 sleep 5").code, 0);
+  pid_t stand_in = std::atoi(slurp(exec_pid).c_str());
+  EXPECT_EQ(json::parse(runvm("ps --format json c1").out, nullptr, false), json::array({pid, stand_in}))
+      << "an exec's stand-in stands for it";
+  Cmd table = runvm("ps c1");
+  EXPECT_NE(table.out.find("echo started"), std::string::npos) << "the table shows the guest's processes: " << table.out;
 
   Cmd start_again = runvm("start c1");
   EXPECT_EQ(start_again.code, 1);
