@@ -91,6 +91,23 @@ Status mount_container_root() {
   });
 }
 
+std::string share_path(const std::string& tag) { return "/run/runvm-shares/" + tag; }
+
+Status mount_share(const std::string& tag) {
+  std::string path = share_path(tag);
+  struct stat st;
+  if (::stat((path + "/.").c_str(), &st) == 0 && ::stat("/run/runvm-shares", &st) == 0) {
+    // Already mounted if it is a different device from its parent.
+    struct stat parent, self;
+    if (::stat("/run/runvm-shares", &parent) == 0 && ::stat(path.c_str(), &self) == 0 &&
+        parent.st_dev != self.st_dev)
+      return ok();
+  }
+  ::mkdir("/run", 0755);
+  ::mkdir("/run/runvm-shares", 0700);
+  return retry_for(std::chrono::seconds(10), [&] { return mount_fs(tag.c_str(), path.c_str(), "virtiofs", 0); });
+}
+
 Result<UniqueFd> open_host_port() {
   std::string device = TRY(retry_for(std::chrono::seconds(10), [] {
     return find_port_device(kPortName);

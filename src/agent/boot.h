@@ -24,6 +24,10 @@ Status load_modules();
 // Mounts the virtio-fs root share at kContainerRoot (read-write: the
 // container's mounts are set up first, then it is made read-only if asked).
 Status mount_container_root();
+// Mounts the extra virtio-fs share `tag` (a bind mount's host directory) at
+// share_path(tag), once.
+Status mount_share(const std::string& tag);
+std::string share_path(const std::string& tag);
 
 // Opens the virtio-serial port named kPortName, waiting for the device to
 // announce its name.

@@ -151,6 +151,23 @@ void populate_dev(const std::string& root) {
     (void)!::symlink(target, (root + "/dev/" + name).c_str());
 }
 
+Status bind_from_host(const std::string& root, const BindMount& b) {
+  std::string source = share_path(b.share) + (b.subpath.empty() ? "" : "/" + b.subpath);
+  std::string target = joined(root, b.destination);
+  if (b.file) {
+    make_dirs(root, b.destination.substr(0, b.destination.rfind('/')));
+    UniqueFd made(::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+  } else {
+    make_dirs(root, b.destination);
+  }
+  if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+    return fail_errno("bind mount " + b.destination);
+  if (b.readonly &&
+      ::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0)
+    return fail_errno("make bind mount " + b.destination + " read-only");
+  return ok();
+}
+
 Status set_up_root(const ContainerConfig& config) {
   std::string root = kContainerRoot;
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
@@ -161,6 +178,7 @@ Status set_up_root(const ContainerConfig& config) {
     TRY(mount_spec_mount(root, m));
     if (m.destination == "/dev" && m.type == "tmpfs") dev_is_tmpfs = true;
   }
+  for (const auto& b : config.binds) TRY(bind_from_host(root, b));
   if (dev_is_tmpfs) populate_dev(root);
   make_dirs(root, config.process.cwd);
   if (config.readonly_root &&

@@ -27,11 +27,23 @@
 
 namespace runvm::agent {
 
+// A bind mount from the host: the share that carries its source (mounted by
+// the agent at share_path(share)), the path inside it ("" for the share's
+// root), and where it goes in the container.
+struct BindMount {
+  std::string destination;
+  std::string share;
+  std::string subpath;
+  bool readonly = false;
+  bool file = false;  // a single file: the mount point is a file
+};
+
 struct ContainerConfig {
   oci::Process process;
   bool readonly_root = false;
   std::string hostname;
   std::vector<oci::Mount> mounts;
+  std::vector<BindMount> binds;
   std::optional<winsize> console_size;
 };
 

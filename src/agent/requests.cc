@@ -91,4 +91,35 @@ Result<std::string> parse_process_id(const json& request) {
   return id;
 }
 
+Result<std::vector<BindMount>> parse_binds(const nlohmann::json& binds) {
+  std::vector<BindMount> out;
+  if (binds.is_null()) return out;
+  if (!binds.is_array()) return fail("binds: expected an array");
+  for (const auto& b : binds) {
+    if (!b.is_object()) return fail("binds: expected objects");
+    BindMount m;
+    auto text = [&](const char* key) -> Result<std::string> {
+      auto it = b.find(key);
+      if (it == b.end() || !it->is_string()) return fail(std::string("binds: ") + key + " must be a string");
+      return it->get<std::string>();
+    };
+    m.destination = TRY(text("destination"));
+    m.share = TRY(text("share"));
+    m.subpath = TRY(text("subpath"));
+    m.readonly = b.value("readonly", false);
+    m.file = b.value("file", false);
+    if (m.destination.empty() || m.destination[0] != '/' || m.destination.find("/../") != std::string::npos ||
+        m.destination.ends_with("/.."))
+      return fail("binds: destination " + m.destination + " must be an absolute path without ..");
+    if (m.share.empty() || m.share.size() > 16 ||
+        m.share.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") != std::string::npos)
+      return fail("binds: bad share tag " + m.share);
+    if (!m.subpath.empty() && (m.subpath[0] == '/' || m.subpath == ".." || m.subpath.starts_with("../") ||
+                               m.subpath.find("/../") != std::string::npos || m.subpath.ends_with("/..")))
+      return fail("binds: subpath " + m.subpath + " must stay inside its share");
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
 }  // namespace runvm::agent

@@ -11,6 +11,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/result.h"
+#include "agent/container.h"
 #include "oci/spec.h"
 
 namespace runvm::agent {
@@ -30,6 +31,11 @@ Result<StdioStreams> parse_stdio(const nlohmann::json& stdio, bool terminal);
 
 // `hooks` of a start (absent or null: none).
 Result<std::vector<oci::Hook>> parse_hooks(const nlohmann::json& hooks);
+
+// `binds` of a create (absent: none): bind mounts served from extra
+// virtio-fs shares. Share tags are [a-z0-9]; subpaths are relative and never
+// climb out of their share; destinations are absolute.
+Result<std::vector<BindMount>> parse_binds(const nlohmann::json& binds);
 
 // A process ID chosen by the host: 1-64 bytes.
 Result<std::string> parse_process_id(const nlohmann::json& request);

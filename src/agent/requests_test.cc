@@ -60,5 +60,27 @@ TEST(ParseProcessId, Bounded) {
   EXPECT_FALSE(parse_process_id(json{{"id", std::string(65, 'x')}}));
 }
 
+TEST(ParseBinds, AcceptsFilesAndDirectories) {
+  auto binds = parse_binds(nlohmann::json::parse(
+      R"([{"destination":"/data","share":"m0","subpath":"","readonly":true},
+          {"destination":"/etc/hosts","share":"m1","subpath":"hosts","file":true}])"));
+  ASSERT_TRUE(binds) << binds.error().describe();
+  ASSERT_EQ(binds->size(), 2u);
+  EXPECT_TRUE((*binds)[0].readonly);
+  EXPECT_TRUE((*binds)[1].file);
+  EXPECT_EQ((*binds)[1].subpath, "hosts");
+  EXPECT_TRUE(parse_binds(nlohmann::json()));
+}
+
+TEST(ParseBinds, RefusesEscapesAndOddTags) {
+  for (const char* bad : {R"([{"destination":"rel","share":"m0","subpath":""}])",
+                          R"([{"destination":"/a/../b","share":"m0","subpath":""}])",
+                          R"([{"destination":"/a","share":"M/0","subpath":""}])",
+                          R"([{"destination":"/a","share":"m0","subpath":"../etc"}])",
+                          R"([{"destination":"/a","share":"m0","subpath":"/etc"}])",
+                          R"([{"destination":"/a","share":"m0"}])", R"({"x":1})"})
+    EXPECT_FALSE(parse_binds(nlohmann::json::parse(bad))) << bad;
+}
+
 }  // namespace
 }  // namespace runvm::agent

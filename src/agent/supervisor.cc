@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "agent/cgroup.h"
+#include "agent/boot.h"
 #include "agent/container.h"
 #include "agent/procfs.h"
 #include "agent/requests.h"
@@ -405,6 +406,14 @@ Status Supervisor::on_create(const json& request) {
                          root["readonly"].is_boolean() && root["readonly"].get<bool>();
   config.hostname = string_or(request, "hostname", "");
   config.console_size = console_size_of(process_json);
+  auto binds = parse_binds(request.value("binds", json()));
+  if (!binds)
+    return start_failed(pid_name, "invalid create request: " + binds.error().describe(), 1, outputs, stdin_stream);
+  for (const auto& b : *binds)
+    if (Status s = mount_share(b.share); !s)
+      return start_failed(pid_name, "mount the share of " + b.destination + ": " + s.error().describe(), 1,
+                          outputs, stdin_stream);
+  config.binds = std::move(*binds);
   init_created_ = true;
   StartFailure failure;
   auto prepared = prepare_init(config, failure);

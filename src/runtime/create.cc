@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
+#include <map>
 #include <cstdlib>
 #include <thread>
 
@@ -57,6 +59,39 @@ std::string guest_kernel_args(vm::Accel accel) {
   return args;
 }
 
+bool is_bind(const oci::Mount& m) {
+  if (m.type == "bind") return true;
+  for (const auto& o : m.options)
+    if (o == "bind" || o == "rbind") return true;
+  return false;
+}
+
+// Bind mounts come from the host through extra virtio-fs shares, one per
+// host directory: a directory is shared itself, a file through its parent
+// (virtio-fs shares directories), and the agent binds the file from there.
+// The shares only reach the agent's own mount namespace; the container sees
+// just what it binds.
+Status plan_binds(const std::string& bundle, const oci::Spec& spec, MonitorConfig& c) {
+  std::map<std::string, std::string> tag_of;  // host directory -> tag
+  for (const auto& m : spec.mounts) {
+    if (!is_bind(m)) continue;
+    std::string source = m.source.empty() || m.source[0] == '/' ? m.source : bundle + "/" + m.source;
+    struct stat st;
+    if (source.empty() || ::stat(source.c_str(), &st) < 0)
+      return fail("mounts: the source of " + m.destination + ", " + source + ", does not exist");
+    bool dir = S_ISDIR(st.st_mode);
+    std::string host_dir = dir ? source : source.substr(0, source.rfind('/'));
+    if (host_dir.empty()) host_dir = "/";
+    auto [it, added] = tag_of.try_emplace(host_dir, "m" + std::to_string(tag_of.size()));
+    if (added) c.vm.shares.push_back({it->second, host_dir});
+    bool readonly = std::find(m.options.begin(), m.options.end(), "ro") != m.options.end();
+    c.binds.push_back({{"destination", m.destination}, {"share", it->second},
+                       {"subpath", dir ? "" : source.substr(source.rfind('/') + 1)},
+                       {"readonly", readonly}, {"file", !dir}});
+  }
+  return ok();
+}
+
 // Everything checked and resolved before any state exists, so bad input
 // leaves nothing behind.
 Result<MonitorConfig> prepare(const CreateOptions& o) {
@@ -69,6 +104,7 @@ Result<MonitorConfig> prepare(const CreateOptions& o) {
   if (!c.spec.process.terminal && !o.console_socket.empty())
     return fail("cannot use console socket if runvm will not detach or allocate tty");
   c.vm.rootfs = TRY(bundle_rootfs(bundle, c.spec));
+  TRY(plan_binds(bundle, c.spec, c));
   GuestArtifacts guest = TRY(locate_guest_artifacts(o.artifacts));
   c.qemu = TRY(vm::find_qemu());
   vm::AccelDecision accel = TRY(vm::decide_accel(o.accel, vm::probe_host()));

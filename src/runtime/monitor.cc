@@ -90,6 +90,7 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
                       {"hostname", spec.hostname},
                       {"mounts", oci::mounts_to_json(spec.mounts)},
                       {"resources", resources_json(spec.resources)},
+                      {"binds", m->config_.binds},
                       {"stdio", init->relay.streams()}}));
   while (!init->created && !init->start_error && !m->lost_) {
     if (Status s = m->step(-1); !s) {

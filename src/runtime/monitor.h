@@ -39,6 +39,7 @@ struct MonitorConfig {
   vm::VmSpec vm;
   vm::QemuPaths qemu;
   std::chrono::milliseconds boot_timeout{60000};
+  nlohmann::json binds = nlohmann::json::array();  // the create request's (docs/protocol.md)
   HostStdio init_io;
   bool init_tty_follows_winch = false;  // SIGWINCH resizes init's terminal
 };

@@ -42,22 +42,32 @@ bool refused_sandbox(const std::string& qemu_log) {
   return tail.find("sandbox") != std::string::npos || tail.find("seccomp") != std::string::npos;
 }
 
+// One virtiofsd and the log it writes to.
+struct FsDaemon {
+  host::ChildProcess process;
+  std::string log;
+};
+
 class QemuVm : public Vm {
  public:
-  QemuVm(VmFiles files, host::ChildProcess virtiofsd, host::ChildProcess qemu, UniqueFd agent)
-      : files_(std::move(files)), virtiofsd_(std::move(virtiofsd)), qemu_(std::move(qemu)),
+  QemuVm(VmFiles files, std::vector<FsDaemon> virtiofsds, host::ChildProcess qemu, UniqueFd agent)
+      : files_(std::move(files)), virtiofsds_(std::move(virtiofsds)), qemu_(std::move(qemu)),
         agent_(std::move(agent)) {}
 
   ~QemuVm() override { kill(); }
 
   int agent_fd() const override { return agent_.get(); }
-  std::vector<int> watch_fds() const override { return {qemu_.pidfd(), virtiofsd_.pidfd()}; }
+  std::vector<int> watch_fds() const override {
+    std::vector<int> fds = {qemu_.pidfd()};
+    for (const auto& d : virtiofsds_) fds.push_back(d.process.pidfd());
+    return fds;
+  }
 
   std::string check_failure() override {
     if (qemu_.poll_exit() && *qemu_.status() != 0)
       return describe("QEMU", qemu_, files_.qemu_log);
-    if (virtiofsd_.poll_exit() && !qemu_.status())
-      return describe("virtiofsd", virtiofsd_, files_.virtiofsd_log);
+    for (auto& d : virtiofsds_)
+      if (d.process.poll_exit() && !qemu_.status()) return describe("virtiofsd", d.process, d.log);
     return "";
   }
 
@@ -78,8 +88,10 @@ class QemuVm : public Vm {
     // virtiofsd forks its sandboxed worker and waits for it: left alone it
     // exits as soon as QEMU's end of the socket closes, worker first. A
     // signal to the parent would leave the worker running for a moment.
-    if (!virtiofsd_.wait_for(1s)) log::warn("virtiofsd did not exit after QEMU; stopping it");
-    virtiofsd_.terminate(200ms);
+    for (auto& d : virtiofsds_) {
+      if (!d.process.wait_for(1s)) log::warn("virtiofsd did not exit after QEMU; stopping it");
+      d.process.terminate(200ms);
+    }
   }
 
   std::string console_log_path() const override { return files_.console_log; }
@@ -93,7 +105,7 @@ class QemuVm : public Vm {
   }
 
   VmFiles files_;
-  host::ChildProcess virtiofsd_;
+  std::vector<FsDaemon> virtiofsds_;  // the root's first, then each share's
   host::ChildProcess qemu_;
   UniqueFd agent_;
 };
@@ -106,14 +118,11 @@ class QemuBackend : public VmmBackend {
   Result<std::unique_ptr<Vm>> boot(const VmSpec& spec) override {
     VmFiles files = vm_files(spec.work_dir);
     UniqueFd agent_listener = TRY(host::listen_unix(files.agent_socket));
-    UniqueFd fs_listener = TRY(host::listen_unix(files.virtiofs_socket));
-
-    UniqueFd fs_log = TRY(io::open_file(files.virtiofsd_log, O_WRONLY | O_CREAT | O_TRUNC, 0600));
-    host::SpawnOptions fs_opts{virtiofsd_command_line(paths_, spec),
-                               {{2, fs_log.get()}, {3, fs_listener.get()}}};
-    host::ChildProcess virtiofsd =
-        TRY_CTX(host::ChildProcess::spawn(fs_opts), "start virtiofsd");
-    fs_listener.reset();
+    std::vector<FsDaemon> virtiofsds;
+    virtiofsds.push_back(TRY(start_virtiofsd(spec.rootfs, files.virtiofs_socket, files.virtiofsd_log)));
+    for (const auto& share : spec.shares)
+      virtiofsds.push_back(TRY(start_virtiofsd(share.host_dir, share_socket(spec.work_dir, share.tag),
+                                               share_log(spec.work_dir, share.tag))));
 
     auto started = start_qemu(spec, files, agent_listener.get(), true);
     if (!started && sandbox_refused_) {
@@ -123,10 +132,21 @@ class QemuBackend : public VmmBackend {
     if (!started) return std::move(started).error();
     auto [qemu, agent] = std::move(*started);
     return std::unique_ptr<Vm>(
-        new QemuVm(files, std::move(virtiofsd), std::move(qemu), std::move(agent)));
+        new QemuVm(files, std::move(virtiofsds), std::move(qemu), std::move(agent)));
   }
 
  private:
+  // A virtiofsd serving `source`, handed its listening socket.
+  Result<FsDaemon> start_virtiofsd(const std::string& source, const std::string& socket,
+                                   const std::string& log) {
+    UniqueFd listener = TRY(host::listen_unix(socket));
+    UniqueFd log_fd = TRY(io::open_file(log, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    host::SpawnOptions opts{virtiofsd_command_line(paths_, source),
+                            {{2, log_fd.get()}, {3, listener.get()}}};
+    host::ChildProcess process = TRY_CTX(host::ChildProcess::spawn(opts), "start virtiofsd for " + source);
+    return FsDaemon{std::move(process), log};
+  }
+
   // QEMU, started and connected to the agent socket.
   Result<std::pair<host::ChildProcess, UniqueFd>> start_qemu(const VmSpec& spec,
                                                              const VmFiles& files,

@@ -7,6 +7,14 @@ VmFiles vm_files(const std::string& dir) {
           dir + "/qemu.log", dir + "/virtiofsd.log"};
 }
 
+std::string share_socket(const std::string& dir, const std::string& tag) {
+  return dir + "/share-" + tag + ".sock";
+}
+
+std::string share_log(const std::string& dir, const std::string& tag) {
+  return dir + "/virtiofsd-" + tag + ".log";
+}
+
 std::vector<std::string> qemu_command_line(const QemuPaths& paths, const VmSpec& spec,
                                            const VmFiles& files, bool sandbox) {
   std::string mem = std::to_string(spec.memory_mib) + "M";
@@ -34,6 +42,11 @@ std::vector<std::string> qemu_command_line(const QemuPaths& paths, const VmSpec&
       "-chardev", "file,id=console,path=" + files.console_log,
       "-serial", "chardev:console",
   };
+  for (const auto& share : spec.shares) {
+    std::string dir = spec.work_dir;
+    cmd.insert(cmd.end(), {"-chardev", "socket,id=share-" + share.tag + ",path=" + share_socket(dir, share.tag),
+                           "-device", "vhost-user-fs-device,chardev=share-" + share.tag + ",tag=" + share.tag});
+  }
   if (spec.accel == Accel::kvm) {
     cmd.insert(cmd.end(), {"-accel", "kvm", "-cpu", "host"});
   } else {
@@ -45,10 +58,10 @@ std::vector<std::string> qemu_command_line(const QemuPaths& paths, const VmSpec&
   return cmd;
 }
 
-std::vector<std::string> virtiofsd_command_line(const QemuPaths& paths, const VmSpec& spec) {
+std::vector<std::string> virtiofsd_command_line(const QemuPaths& paths, const std::string& source) {
   return {paths.virtiofsd,
           "--fd=3",
-          "-o", "source=" + spec.rootfs,
+          "-o", "source=" + source,
           // auto: the guest revalidates after a timeout, so host-side changes
           // show up; see docs/ARCHITECTURE.md.
           "-o", "cache=auto",

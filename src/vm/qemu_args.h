@@ -24,6 +24,9 @@ struct VmFiles {
 };
 
 VmFiles vm_files(const std::string& work_dir);
+// The vhost-user socket and log of an extra share's virtiofsd.
+std::string share_socket(const std::string& work_dir, const std::string& tag);
+std::string share_log(const std::string& work_dir, const std::string& tag);
 
 constexpr const char* kBaseKernelArgs =
     "console=ttyS0 quiet panic=-1 reboot=t pci=off random.trust_cpu=on";
@@ -31,7 +34,7 @@ constexpr const char* kBaseKernelArgs =
 std::vector<std::string> qemu_command_line(const QemuPaths& paths, const VmSpec& spec,
                                            const VmFiles& files, bool sandbox);
 
-// virtiofsd is handed its listening socket as fd 3.
-std::vector<std::string> virtiofsd_command_line(const QemuPaths& paths, const VmSpec& spec);
+// virtiofsd is handed its listening socket as fd 3; it serves `source`.
+std::vector<std::string> virtiofsd_command_line(const QemuPaths& paths, const std::string& source);
 
 }  // namespace runvm::vm

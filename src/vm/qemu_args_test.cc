@@ -73,11 +73,23 @@ TEST(QemuArgs, KernelArgsAreAppended) {
 }
 
 TEST(VirtiofsdArgs, SharesTheRootfsOverAPassedSocket) {
-  auto cmd = virtiofsd_command_line({"q", "/usr/lib/qemu/virtiofsd"}, spec(Accel::tcg));
+  auto cmd = virtiofsd_command_line({"q", "/usr/lib/qemu/virtiofsd"}, spec(Accel::tcg).rootfs);
   EXPECT_EQ(cmd[0], "/usr/lib/qemu/virtiofsd");
   EXPECT_NE(std::find(cmd.begin(), cmd.end(), "--fd=3"), cmd.end());
   EXPECT_EQ(value_of(cmd, "-o", "source="), "source=/bundle/rootfs");
   EXPECT_EQ(value_of(cmd, "-o", "cache="), "cache=auto");
+}
+
+TEST(QemuArgs, EachShareIsAVhostUserFsDeviceWithItsOwnSocket) {
+  VmSpec s = spec(Accel::tcg);
+  s.work_dir = "/w";
+  s.shares = {{"m0", "/data"}, {"m1", "/etc-files"}};
+  auto cmd = qemu_command_line({"q", "v"}, s, vm_files("/w"), false);
+  std::string line;
+  for (const auto& a : cmd) line += a + " ";
+  EXPECT_NE(line.find("-chardev socket,id=share-m0,path=/w/share-m0.sock "
+                      "-device vhost-user-fs-device,chardev=share-m0,tag=m0"), std::string::npos) << line;
+  EXPECT_NE(line.find("tag=m1"), std::string::npos) << line;
 }
 
 }  // namespace

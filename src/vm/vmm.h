@@ -15,6 +15,13 @@
 
 namespace runvm::vm {
 
+// A host directory shared into the guest with virtio-fs under `tag`, besides
+// the root (bind mounts; the agent mounts it where the spec says).
+struct Share {
+  std::string tag;
+  std::string host_dir;
+};
+
 struct VmSpec {
   std::string kernel;
   std::string initramfs;
@@ -23,6 +30,7 @@ struct VmSpec {
   unsigned vcpus = 1;
   uint64_t memory_mib = 512;
   std::string rootfs;      // host directory shared as the guest's container root
+  std::vector<Share> shares;
   std::string work_dir;    // private directory for sockets and logs
 };
 

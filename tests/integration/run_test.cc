@@ -97,6 +97,27 @@ TEST_F(RunTest, EnvCwdUserGroupsHostnameAndUmaskAreHonoured) {
   EXPECT_EQ(r.out, "hi there\n/work/dir\n1000\n1001\n1001 5 7\nvm-under-test\n0027\n");
 }
 
+TEST_F(RunTest, BindMountsFromTheHostAreSharedBothWays) {
+  TempDir host;
+  std::ofstream(host.path() + "/in.txt") << "from the host\n";
+  std::ofstream(host.path() + "/single.txt") << "one file\n";
+  bundle_.config()["mounts"].push_back(
+      {{"destination", "/data"}, {"type", "bind"}, {"source", host.path()}, {"options", {"rbind", "rw"}}});
+  bundle_.config()["mounts"].push_back({{"destination", "/etc/single.txt"}, {"type", "bind"},
+                                        {"source", host.path() + "/single.txt"},
+                                        {"options", {"bind", "ro"}}});
+  auto r = run({"sh", "-c", "cat /data/in.txt; echo from the vm > /data/out.txt; cat /etc/single.txt; "
+                            "echo x > /etc/single.txt"});
+  EXPECT_EQ(r.exit_code, 1) << "the read-only file refuses the write";
+  EXPECT_EQ(r.out, "from the host\none file\n");
+  EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
+  std::ifstream out(host.path() + "/out.txt");
+  std::string line;
+  std::getline(out, line);
+  EXPECT_EQ(line, "from the vm") << "the write reached the host";
+  EXPECT_TRUE(processes_mentioning(host.path()).empty()) << "the shares' virtiofsd left running";
+}
+
 TEST_F(RunTest, RlimitsAndNoNewPrivilegesAreApplied) {
   auto& p = bundle_.config()["process"];
   p["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"hard", 512}, {"soft", 256}}};
