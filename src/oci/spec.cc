@@ -295,6 +295,13 @@ Status parse_cpu(const json& v, const std::string& path, Resources& r) {
   TRY(expect_object(v, path));
   TRY(read_optional(v, path, "quota", r.cpu_quota, get_signed<int64_t>));
   TRY(read_optional(v, path, "period", r.cpu_period, get_unsigned<uint64_t>));
+  TRY(read_optional(v, path, "shares", r.cpu_shares, get_unsigned<uint64_t>));
+  return ok();
+}
+
+Status parse_pids(const json& v, const std::string& path, Resources& r) {
+  TRY(expect_object(v, path));
+  TRY(read_optional(v, path, "limit", r.pids_limit, get_signed<int64_t>));
   return ok();
 }
 
@@ -305,6 +312,8 @@ Result<Resources> parse_resources(const json& v, const std::string& path) {
     TRY(parse_memory(*memory, member(path, "memory"), r));
   if (const json* cpu = find(v, "cpu"))
     TRY(parse_cpu(*cpu, member(path, "cpu"), r));
+  if (const json* pids = find(v, "pids"))
+    TRY(parse_pids(*pids, member(path, "pids"), r));
   return r;
 }
 

@@ -81,6 +81,8 @@ struct Resources {
   std::optional<int64_t> memory_limit;  // bytes; linux.resources.memory.limit
   std::optional<int64_t> cpu_quota;     // linux.resources.cpu.quota (us)
   std::optional<uint64_t> cpu_period;   // linux.resources.cpu.period (us)
+  std::optional<uint64_t> cpu_shares;   // linux.resources.cpu.shares
+  std::optional<int64_t> pids_limit;    // linux.resources.pids.limit
 };
 
 struct Spec {

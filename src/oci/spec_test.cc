@@ -43,7 +43,8 @@ constexpr const char* kFullConfig = R"({
     ],
     "resources": {
       "memory": {"limit": 536870912, "swap": 0},
-      "cpu": {"quota": 50000, "period": 100000, "shares": 1024}
+      "cpu": {"quota": 50000, "period": 100000, "shares": 1024},
+      "pids": {"limit": 64}
     },
     "cgroupsPath": "/runvm/box",
     "maskedPaths": ["/proc/kcore"]
@@ -128,6 +129,8 @@ TEST(ParseSpec, FullConfigKeepsLinuxHooksAndAnnotations) {
   EXPECT_EQ(spec->resources.memory_limit, 536870912);
   EXPECT_EQ(spec->resources.cpu_quota, 50000);
   EXPECT_EQ(spec->resources.cpu_period, 100000u);
+  EXPECT_EQ(spec->resources.cpu_shares, 1024u);
+  EXPECT_EQ(spec->resources.pids_limit, 64);
   EXPECT_EQ(spec->cgroups_path, "/runvm/box");
 
   const Hooks& h = spec->hooks;

@@ -45,11 +45,13 @@ std::string console_tail(const vm::Vm& vm) {
 json resources_json(const oci::Resources& r) {
   json out = json::object();
   if (r.memory_limit) out["memory"] = {{"limit", *r.memory_limit}};
-  if (r.cpu_quota || r.cpu_period) {
+  if (r.cpu_quota || r.cpu_period || r.cpu_shares) {
     out["cpu"] = json::object();
     if (r.cpu_quota) out["cpu"]["quota"] = *r.cpu_quota;
     if (r.cpu_period) out["cpu"]["period"] = *r.cpu_period;
+    if (r.cpu_shares) out["cpu"]["shares"] = *r.cpu_shares;
   }
+  if (r.pids_limit) out["pids"] = {{"limit", *r.pids_limit}};
   return out;
 }
 

@@ -447,6 +447,7 @@ TEST_F(LifecycleTest, QemuDyingStopsTheContainerAndDeleteCleansUp) {
 }
 
 TEST_F(LifecycleTest, StatsUpdateAndKillAll) {
+  bundle_.config()["linux"] = {{"resources", {{"pids", {{"limit", 40}}}}}};
   ASSERT_EQ(create({"sh", "-c", "echo up; while true; do sleep 0.1; done"}).code, 0);
   pid_t pid = pid_file();
   ASSERT_EQ(runvm("start c1").code, 0);
@@ -459,6 +460,7 @@ TEST_F(LifecycleTest, StatsUpdateAndKillAll) {
   EXPECT_GT(event["data"]["memory"]["usage"]["usage"].get<uint64_t>(), 0u);
   EXPECT_GE(event["data"]["pids"]["current"].get<uint64_t>(), 1u);
   EXPECT_GT(event["data"]["cpu"]["usage"]["total"].get<uint64_t>(), 0u);
+  EXPECT_EQ(event["data"]["pids"]["limit"], 40) << "linux.resources.pids from the spec";
 
   ASSERT_EQ(runvm("update --pids-limit 5 c1").code, 0);
   json after = json::parse(runvm("events --stats c1").out, nullptr, false);
