@@ -49,15 +49,21 @@ Result<std::string> read_file(const std::string& path) {
 
 Status write_file_atomic(const std::string& path, std::string_view data,
                          mode_t mode) {
+  return write_file_atomic_at(AT_FDCWD, path, data, mode);
+}
+
+Status write_file_atomic_at(int dir, const std::string& path, std::string_view data, mode_t mode) {
   std::string tmp = path + ".tmp";
   {
-    UniqueFd fd = TRY(open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    int raw = ::openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (raw < 0) return fail_errno("open " + tmp);
+    UniqueFd fd(raw);
     TRY_CTX(write_all(fd.get(), data), "write " + tmp);
     if (::fsync(fd.get()) < 0) return fail_errno("fsync " + tmp);
   }
-  if (::rename(tmp.c_str(), path.c_str()) < 0) {
+  if (::renameat(dir, tmp.c_str(), dir, path.c_str()) < 0) {
     int saved = errno;
-    ::unlink(tmp.c_str());
+    ::unlinkat(dir, tmp.c_str(), 0);
     return Failure{Error("rename " + tmp + " to " + path, saved)};
   }
   return ok();

@@ -21,6 +21,9 @@ Result<std::string> read_file(const std::string& path);
 // and renamed over path.
 Status write_file_atomic(const std::string& path, std::string_view data,
                          mode_t mode = 0644);
+// The same, with `path` relative to the directory fd `dir` (AT_FDCWD: cwd).
+Status write_file_atomic_at(int dir, const std::string& path, std::string_view data,
+                            mode_t mode = 0644);
 
 // Makes fd non-blocking (only for descriptors runvm itself owns).
 Status set_nonblocking(int fd);

@@ -11,7 +11,9 @@ namespace runvm::runtime {
 
 using nlohmann::json;
 
-Status save_state(const std::string& state_dir, const ContainerState& s) {
+namespace {
+
+std::string state_text(const ContainerState& s) {
   json j = {{"ociVersion", s.oci_version}, {"id", s.id},
             {"pid", s.pid},                {"pidStart", s.pid_start},
             {"status", s.status},          {"bundle", s.bundle},
@@ -19,7 +21,17 @@ Status save_state(const std::string& state_dir, const ContainerState& s) {
             {"annotations", s.annotations}, {"hooks", s.hooks},
             {"cgroup", s.cgroup},          {"vmVcpus", s.vm_vcpus},
             {"vmMemoryMiB", s.vm_memory_mib}};
-  return io::write_file_atomic(state_dir + "/state.json", j.dump(), 0600);
+  return j.dump();
+}
+
+}  // namespace
+
+Status save_state(const std::string& state_dir, const ContainerState& s) {
+  return io::write_file_atomic(state_dir + "/state.json", state_text(s), 0600);
+}
+
+Status save_state_at(int state_dir_fd, const ContainerState& s) {
+  return io::write_file_atomic_at(state_dir_fd, "state.json", state_text(s), 0600);
 }
 
 Result<ContainerState> load_state(const std::string& state_dir) {

@@ -32,6 +32,9 @@ struct ContainerState {
 };
 
 Status save_state(const std::string& state_dir, const ContainerState& state);
+// The same through a descriptor of the state directory (the monitor keeps
+// one: it no longer sees the host's paths once it stands in the rootfs).
+Status save_state_at(int state_dir_fd, const ContainerState& state);
 Result<ContainerState> load_state(const std::string& state_dir);
 
 // The status as a user should see it: the recorded one while the recorded

@@ -244,6 +244,12 @@ Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code
   (void)io::write_all(report, message);
   ::close(report);
   if (!running) ::_exit(1);
+  if (Status s = running->monitor->enter_rootfs(); !s) {
+    // Never serve from the host's root: tools would write onto the host.
+    log::error("the container's monitor cannot stand in its rootfs: " + s.error().describe());
+    running->monitor.reset();
+    ::_exit(1);
+  }
   int status = running->monitor->serve();
   running->monitor.reset();
   ::_exit(status);

@@ -1,6 +1,10 @@
 #include "runtime/monitor.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <sys/mount.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -64,11 +68,30 @@ Monitor::Monitor(MonitorConfig config) : config_(std::move(config)) {}
 
 Monitor::~Monitor() {
   if (vm_) vm_->kill();
-  if (control_) ::unlink((config_.state_dir + "/" + kControlSocket).c_str());
+  if (control_ && state_dir_fd_) ::unlinkat(state_dir_fd_.get(), kControlSocket, 0);
+}
+
+Status Monitor::enter_rootfs() {
+  // A mount namespace of our own (QEMU and virtiofsd keep theirs), whose
+  // root becomes the rootfs by pivot_root, as runc does it: tools that join
+  // the container's mount namespace (podman cp does, and then writes to "/")
+  // or go through /proc/<pid>/root land in the container.
+  const std::string& rootfs = config_.vm.rootfs;
+  if (::unshare(CLONE_NEWNS) < 0) return fail_errno("unshare the monitor's mount namespace");
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
+    return fail_errno("make the monitor's mounts private");
+  if (::mount(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+    return fail_errno("bind " + rootfs + " onto itself");
+  if (::chdir(rootfs.c_str()) < 0) return fail_errno("chdir " + rootfs);
+  if (::syscall(SYS_pivot_root, ".", ".") < 0) return fail_errno("pivot_root into " + rootfs);
+  if (::umount2(".", MNT_DETACH) < 0) return fail_errno("detach the host's root");
+  if (::chdir("/") < 0) return fail_errno("chdir / in the rootfs");
+  return ok();
 }
 
 Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& start_exit_code) {
   std::unique_ptr<Monitor> m(new Monitor(std::move(config)));
+  m->state_dir_fd_ = TRY(io::open_file(m->config_.state_dir, O_PATH | O_DIRECTORY));
   m->signals_.emplace(TRY(SignalRoute::create()));
   m->control_ = TRY(host::listen_messages(m->config_.state_dir + "/" + kControlSocket));
   TRY(io::set_nonblocking(m->control_.get()));
@@ -441,7 +464,7 @@ void Monitor::on_signal(int sig) {
 
 void Monitor::set_status(const std::string& status) {
   config_.state.status = status;
-  if (Status s = save_state(config_.state_dir, config_.state); !s)
+  if (Status s = save_state_at(state_dir_fd_.get(), config_.state); !s)
     log::warn("recording status " + status + ": " + s.error().describe());
 }
 

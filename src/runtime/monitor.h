@@ -55,6 +55,11 @@ class Monitor {
 
   // Starts the prepared process, as `runvm start` asks.
   Status start();
+  // Makes the container's rootfs this process's root, as a runc container's
+  // process has it: tools that reach the container through /proc/<pid>/root
+  // (podman cp) must land in the container, never on the host. From here on
+  // the monitor uses no host path, only descriptors it holds.
+  Status enter_rootfs();
   // Serves commands until the process exits and its output is written;
   // returns its exit status. The VM is stopped on return.
   int serve();
@@ -83,6 +88,7 @@ class Monitor {
   std::string vm_failure();
 
   MonitorConfig config_;
+  UniqueFd state_dir_fd_;  // state.json and the socket, by descriptor
   std::unique_ptr<vm::Vm> vm_;
   std::unique_ptr<AgentLink> link_;
   std::optional<SignalRoute> signals_;

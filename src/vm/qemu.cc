@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -15,6 +17,31 @@ namespace runvm::vm {
 namespace {
 
 using namespace std::chrono_literals;
+
+// The last lines of a log, read through a descriptor opened at boot: the
+// monitor may later stand in the container's rootfs (see runtime/monitor.h),
+// where a path could name something the guest made.
+std::string last_lines_of(int fd, size_t count) {
+  constexpr off_t kTail = 16 * 1024;
+  struct stat st;
+  if (fd < 0 || ::fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return "";
+  off_t from = st.st_size > kTail ? st.st_size - kTail : 0;
+  std::string text(static_cast<size_t>(st.st_size - from), '\0');
+  ssize_t n = ::pread(fd, text.data(), text.size(), from);
+  text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    if (nl > start) lines.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  std::string out;
+  for (size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i)
+    out += (out.empty() ? "" : "\n") + lines[i];
+  return out;
+}
 
 std::string last_lines(const std::string& path, size_t count) {
   auto text = io::read_file(path);
@@ -45,14 +72,16 @@ bool refused_sandbox(const std::string& qemu_log) {
 // One virtiofsd and the log it writes to.
 struct FsDaemon {
   host::ChildProcess process;
-  std::string log;
+  UniqueFd log;  // read side, for error messages
 };
 
 class QemuVm : public Vm {
  public:
   QemuVm(VmFiles files, std::vector<FsDaemon> virtiofsds, host::ChildProcess qemu, UniqueFd agent)
       : files_(std::move(files)), virtiofsds_(std::move(virtiofsds)), qemu_(std::move(qemu)),
-        agent_(std::move(agent)) {}
+        agent_(std::move(agent)) {
+    if (auto log = io::open_file(files_.qemu_log, O_RDONLY)) qemu_log_ = std::move(*log);
+  }
 
   ~QemuVm() override { kill(); }
 
@@ -65,9 +94,9 @@ class QemuVm : public Vm {
 
   std::string check_failure() override {
     if (qemu_.poll_exit() && *qemu_.status() != 0)
-      return describe("QEMU", qemu_, files_.qemu_log);
+      return describe("QEMU", qemu_, qemu_log_.get());
     for (auto& d : virtiofsds_)
-      if (d.process.poll_exit() && !qemu_.status()) return describe("virtiofsd", d.process, d.log);
+      if (d.process.poll_exit() && !qemu_.status()) return describe("virtiofsd", d.process, d.log.get());
     return "";
   }
 
@@ -97,9 +126,8 @@ class QemuVm : public Vm {
   std::string console_log_path() const override { return files_.console_log; }
 
  private:
-  static std::string describe(const std::string& what, const host::ChildProcess& p,
-                              const std::string& log) {
-    std::string tail = last_lines(log, 3);
+  static std::string describe(const std::string& what, const host::ChildProcess& p, int log) {
+    std::string tail = last_lines_of(log, 3);
     return what + " " + host::describe_wait_status(*p.status()) +
            (tail.empty() ? "" : ": " + tail);
   }
@@ -108,6 +136,7 @@ class QemuVm : public Vm {
   std::vector<FsDaemon> virtiofsds_;  // the root's first, then each share's
   host::ChildProcess qemu_;
   UniqueFd agent_;
+  UniqueFd qemu_log_;
 };
 
 class QemuBackend : public VmmBackend {
@@ -144,7 +173,8 @@ class QemuBackend : public VmmBackend {
     host::SpawnOptions opts{virtiofsd_command_line(paths_, source),
                             {{2, log_fd.get()}, {3, listener.get()}}};
     host::ChildProcess process = TRY_CTX(host::ChildProcess::spawn(opts), "start virtiofsd for " + source);
-    return FsDaemon{std::move(process), log};
+    UniqueFd reader = TRY(io::open_file(log, O_RDONLY));
+    return FsDaemon{std::move(process), std::move(reader)};
   }
 
   // QEMU, started and connected to the agent socket.

@@ -114,6 +114,12 @@ TEST_F(LifecycleTest, CreateStartExecKillDelete) {
   EXPECT_EQ(s["pid"], pid);
   EXPECT_EQ(s["bundle"], bundle_.path());
   EXPECT_EQ(::kill(pid, 0), 0) << "the container's host process exists after create";
+  // Tools that join the container's mount namespace or go through
+  // /proc/<pid>/root (podman cp) must land in the container, not on the host.
+  std::string proc_root = "/proc/" + std::to_string(pid) + "/root";
+  struct stat st;
+  EXPECT_EQ(::stat((proc_root + "/notexec").c_str(), &st), 0) << "the rootfs is the host process's root";
+  EXPECT_NE(::stat((proc_root + scratch_.path()).c_str(), &st), 0) << "the host's files are out of reach";
   EXPECT_EQ(container_out(), "") << "nothing runs before start";
   EXPECT_NE(runvm("list").out.find("c1"), std::string::npos);
   EXPECT_EQ(runvm("list -q").out, "c1\n");
