@@ -196,6 +196,10 @@ Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code
   // Recorded before it is made, so that delete removes it whatever happens next.
   TRY(save_state(c.state_dir, c.state));
   TRY(join_cgroup(c.state.cgroup));
+  // The container's memory limit sized the VM; the cgroup holds the whole
+  // VM, so its limit is that plus an allowance (docs/ARCHITECTURE.md).
+  if (c.spec.resources.memory_limit && *c.spec.resources.memory_limit > 0)
+    TRY(limit_cgroup_memory(c.state.cgroup, host_memory_limit_bytes(c.vm.memory_mib)));
   TRY(enter_namespaces(c.spec.namespaces));
   c.state.pid = ::getpid();
   c.state.pid_start = host::read_proc_stat(c.state.pid).value_or(host::ProcStat{}).starttime;

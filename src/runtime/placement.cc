@@ -132,6 +132,24 @@ Status join_cgroup(const std::string& relative) {
   return ok();
 }
 
+uint64_t host_memory_limit_bytes(uint64_t vm_memory_mib) {
+  return (vm_memory_mib + kHostMemoryAllowanceMiB) * 1024 * 1024;
+}
+
+Status limit_cgroup_memory(const std::string& relative, uint64_t bytes) {
+  if (relative.empty() || relative == "/") return ok();
+  std::string value = std::to_string(bytes);
+  for (const auto& hierarchy : hierarchies()) {
+    for (const char* file : {"/memory.limit_in_bytes", "/memory.max"}) {
+      std::string path = hierarchy + relative + file;
+      auto fd = io::open_file(path, O_WRONLY);
+      if (!fd) continue;  // not a memory hierarchy
+      TRY_CTX(io::write_all(fd->get(), value), "set " + path);
+    }
+  }
+  return ok();
+}
+
 void remove_cgroup(const std::string& relative) {
   if (relative.empty() || relative == "/") return;
   for (const auto& hierarchy : hierarchies()) {

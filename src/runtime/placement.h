@@ -11,6 +11,7 @@
 // says so).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,14 @@ std::string cgroup_relative_path(const std::string& cgroups_path, bool systemd,
 // alone, or each v1 controller plus the unified one on a hybrid host),
 // creating the directories.
 Status join_cgroup(const std::string& relative);
+// The host memory limit for a VM of `vm_memory_mib`: the guest's RAM plus
+// kHostMemoryAllowanceMiB for QEMU (its TCG translation cache, device state)
+// and virtiofsd, which live in the container's cgroup too.
+inline constexpr uint64_t kHostMemoryAllowanceMiB = 256;
+uint64_t host_memory_limit_bytes(uint64_t vm_memory_mib);
+// Sets the memory limit of `relative` where a memory controller is mounted
+// (cgroup v1 memory.limit_in_bytes, v2 memory.max).
+Status limit_cgroup_memory(const std::string& relative, uint64_t bytes);
 // Removes the leaf directories join_cgroup made (once they are empty).
 void remove_cgroup(const std::string& relative);
 

@@ -21,6 +21,10 @@ TEST(CgroupPath, SystemdTriplesBecomeScopes) {
       << "a slice:prefix:name triple is systemd's even without --systemd-cgroup";
 }
 
+TEST(HostMemory, IsTheGuestRamPlusTheAllowance) {
+  EXPECT_EQ(host_memory_limit_bytes(256), (256u + kHostMemoryAllowanceMiB) * 1024 * 1024);
+}
+
 TEST(CgroupPath, NoneMeansNoCgroup) { EXPECT_EQ(cgroup_relative_path("", false, "/x"), ""); }
 
 TEST(Namespaces, UserAndForeignPidNamespacesAreRefusedClearly) {

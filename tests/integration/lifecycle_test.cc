@@ -529,6 +529,7 @@ TEST_F(LifecycleTest, TheHostProcessIsInTheContainersCgroupAndNamespaces) {
   std::string netns = "/proc/" + std::to_string(holder) + "/ns/net";
   std::string cgroup = "/runvm-test-" + std::to_string(::getpid());
   bundle_.config()["linux"] = {{"cgroupsPath", cgroup},
+                               {"resources", {{"memory", {{"limit", 256 * 1024 * 1024}}}}},
                                {"namespaces", {{{"type", "network"}, {"path", netns}},
                                                {{"type", "uts"}}, {{"type", "pid"}}}}};
   Cmd c = create({"sleep", "100"});
@@ -543,6 +544,10 @@ TEST_F(LifecycleTest, TheHostProcessIsInTheContainersCgroupAndNamespaces) {
   ASSERT_EQ(qemus.size(), 1u);
   std::string qemu = std::to_string(qemus[0]);
   EXPECT_EQ(link_of("/proc/" + qemu + "/ns/net"), link_of(netns)) << "QEMU inherits them";
+  // The VM got the container's 256 MiB; the host cgroup holds the VM with
+  // the documented 256 MiB allowance on top.
+  EXPECT_EQ(slurp("/sys/fs/cgroup/memory" + cgroup + "/memory.limit_in_bytes"),
+            std::to_string(512ull * 1024 * 1024) + "\n");
   ASSERT_EQ(runvm("delete c1").code, 0);
   struct stat st;
   for (const char* h : {"memory", "pids", "unified"})
