@@ -12,7 +12,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   qemu-system-x86 qemu-utils busybox-static runc kmod cpio binutils
-  containerd
+  containerd docker.io podman
 )
 
 missing=()

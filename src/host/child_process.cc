@@ -37,6 +37,11 @@ constexpr size_t kMaxSpawnFds = 8;
   int devnull = ::open("/dev/null", O_RDWR);
   for (int fd = 0; fd < 3; ++fd) ::dup2(devnull, fd);
   for (size_t i = 0; i < count; ++i) ::dup2(moved[i], options.fds[i].first);
+  if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) < 0) {
+    int err = errno;
+    (void)!::write(report_fd, &err, sizeof err);
+    ::_exit(127);
+  }
   const char* path = options.path.empty() ? argv[0] : options.path.c_str();
   if (envp) ::execve(path, argv, envp);
   else ::execv(path, argv);

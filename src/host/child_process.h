@@ -26,6 +26,7 @@ struct SpawnOptions {
   std::string path;               // the executable, if not argv[0] (hooks)
   std::vector<std::string> env;   // with replace_env: the whole environment
   bool replace_env = false;
+  std::string cwd;                // the child's working directory, if set
 };
 
 class ChildProcess {

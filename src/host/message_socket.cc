@@ -1,5 +1,7 @@
 #include "host/message_socket.h"
 
+#include "host/unix_socket.h"
+
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -8,16 +10,6 @@
 
 namespace runvm::host {
 namespace {
-
-Result<sockaddr_un> socket_address(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    return fail("socket path " + path + " is longer than " +
-                std::to_string(sizeof addr.sun_path - 1) + " bytes; use a shorter --root");
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  return addr;
-}
 
 Result<UniqueFd> seqpacket_socket() {
   int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -28,19 +20,19 @@ Result<UniqueFd> seqpacket_socket() {
 }  // namespace
 
 Result<UniqueFd> listen_messages(const std::string& path) {
-  sockaddr_un addr = TRY(socket_address(path));
+  UnixAddress a = TRY(unix_address(path));
   UniqueFd fd = TRY(seqpacket_socket());
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a.addr), sizeof a.addr) < 0)
     return fail_errno("bind " + path);
   if (::listen(fd.get(), 16) < 0) return fail_errno("listen on " + path);
   return fd;
 }
 
 Result<UniqueFd> connect_messages(const std::string& path) {
-  sockaddr_un addr = TRY(socket_address(path));
+  UnixAddress a = TRY(unix_address(path));
   UniqueFd fd = TRY(seqpacket_socket());
   int r;
-  do r = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  do r = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&a.addr), sizeof a.addr);
   while (r < 0 && errno == EINTR);
   if (r < 0) return fail_errno("connect to " + path);
   return fd;

@@ -4,21 +4,36 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <fcntl.h>
+
 #include <cstring>
+
+#include "common/io.h"
 
 namespace runvm::host {
 
+Result<UnixAddress> unix_address(const std::string& path) {
+  UnixAddress a;
+  a.addr.sun_family = AF_UNIX;
+  std::string name = path;
+  if (path.size() >= sizeof a.addr.sun_path) {
+    size_t slash = path.rfind('/');
+    if (slash == std::string::npos || slash == 0)
+      return fail("socket path " + path + " is too long for a Unix socket");
+    a.dir = TRY(io::open_file(path.substr(0, slash), O_PATH | O_DIRECTORY));
+    name = "/proc/self/fd/" + std::to_string(a.dir.get()) + path.substr(slash);
+    if (name.size() >= sizeof a.addr.sun_path)
+      return fail("socket name " + path.substr(slash + 1) + " is too long for a Unix socket");
+  }
+  std::memcpy(a.addr.sun_path, name.c_str(), name.size() + 1);
+  return a;
+}
+
 Result<UniqueFd> listen_unix(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    return fail("socket path " + path + " is " + std::to_string(path.size()) +
-                " bytes, over the " + std::to_string(sizeof addr.sun_path - 1) +
-                "-byte limit of Unix sockets: use a shorter --root or container ID");
-  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  UnixAddress a = TRY(unix_address(path));
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return fail_errno("socket");
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a.addr), sizeof a.addr) < 0)
     return fail_errno("bind " + path);
   if (::listen(fd.get(), 1) < 0) return fail_errno("listen " + path);
   return fd;

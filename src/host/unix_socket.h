@@ -3,12 +3,24 @@
 #pragma once
 
 #include <chrono>
+#include <sys/un.h>
+
 #include <string>
 
 #include "common/result.h"
 #include "common/unique_fd.h"
 
 namespace runvm::host {
+
+// The address of a Unix socket at `path`. A path longer than sun_path allows
+// (Docker's state paths are) is reached through a descriptor of its
+// directory, as /proc/self/fd/N/NAME; `dir` holds that descriptor and must
+// live until bind() or connect() is done.
+struct UnixAddress {
+  sockaddr_un addr{};
+  UniqueFd dir;
+};
+Result<UnixAddress> unix_address(const std::string& path);
 
 // Binds and listens on path (which must not exist). Paths longer than
 // sun_path allows get an error that says so and suggests a shorter --root.

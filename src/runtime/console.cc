@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/io.h"
+#include "host/unix_socket.h"
 
 namespace runvm::runtime {
 
@@ -28,13 +29,10 @@ Result<Pty> open_pty() {
 }
 
 Status send_console(const std::string& path, int master) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return fail("console socket path " + path + " is too long");
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  host::UnixAddress a = TRY(host::unix_address(path));
   UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!sock) return fail_errno("socket");
-  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&a.addr), sizeof a.addr) < 0)
     return fail_errno("connect to console socket " + path);
   // runc sends the name of the pty it opened, /dev/ptmx.
   TRY_CTX(io::send_fd(sock.get(), master, "/dev/ptmx"), "send the terminal to console socket " + path);

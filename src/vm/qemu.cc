@@ -190,6 +190,7 @@ class QemuBackend : public VmmBackend {
       return s;
     }());
     host::SpawnOptions qemu_opts{argv, {{1, qemu_log.get()}, {2, qemu_log.get()}}};
+    qemu_opts.cwd = spec.work_dir;  // its socket and log names are relative to it
     host::ChildProcess qemu = TRY_CTX(host::ChildProcess::spawn(qemu_opts), "start QEMU");
 
     auto agent = host::accept_unix(agent_listener, 10s, qemu.pidfd(), "QEMU's agent channel");

@@ -17,6 +17,14 @@ std::string share_log(const std::string& dir, const std::string& tag) {
 
 std::vector<std::string> qemu_command_line(const QemuPaths& paths, const VmSpec& spec,
                                            const VmFiles& files, bool sandbox) {
+  // QEMU runs in the work directory and names its sockets relative to it:
+  // socket paths must fit in 107 bytes, and state paths (Docker's) do not.
+  // (The console log keeps its full path, which also names the VM's
+  // directory on QEMU's command line.)
+  auto local = [&](const std::string& path) {
+    std::string prefix = spec.work_dir + "/";
+    return !spec.work_dir.empty() && path.rfind(prefix, 0) == 0 ? path.substr(prefix.size()) : path;
+  };
   std::string mem = std::to_string(spec.memory_mib) + "M";
   std::string args = kBaseKernelArgs;
   if (!spec.kernel_args.empty()) args += " " + spec.kernel_args;
@@ -34,17 +42,17 @@ std::vector<std::string> qemu_command_line(const QemuPaths& paths, const VmSpec&
       "-append", args,
       // libvhost-user (virtiofsd) refuses legacy virtio-mmio devices.
       "-global", "virtio-mmio.force-legacy=false",
-      "-chardev", "socket,id=rootfs,path=" + files.virtiofs_socket,
+      "-chardev", "socket,id=rootfs,path=" + local(files.virtiofs_socket),
       "-device", "vhost-user-fs-device,chardev=rootfs,tag=rootfs",
       "-device", "virtio-serial-device",
-      "-chardev", "socket,id=agent,path=" + files.agent_socket,
+      "-chardev", "socket,id=agent,path=" + local(files.agent_socket),
       "-device", "virtserialport,chardev=agent,name=runvm.agent",
       "-chardev", "file,id=console,path=" + files.console_log,
       "-serial", "chardev:console",
   };
   for (const auto& share : spec.shares) {
     std::string dir = spec.work_dir;
-    cmd.insert(cmd.end(), {"-chardev", "socket,id=share-" + share.tag + ",path=" + share_socket(dir, share.tag),
+    cmd.insert(cmd.end(), {"-chardev", "socket,id=share-" + share.tag + ",path=" + local(share_socket(dir, share.tag)),
                            "-device", "vhost-user-fs-device,chardev=share-" + share.tag + ",tag=" + share.tag});
   }
   if (spec.accel == Accel::kvm) {

@@ -40,9 +40,9 @@ TEST(QemuArgs, TcgMicrovmWithVirtioFsAndAgentPort) {
   EXPECT_EQ(value_of(cmd, "-initrd"), "/k/initramfs.img");
   EXPECT_EQ(value_of(cmd, "-global"), "virtio-mmio.force-legacy=false");
   EXPECT_EQ(value_of(cmd, "-chardev", "id=rootfs"),
-            "socket,id=rootfs,path=/run/runvm/c1/virtiofs.sock");
+            "socket,id=rootfs,path=virtiofs.sock");
   EXPECT_EQ(value_of(cmd, "-chardev", "id=agent"),
-            "socket,id=agent,path=/run/runvm/c1/agent.sock");
+            "socket,id=agent,path=agent.sock");
   EXPECT_EQ(value_of(cmd, "-device", "virtserialport"),
             "virtserialport,chardev=agent,name=runvm.agent");
   EXPECT_EQ(value_of(cmd, "-serial"), "chardev:console");
@@ -87,7 +87,7 @@ TEST(QemuArgs, EachShareIsAVhostUserFsDeviceWithItsOwnSocket) {
   auto cmd = qemu_command_line({"q", "v"}, s, vm_files("/w"), false);
   std::string line;
   for (const auto& a : cmd) line += a + " ";
-  EXPECT_NE(line.find("-chardev socket,id=share-m0,path=/w/share-m0.sock "
+  EXPECT_NE(line.find("-chardev socket,id=share-m0,path=share-m0.sock "
                       "-device vhost-user-fs-device,chardev=share-m0,tag=m0"), std::string::npos) << line;
   EXPECT_NE(line.find("tag=m1"), std::string::npos) << line;
 }

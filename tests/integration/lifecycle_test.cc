@@ -446,7 +446,7 @@ TEST_F(LifecycleTest, QemuDyingStopsTheContainerAndDeleteCleansUp) {
   pid_t pid = pid_file();
   ASSERT_EQ(runvm("start c1").code, 0);
   ASSERT_TRUE(wait_for_output("up\n"));
-  for (pid_t p : processes_mentioning(root_.path() + "/c1/agent.sock")) ::kill(p, SIGKILL);
+  for (pid_t p : processes_mentioning(root_.path() + "/c1/console.log")) ::kill(p, SIGKILL);
   EXPECT_EQ(reap(pid, 5s), 137) << "the host process ends, non-zero, within seconds";
   EXPECT_EQ(state()["status"], "stopped");
   EXPECT_EQ(runvm("delete c1").code, 0);
@@ -540,7 +540,7 @@ TEST_F(LifecycleTest, TheHostProcessIsInTheContainersCgroupAndNamespaces) {
   std::ifstream in("/proc/" + pid + "/cgroup");
   std::string groups((std::istreambuf_iterator<char>(in)), {});
   EXPECT_NE(groups.find(":" + cgroup + "\n"), std::string::npos) << groups;
-  auto qemus = processes_mentioning(root_.path() + "/c1/agent.sock");
+  auto qemus = processes_mentioning(root_.path() + "/c1/console.log");
   ASSERT_EQ(qemus.size(), 1u);
   std::string qemu = std::to_string(qemus[0]);
   EXPECT_EQ(link_of("/proc/" + qemu + "/ns/net"), link_of(netns)) << "QEMU inherits them";
@@ -580,6 +580,27 @@ TEST_F(LifecycleTest, ConcurrentStartsAreSerialised) {
   EXPECT_NE(both.find("cannot start an already running container"), std::string::npos)
       << "exactly one start wins: " << both;
   EXPECT_EQ(state()["status"], "running");
+}
+
+TEST_F(LifecycleTest, StatePathsLongerThanASocketAddressWork) {
+  // Docker's: /var/run/docker/runtime-runc/moby/<64 hex>/... is over the
+  // 107 bytes a Unix socket address holds.
+  std::string root = scratch_.path() + "/var-run-docker-runtime-runc-moby";
+  std::string id(64, 'a');
+  std::string runvm_root = "'" + runvm_binary() + "' --root '" + root + "' ";
+  bundle_.set_args({"sleep", "100"});
+  bundle_.write_config();
+  std::string out = scratch_.path() + "/long.out";
+  int created = std::system((runvm_root + "create --bundle '" + bundle_.path() + "' " + id +
+                             " </dev/null >" + out + " 2>&1").c_str());
+  ASSERT_EQ(WEXITSTATUS(created), 0) << slurp(out);
+  EXPECT_EQ(WEXITSTATUS(std::system((runvm_root + "start " + id + " >" + out + " 2>&1").c_str())), 0) << slurp(out);
+  EXPECT_EQ(WEXITSTATUS(std::system((runvm_root + "exec " + id + " sh -c 'exit 5' >" + out + " 2>&1").c_str())), 5)
+      << slurp(out);
+  EXPECT_EQ(WEXITSTATUS(std::system((runvm_root + "delete --force " + id + " >" + out + " 2>&1").c_str())), 0)
+      << slurp(out);
+  EXPECT_TRUE(list_dir(root).empty());
+  EXPECT_TRUE(processes_mentioning(root).empty());
 }
 
 TEST_F(LifecycleTest, BadInputIsRefusedClearly) {

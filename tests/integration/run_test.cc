@@ -228,7 +228,7 @@ TEST_F(RunTest, QemuDyingStopsRunWithAnErrorAndCleansUp) {
   bool killed = false;
   o.on_stdout = [&](pid_t, const std::string& out) {
     if (!killed && out.find("running") != std::string::npos) {
-      for (pid_t p : processes_mentioning(root_.path() + "/c1/agent.sock")) ::kill(p, SIGKILL);
+      for (pid_t p : processes_mentioning(root_.path() + "/c1/console.log")) ::kill(p, SIGKILL);
       killed = true;
     }
   };

@@ -1,0 +1,421 @@
+// Conformance through Docker: one private dockerd 20.10 per test binary (its
+// own data root, exec root, pidfile, socket, and the containerd it starts
+// with its own namespaces) runs containers with `--runtime runvm`. Every
+// assertion is on what a docker user sees: output, exit codes, inspect,
+// ps, logs, stats, files on the host.
+//
+// The exec root is the short temp dir itself (/tmp/dXXX): runvm keeps its
+// state (with Unix sockets) in <exec-root>/runtime-runc/<namespace>/<64-hex
+// id>/, and socket paths cannot exceed 107 bytes.
+#include <gtest/gtest.h>
+#include <sys/prctl.h>
+
+#include "tests/e2e/e2e_util.h"
+
+namespace runvm::testing::e2e {
+namespace {
+
+const char* kImage = "runvm-e2e-busybox:1";
+
+class PrivateDockerd {
+ public:
+  ~PrivateDockerd() { stop(); }
+
+  const std::string& dir() const { return dir_; }
+  std::string runvm_root() const { return dir_ + "/runtime-runc/" + ns_; }
+  std::string log() const { return slurp(dir_ + "/dockerd.log"); }
+
+  std::vector<std::string> docker(std::vector<std::string> args) const {
+    args.insert(args.begin(), {docker_, "-H", "unix://" + dir_ + "/docker.sock"});
+    return args;
+  }
+
+  // Empty on success, else why it did not come up.
+  std::string start() {
+    std::string dockerd = first_executable({"/usr/sbin/dockerd", "/usr/bin/dockerd"});
+    // The docker.io client (20.10) first: it matches the daemon's API.
+    docker_ = first_executable({"/usr/bin/docker", "/usr/local/bin/docker"});
+    if (dockerd.empty() || docker_.empty())
+      return "dockerd or docker is not installed (package docker.io; scripts/setup.sh)";
+    dir_ = make_short_temp_dir("d", 3);
+    ns_ = "r" + dir_.substr(6);  // unique while dir_ exists; short for the socket paths
+    std::string tar = make_busybox_tar(dir_);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::setpgid(0, 0);
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      int null = ::open("/dev/null", O_RDONLY);
+      int log = ::open((dir_ + "/dockerd.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(null, 0);
+      ::dup2(log, 1);
+      ::dup2(log, 2);
+      std::vector<std::string> argv = {
+          dockerd, "--iptables=false", "--bridge=none",
+          "--data-root", dir_ + "/data", "--exec-root", dir_,
+          "--pidfile", dir_ + "/docker.pid", "-H", "unix://" + dir_ + "/docker.sock",
+          "--add-runtime", "runvm=" + runvm_binary(),
+          "--containerd-namespace", ns_, "--containerd-plugins-namespace", ns_ + "p"};
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+    ::setpgid(pid_, pid_);
+    auto deadline = Clock::now() + 30s;
+    bool up = false;
+    while (Clock::now() < deadline) {
+      int status;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return "dockerd exited at start:\n" + tail(log());
+      }
+      if (run(docker({"version"}), "", 5s).code == 0) {
+        up = true;
+        break;
+      }
+      std::this_thread::sleep_for(200ms);
+    }
+    if (!up) return "dockerd did not answer `docker version` within 30 s:\n" + tail(log());
+    Cmd imp = run(docker({"import", tar, kImage}), "", 60s);
+    if (imp.code != 0) return "docker import failed: " + imp.err;
+    return "";
+  }
+
+  void stop() {
+    if (dir_.empty()) return;
+    if (pid_ > 0) {
+      Cmd ids = run(docker({"ps", "-aq"}), "", 20s);
+      std::istringstream words(ids.out);
+      std::vector<std::string> rm = {"rm", "-f"};
+      for (std::string id; words >> id;) rm.push_back(id);
+      if (rm.size() > 2) run(docker(rm), "", 60s);
+      ::kill(pid_, SIGTERM);
+      auto deadline = Clock::now() + 15s;
+      int status;
+      while (::waitpid(pid_, &status, WNOHANG) != pid_) {
+        if (Clock::now() > deadline) {
+          ::kill(-pid_, SIGKILL);
+          ::waitpid(pid_, &status, 0);
+          break;
+        }
+        std::this_thread::sleep_for(50ms);
+      }
+      pid_ = -1;
+    }
+    // Its containerd, shims, and whatever runvm left: all name our dir.
+    for (int i = 0; i < 2; ++i) {
+      for (pid_t p : processes_mentioning(dir_)) ::kill(p, SIGKILL);
+      std::this_thread::sleep_for(200ms);
+    }
+    unmount_and_remove(dir_);
+    dir_.clear();
+  }
+
+ private:
+  std::string dir_, ns_, docker_;
+  pid_t pid_ = -1;
+};
+
+class DockerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dockerd_ = new PrivateDockerd;
+    try {
+      start_error_ = new std::string(dockerd_->start());
+    } catch (const std::exception& e) {
+      start_error_ = new std::string(e.what());
+    }
+  }
+  static void TearDownTestSuite() {
+    delete dockerd_;
+    delete start_error_;
+    dockerd_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_EQ(*start_error_, "") << "the private dockerd did not start";
+    work_ = dockerd_->dir() + "/t-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    ::mkdir(work_.c_str(), 0755);
+  }
+
+  void TearDown() override {
+    if (HasFailure()) std::cerr << "--- dockerd log (tail) ---\n" << tail(dockerd_->log()) << "\n";
+    for (const auto& name : names_) run(docker({"rm", "-f", name}), "", 60s);
+    EXPECT_TRUE(list_dir(dockerd_->runvm_root()).empty())
+        << "runvm state left under " << dockerd_->runvm_root();
+    EXPECT_EQ(wait_no_runvm_processes(dockerd_->dir()), "") << "runvm processes left";
+  }
+
+  std::vector<std::string> docker(const std::vector<std::string>& args) const {
+    return dockerd_->docker(args);
+  }
+  Cmd dk(const std::vector<std::string>& args, const std::string& in = "",
+         std::chrono::seconds limit = 60s) {
+    return run(docker(args), in, limit);
+  }
+
+  // `docker run --runtime runvm --network none FLAGS IMAGE ARGS`.
+  std::vector<std::string> docker_run(const std::vector<std::string>& flags,
+                                      const std::vector<std::string>& args) {
+    std::vector<std::string> v = {"run", "--runtime", "runvm", "--network", "none"};
+    for (size_t i = 0; i < flags.size(); ++i) {
+      if (flags[i] == "--name" && i + 1 < flags.size()) names_.push_back(flags[i + 1]);
+      v.push_back(flags[i]);
+    }
+    v.push_back(kImage);
+    v.insert(v.end(), args.begin(), args.end());
+    return docker(v);
+  }
+  Cmd drun(const std::vector<std::string>& flags, const std::vector<std::string>& args,
+           const std::string& in = "", std::chrono::seconds limit = 90s) {
+    return run(docker_run(flags, args), in, limit);
+  }
+
+  std::string inspect(const std::string& name, const std::string& format) {
+    Cmd r = dk({"inspect", "-f", format, name}, "", 20s);
+    return r.out.empty() ? r.out : r.out.substr(0, r.out.size() - 1);
+  }
+
+  // Docker's container status as `docker ps` shows it ("" when not listed).
+  std::string ps_status(const std::string& name) {
+    std::istringstream lines(dk({"ps", "--format", "{{.Names}}\t{{.Status}}"}, "", 20s).out);
+    for (std::string line; std::getline(lines, line);)
+      if (line.rfind(name + "\t", 0) == 0) return line.substr(name.size() + 1);
+    return "";
+  }
+
+  bool wait_until(const std::function<bool()>& ok, std::chrono::seconds limit) {
+    auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+      if (ok()) return true;
+      std::this_thread::sleep_for(200ms);
+    }
+    return ok();
+  }
+
+  static PrivateDockerd* dockerd_;
+  static std::string* start_error_;
+  std::vector<std::string> names_;
+  std::string work_;  // a host dir of this test's own, under the dockerd's dir
+};
+
+PrivateDockerd* DockerTest::dockerd_ = nullptr;
+std::string* DockerTest::start_error_ = nullptr;
+
+TEST_F(DockerTest, RunPrintsOutputAndExitsWithTheStatus) {
+  Cmd r = drun({"--rm"}, {"sh", "-c", "echo hi; echo oops >&2; exit 3"});
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_EQ(r.out, "hi\n");
+  EXPECT_TRUE(contains(r.err, "oops")) << r.err;
+}
+
+TEST_F(DockerTest, MissingEntrypointExits127) {
+  Cmd r = drun({"--rm"}, {"no-such-program"});
+  EXPECT_EQ(r.code, 127) << r.err;
+  EXPECT_TRUE(contains(r.err, "executable file not found")) << r.err;
+}
+
+TEST_F(DockerTest, InteractiveStdinPipedAndClosed) {
+  auto started = Clock::now();
+  Cmd r = drun({"--rm", "-i"}, {"cat"}, "data\nmore\n");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "data\nmore\n");
+  EXPECT_LT(Clock::now() - started, 30s) << "cat ends once stdin is closed";
+}
+
+TEST_F(DockerTest, EnvUserWorkdirEntrypointHostname) {
+  std::ofstream(work_ + "/env.list") << "FROM_FILE=filevalue\n";
+  Cmd r = drun({"--rm", "-e", "X=1", "--env-file", work_ + "/env.list", "-u", "1000:1000", "-w",
+                "/tmp", "--hostname", "e2e-host", "--entrypoint", "sh"},
+               {"-c", "echo X=$X F=$FROM_FILE; id -u; id -g; pwd; hostname"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "X=1 F=filevalue\n1000\n1000\n/tmp\ne2e-host\n");
+}
+
+TEST_F(DockerTest, ReadOnlyRootTmpfsShmSizeUlimit) {
+  Cmd r = drun({"--rm", "--read-only", "--tmpfs", "/scratch", "--shm-size", "32m", "--ulimit",
+                "nofile=100:200"},
+               {"sh", "-c",
+                "touch /rootfile; echo touch=$?; touch /scratch/f && echo scratch-ok; "
+                "df -k /dev/shm | tail -n 1; echo soft=$(ulimit -n) hard=$(ulimit -Hn)"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "touch=1\n")) << r.out;
+  EXPECT_TRUE(contains(r.err, "Read-only file system")) << r.err;
+  EXPECT_TRUE(contains(r.out, "scratch-ok\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, " 32768 ")) << "a 32 MiB /dev/shm:\n" << r.out;
+  EXPECT_TRUE(contains(r.out, "soft=100 hard=200\n")) << r.out;
+}
+
+TEST_F(DockerTest, InitCapDropMemoryCpus) {
+  Cmd r = drun({"--rm", "--init", "--cap-drop", "ALL", "--memory", "256m", "--cpus", "2"},
+               {"sh", "-c",
+                "echo pid1=$(tr '\\0' ' ' </proc/1/cmdline); grep CapEff /proc/self/status; "
+                "echo mem=$(grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2); "
+                "echo cpus=$(grep -c ^processor /proc/cpuinfo)"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "pid1=/sbin/docker-init ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "CapEff:\t0000000000000000\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "cpus=2\n")) << r.out;
+  auto at = r.out.find("\nmem=");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  long kib = std::atol(r.out.c_str() + at + 5);
+  EXPECT_LT(kib, 256 * 1024) << r.out;
+  EXPECT_GT(kib, 128 * 1024) << r.out;
+}
+
+TEST_F(DockerTest, PidsLimitStopsAFork) {
+  Cmd r = drun({"--rm", "--pids-limit", "8"},
+               {"sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 3 & done; echo spawned"});
+  EXPECT_TRUE(contains(r.err, "can't fork")) << "out:\n" << r.out << "err:\n" << r.err;
+}
+
+TEST_F(DockerTest, DetachedLogsFollowWaitInspect) {
+  Cmd d = drun({"-d", "--name", "logs1"},
+               {"sh", "-c", "echo out1; echo err1 >&2; sleep 3; echo out2; exit 4"});
+  ASSERT_EQ(d.code, 0) << d.err;
+  // logs -f follows the running container and ends when it exits.
+  Cmd follow = dk({"logs", "-f", "logs1"}, "", 60s);
+  EXPECT_EQ(follow.code, 0) << follow.err;
+  EXPECT_EQ(follow.out, "out1\nout2\n");
+  EXPECT_EQ(follow.err, "err1\n");
+  Cmd wait = dk({"wait", "logs1"}, "", 60s);
+  EXPECT_EQ(wait.out, "4\n") << wait.err;
+  Cmd logs = dk({"logs", "logs1"}, "", 20s);
+  EXPECT_EQ(logs.out, "out1\nout2\n") << "stdout only";
+  EXPECT_EQ(inspect("logs1", "{{.State.Status}} {{.State.ExitCode}}"), "exited 4");
+}
+
+TEST_F(DockerTest, ExecPlainStdinUserWorkdirEnvDetached) {
+  ASSERT_EQ(drun({"-d", "--name", "exec1"}, {"sleep", "300"}).code, 0);
+  Cmd plain = dk({"exec", "exec1", "sh", "-c", "echo plain; exit 6"});
+  EXPECT_EQ(plain.code, 6) << plain.err;
+  EXPECT_EQ(plain.out, "plain\n");
+  auto started = Clock::now();
+  Cmd in = dk({"exec", "-i", "exec1", "cat"}, "piped\n", 30s);
+  EXPECT_EQ(in.code, 0) << in.err;
+  EXPECT_EQ(in.out, "piped\n");
+  EXPECT_LT(Clock::now() - started, 20s);
+  Cmd user = dk({"exec", "-u", "1000", "-w", "/tmp", "-e", "Z=9", "exec1", "sh", "-c",
+                 "id -u; pwd; echo Z=$Z"});
+  EXPECT_EQ(user.code, 0) << user.err;
+  EXPECT_EQ(user.out, "1000\n/tmp\nZ=9\n");
+  Cmd detached = dk({"exec", "-d", "exec1", "sh", "-c", "sleep 1; touch /tmp/from-detached"});
+  EXPECT_EQ(detached.code, 0) << detached.err;
+  EXPECT_TRUE(wait_until(
+      [&] { return dk({"exec", "exec1", "test", "-e", "/tmp/from-detached"}, "", 20s).code == 0; },
+      20s));
+}
+
+// One container through stop/kill/pause/stats/restart/rm: SIGUSR1 reaches a
+// trap, pause shows in ps, stats has memory, `stop -t 1` of a SIGTERM-ignoring
+// init ends with 137, restart runs it again, rm -f removes it running.
+TEST_F(DockerTest, KillPauseStatsStopRestartRm) {
+  ASSERT_EQ(drun({"-d", "--name", "life1"},
+                 {"sh", "-c", "trap 'echo got-usr1' USR1; trap '' TERM; echo up; "
+                              "while true; do sleep 0.2; done"})
+                .code,
+            0);
+  ASSERT_TRUE(wait_until([&] { return contains(dk({"logs", "life1"}).out, "up\n"); }, 30s));
+
+  EXPECT_EQ(dk({"kill", "-s", "USR1", "life1"}).code, 0);
+  EXPECT_TRUE(wait_until([&] { return contains(dk({"logs", "life1"}).out, "got-usr1\n"); }, 15s))
+      << dk({"logs", "life1"}).out;
+
+  Cmd pause = dk({"pause", "life1"});
+  EXPECT_EQ(pause.code, 0) << pause.err;
+  EXPECT_TRUE(contains(ps_status("life1"), "(Paused)")) << ps_status("life1");
+  Cmd unpause = dk({"unpause", "life1"});
+  EXPECT_EQ(unpause.code, 0) << unpause.err;
+  EXPECT_FALSE(contains(ps_status("life1"), "Paused")) << ps_status("life1");
+  EXPECT_EQ(dk({"exec", "life1", "echo", "alive"}).out, "alive\n");
+
+  Cmd stats = dk({"stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}", "life1"}, "", 30s);
+  EXPECT_EQ(stats.code, 0) << stats.err;
+  EXPECT_TRUE(contains(stats.out, "life1 ")) << stats.out;
+  EXPECT_FALSE(contains(stats.out, "life1 0B")) << "a non-zero memory figure:\n" << stats.out;
+
+  auto started = Clock::now();
+  Cmd stop = dk({"stop", "-t", "1", "life1"}, "", 30s);
+  EXPECT_EQ(stop.code, 0) << stop.err;
+  EXPECT_LT(Clock::now() - started, 15s);
+  EXPECT_EQ(inspect("life1", "{{.State.Status}} {{.State.ExitCode}}"), "exited 137");
+
+  Cmd restart = dk({"restart", "-t", "1", "life1"}, "", 60s);
+  EXPECT_EQ(restart.code, 0) << restart.err;
+  EXPECT_EQ(inspect("life1", "{{.State.Status}}"), "running");
+  EXPECT_EQ(dk({"exec", "life1", "echo", "again"}).out, "again\n");
+
+  Cmd rm = dk({"rm", "-f", "life1"}, "", 60s);
+  EXPECT_EQ(rm.code, 0) << rm.err;
+  EXPECT_NE(dk({"inspect", "life1"}, "", 20s).code, 0) << "gone";
+}
+
+TEST_F(DockerTest, BindMountsNamedVolumeTmpfsMount) {
+  std::string rw = work_ + "/rw", ro = work_ + "/ro", file = work_ + "/one.txt";
+  ::mkdir(rw.c_str(), 0755);
+  ::mkdir(ro.c_str(), 0755);
+  std::ofstream(rw + "/in.txt") << "from-host\n";
+  std::ofstream(ro + "/ro.txt") << "read-only\n";
+  std::ofstream(file) << "single\n";
+  std::string vol = "rvvol-" + std::to_string(::getpid());
+  Cmd r = drun({"--rm", "-v", rw + ":/data", "-v", ro + ":/rodata:ro", "-v", file + ":/etc/one.txt",
+                "-v", vol + ":/vol", "--mount", "type=tmpfs,destination=/tm"},
+               {"sh", "-c",
+                "cat /data/in.txt; echo from-guest > /data/out.txt; cat /rodata/ro.txt; "
+                "touch /rodata/x; echo ro=$?; cat /etc/one.txt; echo changed > /etc/one.txt; "
+                "echo kept > /vol/f; grep ' /tm ' /proc/mounts | cut -d' ' -f3"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "from-host\nread-only\nro=1\nsingle\ntmpfs\n");
+  EXPECT_TRUE(contains(r.err, "Read-only file system")) << r.err;
+  EXPECT_EQ(slurp(rw + "/out.txt"), "from-guest\n");
+  EXPECT_EQ(slurp(file), "changed\n") << "a single-file bind writes through";
+  EXPECT_NE(::access((ro + "/x").c_str(), F_OK), 0);
+  Cmd again = drun({"--rm", "-v", vol + ":/vol"}, {"cat", "/vol/f"});
+  EXPECT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(again.out, "kept\n") << "the named volume keeps its data";
+  dk({"volume", "rm", vol}, "", 20s);
+}
+
+TEST_F(DockerTest, CopyIntoAndOutOfARunningContainer) {
+  ASSERT_EQ(drun({"-d", "--name", "cp1"}, {"sleep", "300"}).code, 0);
+  std::ofstream(work_ + "/to-guest.txt") << "copied-in\n";
+  Cmd in = dk({"cp", work_ + "/to-guest.txt", "cp1:/tmp/copied.txt"});
+  EXPECT_EQ(in.code, 0) << in.err;
+  Cmd seen = dk({"exec", "cp1", "cat", "/tmp/copied.txt"});
+  EXPECT_EQ(seen.out, "copied-in\n") << seen.err;
+  EXPECT_NE(::access("/tmp/copied.txt", F_OK), 0) << "not on the host";
+  ASSERT_EQ(dk({"exec", "cp1", "sh", "-c", "echo made-inside > /tmp/out.txt"}).code, 0);
+  Cmd out = dk({"cp", "cp1:/tmp/out.txt", work_ + "/from-guest.txt"});
+  EXPECT_EQ(out.code, 0) << out.err;
+  EXPECT_EQ(slurp(work_ + "/from-guest.txt"), "made-inside\n");
+}
+
+// `docker run -it` on a terminal (script(1) gives it a pty): the process sees
+// a /dev/pts/N, input typed reaches it, and a resize of the outer terminal
+// reaches the container's terminal.
+TEST_F(DockerTest, InteractiveTerminalAndResize) {
+  std::string flag = work_ + "/resize";
+  std::string docker_cmd;
+  for (const auto& a : docker({"run", "-it", "--rm", "--runtime", "runvm", "--network", "none",
+                               kImage, "sh", "-c"}))
+    docker_cmd += a + " ";
+  std::string inner =
+      "tty; stty size; while [ \"$(stty size)\" = \"30 100\" ]; do sleep 0.2; done; "
+      "echo resized=$(stty size); read x; echo got=$x";
+  std::string script_cmd = "stty rows 30 cols 100; (while [ ! -e " + flag +
+                           " ]; do sleep 0.1; done; stty rows 40 cols 120 </dev/tty) & " +
+                           docker_cmd + "'" + inner + "'";
+  Child s({"/usr/bin/script", "-qfc", script_cmd, "/dev/null"}, "", true);
+  ASSERT_TRUE(s.wait_for_output("30 100", 90s)) << s.out() << s.err();
+  EXPECT_TRUE(contains(s.out(), "/dev/pts/")) << s.out();
+  std::ofstream(flag) << "";
+  EXPECT_TRUE(s.wait_for_output("resized=40 120", 30s)) << s.out();
+  s.send("typed\n");
+  EXPECT_TRUE(s.wait_for_output("got=typed", 30s)) << s.out();
+  Cmd r = s.finish(30s);
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+}
+
+}  // namespace
+}  // namespace runvm::testing::e2e

@@ -1,0 +1,170 @@
+// Conformance through podman 4.3: one private store per test binary (--root,
+// --runroot, --tmpdir and a containers.conf of its own under one temp dir),
+// containers on `--runtime runvm`. runvm's state stays in its default root
+// (/run/runvm): podman 4.3 passes --runtime-flag to create and start but not
+// to delete, so a private --root would be left behind by podman itself.
+#include <gtest/gtest.h>
+
+#include "tests/e2e/e2e_util.h"
+
+namespace runvm::testing::e2e {
+namespace {
+
+const char* kImage = "localhost/runvm-e2e-busybox:1";
+const char* kRunvmRoot = "/run/runvm";
+
+class PrivatePodman {
+ public:
+  ~PrivatePodman() { stop(); }
+  const std::string& dir() const { return dir_; }
+
+  std::vector<std::string> podman(std::vector<std::string> args) const {
+    args.insert(args.begin(),
+                {podman_, "--root", dir_ + "/root", "--runroot", dir_ + "/run", "--tmpdir",
+                 dir_ + "/tmp", "--storage-driver", "overlay", "--runtime", runvm_binary(),
+                 "--cgroup-manager", "cgroupfs", "--events-backend", "file"});
+    return args;
+  }
+  // Its own containers.conf: ulimits under the hard limits (no CAP_SYS_RESOURCE here).
+  std::vector<std::string> env() const { return {"CONTAINERS_CONF=" + dir_ + "/containers.conf"}; }
+  Cmd pm(const std::vector<std::string>& args, const std::string& in = "",
+         std::chrono::seconds limit = 90s) const {
+    return run(podman(args), in, limit, env());
+  }
+
+  std::string start() {
+    podman_ = first_executable({"/usr/bin/podman", "/usr/local/bin/podman"});
+    if (podman_.empty()) return "podman is not installed (scripts/setup.sh installs it)";
+    dir_ = make_short_temp_dir("p", 3);
+    std::ofstream(dir_ + "/containers.conf")
+        << "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n";
+    std::string tar = make_busybox_tar(dir_);
+    Cmd imp = pm({"import", tar, kImage}, "", 60s);
+    if (imp.code != 0) return "podman import failed: " + imp.err;
+    return "";
+  }
+
+  void stop() {
+    if (dir_.empty()) return;
+    pm({"rm", "-af", "-t", "0"}, "", 60s);
+    for (pid_t p : processes_mentioning(dir_)) ::kill(p, SIGKILL);
+    unmount_and_remove(dir_);
+    dir_.clear();
+  }
+
+ private:
+  std::string dir_, podman_;
+};
+
+class PodmanTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    podman_ = new PrivatePodman;
+    try {
+      start_error_ = new std::string(podman_->start());
+    } catch (const std::exception& e) {
+      start_error_ = new std::string(e.what());
+    }
+  }
+  static void TearDownTestSuite() {
+    delete podman_;
+    delete start_error_;
+  }
+
+  void SetUp() override { ASSERT_EQ(*start_error_, "") << "the private podman setup failed"; }
+
+  void TearDown() override {
+    Cmd ids = pm({"ps", "-aq", "--no-trunc"}, "", 20s);
+    std::istringstream words(ids.out);
+    for (std::string id; words >> id;) ids_.push_back(id);
+    pm({"rm", "-af", "-t", "0"}, "", 60s);
+    for (const auto& id : ids_)
+      EXPECT_NE(::access((std::string(kRunvmRoot) + "/" + id).c_str(), F_OK), 0)
+          << "runvm state left: " << kRunvmRoot << "/" << id;
+    EXPECT_EQ(wait_no_runvm_processes(podman_->dir()), "") << "runvm processes left";
+  }
+
+  Cmd pm(const std::vector<std::string>& args, const std::string& in = "",
+         std::chrono::seconds limit = 90s) {
+    return podman_->pm(args, in, limit);
+  }
+  // Remembers the ID a `--cidfile` got, for the check for leftovers.
+  void note_cid(const std::string& cidfile) {
+    std::string id = slurp(cidfile);
+    if (!id.empty()) ids_.push_back(id);
+  }
+
+  static PrivatePodman* podman_;
+  static std::string* start_error_;
+  std::vector<std::string> ids_;
+};
+
+PrivatePodman* PodmanTest::podman_ = nullptr;
+std::string* PodmanTest::start_error_ = nullptr;
+
+TEST_F(PodmanTest, RunPrintsOutputAndExitsWithTheStatus) {
+  std::string cid = podman_->dir() + "/run1.cid";
+  Cmd r = pm({"run", "--rm", "--cidfile", cid, "--network", "none", kImage, "sh", "-c",
+              "echo hi; exit 3"});
+  note_cid(cid);
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_EQ(r.out, "hi\n");
+}
+
+// podman cp joins the container's mount namespace and writes there: the file
+// must appear inside the VM's container and not on the host's /.
+TEST_F(PodmanTest, DetachedLogsExecCopyStopRm) {
+  std::string name = "pd1";
+  Cmd d = pm({"run", "-d", "--name", name, "--network", "none", kImage, "sh", "-c",
+              "echo started; while true; do sleep 0.2; done"});
+  ASSERT_EQ(d.code, 0) << d.err;
+  ids_.push_back(d.out.substr(0, d.out.find('\n')));
+  auto deadline = Clock::now() + 30s;
+  Cmd logs;
+  while (Clock::now() < deadline && !contains((logs = pm({"logs", name})).out, "started\n"))
+    std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(logs.out, "started\n") << logs.err;
+  Cmd ex = pm({"exec", name, "sh", "-c", "echo exec-ok; exit 2"});
+  EXPECT_EQ(ex.code, 2) << ex.err;
+  EXPECT_EQ(ex.out, "exec-ok\n");
+
+  std::string base = "runvm-e2e-podman-cp-" + std::to_string(::getpid()) + ".txt";
+  std::string src = podman_->dir() + "/" + base;
+  std::ofstream(src) << "copied-in\n";
+  Cmd cp = pm({"cp", src, name + ":/" + base});
+  EXPECT_EQ(cp.code, 0) << cp.err;
+  Cmd seen = pm({"exec", name, "cat", "/" + base});
+  EXPECT_EQ(seen.out, "copied-in\n") << "inside the container: " << seen.err;
+  bool on_host = ::access(("/" + base).c_str(), F_OK) == 0;
+  EXPECT_FALSE(on_host) << "podman cp wrote onto the host's /";
+  if (on_host) ::unlink(("/" + base).c_str());
+
+  Cmd stop = pm({"stop", "-t", "1", name}, "", 30s);
+  EXPECT_EQ(stop.code, 0) << stop.err;
+  Cmd state = pm({"inspect", "-f", "{{.State.Status}}", name});
+  EXPECT_EQ(state.out, "exited\n") << state.err;
+  Cmd rm = pm({"rm", name});
+  EXPECT_EQ(rm.code, 0) << rm.err;
+  EXPECT_NE(pm({"inspect", name}, "", 20s).code, 0) << "gone";
+}
+
+TEST_F(PodmanTest, InteractiveTerminal) {
+  std::string cid = podman_->dir() + "/tty.cid";
+  std::string cmd = "stty rows 30 cols 100; ";
+  for (const auto& a : podman_->podman({"run", "-it", "--rm", "--cidfile", cid, "--network",
+                                        "none", kImage, "sh", "-c"}))
+    cmd += a + " ";
+  cmd += "'tty; stty size; read x; echo got=$x'";
+  std::vector<std::string> env = podman_->env();
+  Child s({"/usr/bin/script", "-qfc", cmd, "/dev/null"}, "", true, env);
+  ASSERT_TRUE(s.wait_for_output("30 100", 90s)) << s.out() << s.err();
+  note_cid(cid);
+  EXPECT_TRUE(contains(s.out(), "/dev/pts/")) << s.out();
+  s.send("typed\n");
+  EXPECT_TRUE(s.wait_for_output("got=typed", 30s)) << s.out();
+  Cmd r = s.finish(30s);
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+}
+
+}  // namespace
+}  // namespace runvm::testing::e2e
