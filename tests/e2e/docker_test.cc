@@ -131,6 +131,7 @@ class DockerTest : public ::testing::Test {
     delete dockerd_;
     delete start_error_;
     dockerd_ = nullptr;
+    remove_cgroup_parent("docker");
   }
 
   void SetUp() override {

@@ -3,6 +3,7 @@
 // incrementally, and checks for runvm processes left behind.
 #pragma once
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -66,6 +67,21 @@ inline std::string make_short_temp_dir(const std::string& prefix, int n) {
 
 // Unmounts everything mounted under `dir` (deepest first, lazily), then
 // removes it.
+// Removes the empty cgroup `name` (a daemon's cgroup parent, such as
+// Docker's "docker" or podman's "libpod_parent") from every hierarchy, as a
+// runc user would: runtimes leave the parents of the cgroups they made.
+// rmdir fails harmlessly where one is still in use.
+inline void remove_cgroup_parent(const std::string& name) {
+  DIR* root = ::opendir("/sys/fs/cgroup");
+  if (!root) return;
+  while (dirent* e = ::readdir(root)) {
+    if (e->d_name[0] == '.') continue;
+    ::rmdir(("/sys/fs/cgroup/" + std::string(e->d_name) + "/" + name).c_str());
+  }
+  ::closedir(root);
+  ::rmdir(("/sys/fs/cgroup/" + name).c_str());
+}
+
 inline void unmount_and_remove(const std::string& dir) {
   if (dir.size() < 6 || dir.rfind("/tmp/", 0) != 0) return;
   for (int round = 0; round < 3; ++round) {

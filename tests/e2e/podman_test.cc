@@ -69,6 +69,8 @@ class PodmanTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete podman_;
     delete start_error_;
+    remove_cgroup_parent("libpod_parent/conmon");  // podman's own, for conmon
+    remove_cgroup_parent("libpod_parent");
   }
 
   void SetUp() override { ASSERT_EQ(*start_error_, "") << "the private podman setup failed"; }
