@@ -402,7 +402,10 @@ TEST_F(DockerTest, InteractiveTerminalAndResize) {
                                kImage, "sh", "-c"}))
     docker_cmd += a + " ";
   std::string inner =
-      "tty; stty size; while [ \"$(stty size)\" = \"30 100\" ]; do sleep 0.2; done; "
+      // Docker 20.10 sets the size with a resize after start, as it does with
+      // runc: until it lands, the terminal is 0x0 and `stty size` fails.
+      "tty; while ! stty size >/dev/null 2>&1; do sleep 0.2; done; stty size; "
+      "while [ \"$(stty size)\" = \"30 100\" ]; do sleep 0.2; done; "
       "echo resized=$(stty size); read x; echo got=$x";
   std::string script_cmd = "stty rows 30 cols 100; (while [ ! -e " + flag +
                            " ]; do sleep 0.1; done; stty rows 40 cols 120 </dev/tty) & " +
