@@ -24,6 +24,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/e2e/e2e_util.h"
 #include "tests/integration/harness.h"
 
 namespace runvm::testing {
@@ -32,16 +33,11 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string tail(const std::string& text, size_t n = 4000) {
-  return text.size() <= n ? text : "..." + text.substr(text.size() - n);
-}
+using e2e::Child;
+using e2e::Cmd;
+using e2e::run;
+using e2e::slurp;
+using e2e::tail;
 
 std::string find_in_path(const std::string& name) {
   for (const char* dir : {"/usr/local/bin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"}) {
@@ -49,141 +45,6 @@ std::string find_in_path(const std::string& name) {
     if (::access(p.c_str(), X_OK) == 0) return p;
   }
   return "";
-}
-
-struct Cmd {
-  int code = -1;  // -1: killed at its deadline
-  std::string out, err;
-};
-
-// A child process in its own process group, stdin fed from a string and then
-// closed (so the child sees end of input), stdout and stderr captured apart.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, const std::string& stdin_data = "") {
-    int in[2], out[2], err[2];
-    if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC))
-      throw std::runtime_error("pipe failed");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::setpgid(0, 0);
-      ::dup2(in[0], 0);
-      ::dup2(out[1], 1);
-      ::dup2(err[1], 2);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
-    ::setpgid(pid_, pid_);
-    ::close(in[0]);
-    ::close(out[1]);
-    ::close(err[1]);
-    out_fd_ = out[0];
-    err_fd_ = err[0];
-    in_fd_ = in[1];
-    stdin_ = stdin_data;
-    ::signal(SIGPIPE, SIG_IGN);
-    ::fcntl(in_fd_, F_SETFL, O_NONBLOCK);
-    feed_stdin();
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  ~Child() {
-    if (pid_ > 0) {
-      ::kill(-pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (in_fd_ >= 0) ::close(in_fd_);
-    if (out_fd_ >= 0) ::close(out_fd_);
-    if (err_fd_ >= 0) ::close(err_fd_);
-  }
-
-  const std::string& out() const { return result_.out; }
-
-  // Reads whatever the child wrote, waiting at most `wait`.
-  // Reads whatever the child wrote and feeds it the rest of its stdin,
-  // waiting at most `wait`.
-  void pump(std::chrono::milliseconds wait) {
-    pollfd fds[3] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}, {in_fd_, POLLOUT, 0}};
-    if (out_fd_ < 0 && err_fd_ < 0 && in_fd_ < 0) {
-      std::this_thread::sleep_for(wait);
-      return;
-    }
-    ::poll(fds, 3, static_cast<int>(wait.count()));
-    if (fds[0].revents) drain(out_fd_, result_.out);
-    if (fds[1].revents) drain(err_fd_, result_.err);
-    if (fds[2].revents) feed_stdin();
-  }
-
-  bool wait_for_output(const std::string& text, std::chrono::seconds limit) {
-    auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-      if (result_.out.find(text) != std::string::npos) return true;
-      if (out_fd_ < 0) return false;
-      pump(100ms);
-    }
-    return result_.out.find(text) != std::string::npos;
-  }
-
-  // Reads to the end and reaps the child; at the deadline its process group
-  // is killed and the code is -1.
-  Cmd finish(std::chrono::seconds limit) {
-    auto deadline = Clock::now() + limit;
-    bool killed = false;
-    int status = 0;
-    for (;;) {
-      pump(100ms);
-      if (out_fd_ < 0 && err_fd_ < 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) break;
-      if (!killed && Clock::now() > deadline) {
-        ::kill(-pid_, SIGKILL);
-        killed = true;
-      }
-    }
-    pid_ = -1;
-    result_.code = killed ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return result_;
-  }
-
- private:
-  // Writes what the pipe takes; closes it (end of input) once all is written
-  // or the child stopped reading.
-  void feed_stdin() {
-    while (in_fd_ >= 0 && written_ < stdin_.size()) {
-      ssize_t n = ::write(in_fd_, stdin_.data() + written_, stdin_.size() - written_);
-      if (n > 0) written_ += static_cast<size_t>(n);
-      else if (n < 0 && errno == EAGAIN) return;
-      else if (!(n < 0 && errno == EINTR)) written_ = stdin_.size();  // EPIPE: it stopped reading
-    }
-    if (in_fd_ >= 0) {
-      ::close(in_fd_);
-      in_fd_ = -1;
-    }
-  }
-
-  static void drain(int& fd, std::string& into) {
-    char buf[65536];
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n > 0) {
-      into.append(buf, static_cast<size_t>(n));
-    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-      ::close(fd);
-      fd = -1;
-    }
-  }
-
-  pid_t pid_ = -1;
-  int in_fd_ = -1, out_fd_ = -1, err_fd_ = -1;
-  std::string stdin_;
-  size_t written_ = 0;
-  Cmd result_;
-};
-
-Cmd run(const std::vector<std::string>& argv, const std::string& stdin_data = "",
-        std::chrono::seconds limit = 60s) {
-  return Child(argv, stdin_data).finish(limit);
 }
 
 // Every cgroup hierarchy root under /sys/fs/cgroup (v2 alone, or v1 + unified).
