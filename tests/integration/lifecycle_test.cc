@@ -99,6 +99,26 @@ class LifecycleTest : public ::testing::Test {
     return false;
   }
 
+  // The container's own devpts, which a terminal is allocated from.
+  void add_devpts() {
+    bundle_.config()["mounts"].push_back(
+        {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+         {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}});
+  }
+
+  // A console socket, as containerd's shim listens on one; -1 on failure.
+  static int listen_console(const std::string& path) {
+    int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, path.c_str());
+    if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener, 1) != 0) {
+      ::close(listener);
+      return -1;
+    }
+    return listener;
+  }
+
   TempDir root_, scratch_;
   Bundle bundle_;
 };
@@ -351,16 +371,10 @@ std::string read_until(int fd, const std::string& text, std::chrono::seconds lim
 
 TEST_F(LifecycleTest, ConsoleSocketGetsARealTerminalThatFollowsResizes) {
   std::string path = scratch_.path() + "/console.sock";
-  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strcpy(addr.sun_path, path.c_str());
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 1), 0);
+  int listener = listen_console(path);
+  ASSERT_GE(listener, 0);
   bundle_.config()["process"]["terminal"] = true;
-  bundle_.config()["mounts"].push_back(
-      {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
-       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}});
+  add_devpts();
   Cmd c = create({"sh", "-c", "stty size; read x; stty size; tty"}, "--console-socket '" + path + "'");
   ASSERT_EQ(c.code, 0) << c.err;
   int master = receive_console(listener);
@@ -386,16 +400,10 @@ TEST_F(LifecycleTest, ATerminalContainerLetsGoOfTheCallersOutput) {
   // containerd's shim reads create's output to its end before it accepts the
   // console: a monitor that kept it open would hang `docker run -it`.
   std::string path = scratch_.path() + "/console.sock";
-  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strcpy(addr.sun_path, path.c_str());
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 1), 0);
+  int listener = listen_console(path);
+  ASSERT_GE(listener, 0);
   bundle_.config()["process"]["terminal"] = true;
-  bundle_.config()["mounts"].push_back(
-      {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
-       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}});
+  add_devpts();
   bundle_.set_args({"sleep", "100"});
   bundle_.write_config();
   int status = std::system(("timeout 60 sh -c \"'" + runvm_binary() + "' --root '" + root_.path() +
@@ -413,15 +421,9 @@ TEST_F(LifecycleTest, ATerminalContainerLetsGoOfTheCallersOutput) {
 TEST_F(LifecycleTest, ExecWithATerminalThroughAConsoleSocket) {
   // The path of `docker exec -it` through containerd's shim.
   std::string path = scratch_.path() + "/exec-console.sock";
-  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strcpy(addr.sun_path, path.c_str());
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 1), 0);
-  bundle_.config()["mounts"].push_back(
-      {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
-       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}});
+  int listener = listen_console(path);
+  ASSERT_GE(listener, 0);
+  add_devpts();
   ASSERT_EQ(create({"sh", "-c", "while true; do sleep 0.1; done"}).code, 0);
   ASSERT_EQ(runvm("start c1").code, 0);
   std::string pid_path = scratch_.path() + "/exec.pid";
