@@ -428,25 +428,6 @@ std::string read_report(int fd, bool (*done)(std::string_view), bool& timed_out)
   }
 }
 
-Result<UniqueFd> receive_fd(int socket) {
-  char byte;
-  iovec iov = {&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  if (::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0)
-    return fail_errno("receive the pty master");
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
-    return fail("receive the pty master: no descriptor");
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return UniqueFd(fd);
-}
-
 void kill_and_reap(pid_t pid) {
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
@@ -490,10 +471,10 @@ Result<SpawnedProcess> spawn_in_container(pid_t init_pid, ChildPlan plan, StdioP
   spawned.pid = *report.pid;
   spawned.stdio = std::move(stdio.parent);
   if (plan.terminal) {
-    auto master = receive_fd(stdio.parent_tty_socket.get());
+    auto master = io::receive_fd(stdio.parent_tty_socket.get());
     if (!master) {
       kill_and_reap(spawned.pid);
-      failure = {master.error().describe(), 1};
+      failure = {"receive the pty master: " + master.error().describe(), 1};
       return std::move(master).error();
     }
     spawned.stdio.tty_master = std::move(*master);
@@ -616,10 +597,10 @@ Result<PreparedInit> prepare_init(const ContainerConfig& config, StartFailure& f
   init.stdio = std::move(stdio.parent);
   init.release = std::move(release_w);
   if (config.process.terminal) {
-    auto master = receive_fd(stdio.parent_tty_socket.get());
+    auto master = io::receive_fd(stdio.parent_tty_socket.get());
     if (!master) {
       kill_and_reap(init.pid);
-      failure = {master.error().describe(), 1};
+      failure = {"receive the pty master: " + master.error().describe(), 1};
       return std::move(master).error();
     }
     init.stdio.tty_master = std::move(*master);

@@ -34,6 +34,8 @@ Result<std::pair<UniqueFd, UniqueFd>> make_pipe();
 // Sends one descriptor over a Unix socket (SCM_RIGHTS) with `data` as the
 // message's bytes (at least one byte must travel with it).
 Status send_fd(int socket, int fd, std::string_view data);
+// Receives one descriptor that send_fd sent, if one is waiting (never blocks).
+Result<UniqueFd> receive_fd(int socket);
 // Reads fd (blocking) until EOF or an error; what was read.
 std::string read_to_end(int fd);
 // Removes path and everything under it, never following symlinks.

@@ -129,17 +129,7 @@ class PrivateContainerd {
 
   void stop() {
     if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      auto deadline = Clock::now() + 10s;
-      int status;
-      while (::waitpid(pid_, &status, WNOHANG) != pid_) {
-        if (Clock::now() > deadline) {
-          ::kill(-pid_, SIGKILL);
-          ::waitpid(pid_, &status, 0);
-          break;
-        }
-        std::this_thread::sleep_for(50ms);
-      }
+      e2e::stop_daemon(pid_, 10s);
       pid_ = -1;
     }
     // Shims outlive a containerd that stops: ours name our socket. After a

@@ -90,17 +90,7 @@ class PrivateDockerd {
       std::vector<std::string> rm = {"rm", "-f"};
       for (std::string id; words >> id;) rm.push_back(id);
       if (rm.size() > 2) run(docker(rm), "", 60s);
-      ::kill(pid_, SIGTERM);
-      auto deadline = Clock::now() + 15s;
-      int status;
-      while (::waitpid(pid_, &status, WNOHANG) != pid_) {
-        if (Clock::now() > deadline) {
-          ::kill(-pid_, SIGKILL);
-          ::waitpid(pid_, &status, 0);
-          break;
-        }
-        std::this_thread::sleep_for(50ms);
-      }
+      e2e::stop_daemon(pid_, 15s);
       pid_ = -1;
     }
     // Its containerd, shims, and whatever runvm left: all name our dir.

@@ -82,6 +82,23 @@ inline void remove_cgroup_parent(const std::string& name) {
   ::rmdir(("/sys/fs/cgroup/" + name).c_str());
 }
 
+// Stops a daemon we started in its own process group: SIGTERM, then after
+// `grace` SIGKILL to the whole group; always reaps it.
+inline void stop_daemon(pid_t pid, std::chrono::seconds grace) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  int status;
+  while (::waitpid(pid, &status, WNOHANG) != pid) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 inline void unmount_and_remove(const std::string& dir) {
   if (dir.size() < 6 || dir.rfind("/tmp/", 0) != 0) return;
   for (int round = 0; round < 3; ++round) {
