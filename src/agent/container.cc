@@ -151,6 +151,23 @@ void populate_dev(const std::string& root) {
     (void)!::symlink(target, (root + "/dev/" + name).c_str());
 }
 
+// linux.devices (already limited to portable ones by the host), made in
+// the container's tmpfs /dev with the spec's mode and owner.
+Status make_devices(const std::string& root, const std::vector<oci::Device>& devices) {
+  for (const auto& d : devices) {
+    std::string path = root + d.path;
+    make_dirs(root, d.path.substr(0, d.path.rfind('/')));
+    mode_t type = d.type == 'p' ? S_IFIFO : d.type == 'b' ? S_IFBLK : S_IFCHR;
+    mode_t mode = d.file_mode.value_or(0666);
+    ::unlink(path.c_str());  // a default node of the same name is replaced
+    if (::mknod(path.c_str(), type | mode, makedev(d.major, d.minor)) < 0)
+      return fail_errno("make device " + d.path);
+    if (::chmod(path.c_str(), mode) < 0 || ::chown(path.c_str(), d.uid.value_or(0), d.gid.value_or(0)) < 0)
+      return fail_errno("set the mode and owner of device " + d.path);
+  }
+  return ok();
+}
+
 Status bind_from_host(const std::string& root, const BindMount& b) {
   std::string source = share_path(b.share) + (b.subpath.empty() ? "" : "/" + b.subpath);
   std::string target = joined(root, b.destination);
@@ -180,6 +197,9 @@ Status set_up_root(const ContainerConfig& config) {
   }
   for (const auto& b : config.binds) TRY(bind_from_host(root, b));
   if (dev_is_tmpfs) populate_dev(root);
+  if (!config.devices.empty() && !dev_is_tmpfs)
+    return fail("linux.devices need /dev to be a tmpfs mount, so that no node is made in the image");
+  TRY(make_devices(root, config.devices));
   make_dirs(root, config.process.cwd);
   if (config.readonly_root &&
       ::mount(root.c_str(), root.c_str(), nullptr,
@@ -311,6 +331,11 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
 
 [[noreturn]] void run_init_child(const ContainerConfig& config, const ChildPlan& plan) {
   if (!join_cgroup(plan.cgroup_fd)) child_fail(plan.report_fd, fail_errno("join the container cgroup").error);
+  // A cgroup namespace rooted at the container's cgroup, as Docker and podman
+  // give on a cgroup v2 host: /sys/fs/cgroup shows the container's own
+  // limits (memory.max, cpu.max) and /proc/self/cgroup reads "0::/".
+  if (::unshare(CLONE_NEWCGROUP) < 0)
+    child_fail(plan.report_fd, fail_errno("unshare the cgroup namespace").error);
   ::setsid();
   reset_signals();
   if (!config.hostname.empty() &&
@@ -334,7 +359,7 @@ Result<UniqueFd> open_proc(pid_t pid, const std::string& what, int flags) {
   auto root = open_proc(init_pid, "root", O_RDONLY | O_DIRECTORY);
   if (!root) child_fail(plan.report_fd, root.error());
   static const std::pair<const char*, int> kNamespaces[] = {
-      {"ns/ipc", CLONE_NEWIPC}, {"ns/uts", CLONE_NEWUTS},
+      {"ns/ipc", CLONE_NEWIPC}, {"ns/uts", CLONE_NEWUTS}, {"ns/cgroup", CLONE_NEWCGROUP},
       {"ns/pid", CLONE_NEWPID}, {"ns/mnt", CLONE_NEWNS}};
   std::vector<UniqueFd> ns_fds;
   for (const auto& [name, type] : kNamespaces) {

@@ -44,6 +44,7 @@ struct ContainerConfig {
   std::string hostname;
   std::vector<oci::Mount> mounts;
   std::vector<BindMount> binds;
+  std::vector<oci::Device> devices;  // linux.devices, made in /dev
   std::optional<winsize> console_size;
 };
 

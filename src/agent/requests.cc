@@ -122,4 +122,35 @@ Result<std::vector<BindMount>> parse_binds(const nlohmann::json& binds) {
   return out;
 }
 
+Result<std::vector<oci::Device>> parse_devices(const nlohmann::json& devices) {
+  std::vector<oci::Device> out;
+  if (devices.is_null()) return out;
+  if (!devices.is_array()) return fail("devices: expected an array");
+  for (const auto& d : devices) {
+    if (!d.is_object() || !d.contains("path") || !d["path"].is_string() || !d.contains("type") ||
+        !d["type"].is_string())
+      return fail("devices: each needs a path and a type");
+    oci::Device dev;
+    dev.path = d["path"].get<std::string>();
+    std::string type = d["type"].get<std::string>();
+    if (!dev.path.starts_with("/dev/") || dev.path.find("/..") != std::string::npos)
+      return fail("devices: " + dev.path + " must be under /dev without ..");
+    if (type != "c" && type != "b" && type != "p") return fail("devices: bad type " + type);
+    dev.type = type[0];
+    auto number = [&](const char* key, int64_t max) -> Result<int64_t> {
+      auto it = d.find(key);
+      if (it == d.end() || !it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > max)
+        return fail("devices: " + dev.path + ": bad " + key);
+      return it->get<int64_t>();
+    };
+    dev.major = TRY(number("major", 0xfff));
+    dev.minor = TRY(number("minor", 0xfffff));
+    dev.file_mode = static_cast<uint32_t>(TRY(number("mode", 0xffffffff)) & 07777);
+    dev.uid = static_cast<uint32_t>(TRY(number("uid", 0xffffffff)));
+    dev.gid = static_cast<uint32_t>(TRY(number("gid", 0xffffffff)));
+    out.push_back(std::move(dev));
+  }
+  return out;
+}
+
 }  // namespace runvm::agent

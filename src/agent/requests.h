@@ -37,6 +37,11 @@ Result<std::vector<oci::Hook>> parse_hooks(const nlohmann::json& hooks);
 // climb out of their share; destinations are absolute.
 Result<std::vector<BindMount>> parse_binds(const nlohmann::json& binds);
 
+// `devices` of a create (absent: none): nodes to make under /dev, already
+// limited by the host to portable ones; checked again here, since the
+// request crosses a trust boundary.
+Result<std::vector<oci::Device>> parse_devices(const nlohmann::json& devices);
+
 // A process ID chosen by the host: 1-64 bytes.
 Result<std::string> parse_process_id(const nlohmann::json& request);
 

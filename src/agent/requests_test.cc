@@ -82,5 +82,25 @@ TEST(ParseBinds, RefusesEscapesAndOddTags) {
     EXPECT_FALSE(parse_binds(nlohmann::json::parse(bad))) << bad;
 }
 
+TEST(ParseDevices, KeepsPermissionBitsOnly) {
+  auto devices = parse_devices(nlohmann::json::parse(
+      R"([{"path":"/dev/net/tun","type":"c","major":10,"minor":200,"mode":8630,"uid":0,"gid":5}])"));
+  ASSERT_TRUE(devices) << devices.error().describe();
+  ASSERT_EQ(devices->size(), 1u);
+  EXPECT_EQ((*devices)[0].file_mode, 0666u) << "the S_IFCHR bits Docker sends are dropped";
+  EXPECT_EQ((*devices)[0].gid, 5u);
+  EXPECT_TRUE(parse_devices(nlohmann::json()));
+}
+
+TEST(ParseDevices, RefusesPathsOutsideDevAndBadNumbers) {
+  for (const char* bad :
+       {R"([{"path":"/etc/x","type":"c","major":1,"minor":3,"mode":438,"uid":0,"gid":0}])",
+        R"([{"path":"/dev/../etc/x","type":"c","major":1,"minor":3,"mode":438,"uid":0,"gid":0}])",
+        R"([{"path":"/dev/x","type":"s","major":1,"minor":3,"mode":438,"uid":0,"gid":0}])",
+        R"([{"path":"/dev/x","type":"c","major":-1,"minor":3,"mode":438,"uid":0,"gid":0}])",
+        R"([{"path":"/dev/x","type":"c","major":1,"minor":3}])", R"({"x":1})"})
+    EXPECT_FALSE(parse_devices(nlohmann::json::parse(bad))) << bad;
+}
+
 }  // namespace
 }  // namespace runvm::agent

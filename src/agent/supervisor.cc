@@ -414,6 +414,10 @@ Status Supervisor::on_create(const json& request) {
       return start_failed(pid_name, "mount the share of " + b.destination + ": " + s.error().describe(), 1,
                           outputs, stdin_stream);
   config.binds = std::move(*binds);
+  auto devices = parse_devices(request.value("devices", json()));
+  if (!devices)
+    return start_failed(pid_name, "invalid create request: " + devices.error().describe(), 1, outputs, stdin_stream);
+  config.devices = std::move(*devices);
   init_created_ = true;
   StartFailure failure;
   auto prepared = prepare_init(config, failure);

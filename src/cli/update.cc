@@ -1,7 +1,7 @@
 // runvm update [--memory N] [--cpu-quota N] [--cpu-period N] [--pids-limit
 // N] [--resources FILE|-] ID: change the container's limits. They apply to
 // the container's cgroup inside the guest; the VM's own size (memory,
-// vCPUs) is fixed at boot, and what exceeds it is said.
+// vCPUs) is fixed at boot, and a limit beyond it is refused.
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,7 +10,6 @@
 
 #include "cli/commands.h"
 #include "common/io.h"
-#include "common/log.h"
 #include "runtime/lifecycle.h"
 
 namespace runvm::cli {
@@ -44,9 +43,7 @@ void add_update_command(CLI::App& app, const GlobalOptions& g, CommandRunner& se
       if (f->cpu_period) r["cpu"]["period"] = f->cpu_period;
       if (f->cpu_shares) r["cpu"]["shares"] = f->cpu_shares;
       if (f->pids_limit) r["pids"]["limit"] = f->pids_limit;
-      auto warnings = TRY(runtime::update_container(g.root, f->id, r));
-      for (const auto& w : warnings) log::warn(w);
-      return ok();
+      return runtime::update_container(g.root, f->id, r);
     });
   });
 }

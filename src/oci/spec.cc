@@ -305,6 +305,20 @@ Status parse_pids(const json& v, const std::string& path, Resources& r) {
   return ok();
 }
 
+Result<bool> allows_all_devices(const json& v, const std::string& path) {
+  if (!v.is_array()) return bad(path, "must be an array");
+  bool all = false;
+  for (const auto& rule : v) {
+    if (!rule.is_object()) continue;
+    bool allow = rule.value("allow", false) == true;
+    std::string type = rule.contains("type") && rule["type"].is_string() ? rule["type"].get<std::string>() : "a";
+    bool any_number = (!rule.contains("major") || rule["major"].is_null() || rule["major"] == -1) &&
+                      (!rule.contains("minor") || rule["minor"].is_null() || rule["minor"] == -1);
+    if (type == "a" && any_number) all = allow;  // the last matching rule wins
+  }
+  return all;
+}
+
 Result<Resources> parse_resources(const json& v, const std::string& path) {
   TRY(expect_object(v, path));
   Resources r;
@@ -314,12 +328,38 @@ Result<Resources> parse_resources(const json& v, const std::string& path) {
     TRY(parse_cpu(*cpu, member(path, "cpu"), r));
   if (const json* pids = find(v, "pids"))
     TRY(parse_pids(*pids, member(path, "pids"), r));
+  if (const json* devices = find(v, "devices"))
+    r.allows_all_devices = TRY(allows_all_devices(*devices, member(path, "devices")));
   return r;
+}
+
+Result<Device> parse_device(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  Device d;
+  std::string type;
+  TRY(read_required(v, path, "path", d.path, get_absolute_path));
+  TRY(read_required(v, path, "type", type, get_string));
+  if (type != "c" && type != "u" && type != "b" && type != "p")
+    return bad(member(path, "type"), "must be c, u, b or p, not " + as_literal(type));
+  d.type = type == "u" ? 'c' : type[0];
+  if (d.type != 'p') {
+    TRY(read_required(v, path, "major", d.major, get_signed<int64_t>));
+    TRY(read_required(v, path, "minor", d.minor, get_signed<int64_t>));
+  }
+  TRY(read_optional(v, path, "fileMode", d.file_mode, get_unsigned<uint32_t>));
+  TRY(read_optional(v, path, "uid", d.uid, get_unsigned<uint32_t>));
+  TRY(read_optional(v, path, "gid", d.gid, get_unsigned<uint32_t>));
+  return d;
+}
+
+Result<std::vector<Device>> get_devices(const json& v, const std::string& path) {
+  return get_array<Device>(v, path, parse_device);
 }
 
 Status parse_linux(const json& v, const std::string& path, Spec& spec) {
   TRY(expect_object(v, path));
   TRY(read_optional(v, path, "namespaces", spec.namespaces, get_namespaces));
+  TRY(read_optional(v, path, "devices", spec.devices, get_devices));
   TRY(read_optional(v, path, "resources", spec.resources, parse_resources));
   TRY(read_optional(v, path, "cgroupsPath", spec.cgroups_path, get_string));
   return ok();

@@ -77,12 +77,24 @@ struct Hooks {
       start_container, poststart, poststop;
 };
 
+// linux.devices[]: a node to create in the container's /dev.
+struct Device {
+  std::string path;
+  char type = 'c';  // 'c' (or 'u'), 'b', 'p'
+  int64_t major = 0, minor = 0;
+  std::optional<uint32_t> file_mode;
+  std::optional<uint32_t> uid, gid;
+};
+
 struct Resources {
   std::optional<int64_t> memory_limit;  // bytes; linux.resources.memory.limit
   std::optional<int64_t> cpu_quota;     // linux.resources.cpu.quota (us)
   std::optional<uint64_t> cpu_period;   // linux.resources.cpu.period (us)
   std::optional<uint64_t> cpu_shares;   // linux.resources.cpu.shares
   std::optional<int64_t> pids_limit;    // linux.resources.pids.limit
+  // linux.resources.devices has a rule allowing every device ("a *:* rwm"),
+  // as Docker's and podman's --privileged give.
+  bool allows_all_devices = false;
 };
 
 struct Spec {
@@ -92,6 +104,7 @@ struct Spec {
   std::string hostname;
   std::vector<Mount> mounts;
   std::vector<Namespace> namespaces;
+  std::vector<Device> devices;
   Hooks hooks;
   Resources resources;
   std::string cgroups_path;

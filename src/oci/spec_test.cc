@@ -427,6 +427,29 @@ TEST(ParseSpec, NamespaceTypesAreKnownAndUnique) {
   EXPECT_EQ(error_of(config), "config.json: linux: expected an object");
 }
 
+TEST(ParseSpec, DevicesAndThePrivilegedAllowAllRule) {
+  json config = minimal();
+  config["linux"]["devices"] = {
+      {{"path", "/dev/net/tun"}, {"type", "c"}, {"major", 10}, {"minor", 200}, {"fileMode", 8630}},
+      {{"path", "/dev/fifo"}, {"type", "p"}}};
+  config["linux"]["resources"]["devices"] = {{{"allow", false}, {"access", "rwm"}},
+                                             {{"allow", true}, {"type", "a"}, {"access", "rwm"}}};
+  auto spec = parse(config);
+  ASSERT_TRUE(spec) << spec.error().message();
+  ASSERT_EQ(spec->devices.size(), 2u);
+  EXPECT_EQ(spec->devices[0].major, 10);
+  EXPECT_EQ(spec->devices[0].file_mode, 8630u);
+  EXPECT_EQ(spec->devices[1].type, 'p');
+  EXPECT_TRUE(spec->resources.allows_all_devices);
+  config["linux"]["resources"]["devices"] = {{{"allow", true}, {"type", "c"}, {"major", 10}, {"access", "rwm"}}};
+  EXPECT_FALSE(parse(config)->resources.allows_all_devices) << "one class allowed is not all";
+
+  config["linux"]["devices"] = {{{"path", "/dev/x"}, {"type", "q"}, {"major", 1}, {"minor", 1}}};
+  EXPECT_EQ(error_of(config), "config.json: linux.devices[0].type: must be c, u, b or p, not \"q\"");
+  config["linux"]["devices"] = {{{"path", "/dev/x"}, {"type", "c"}, {"minor", 1}}};
+  EXPECT_EQ(error_of(config), "config.json: linux.devices[0].major: is required");
+}
+
 TEST(ParseSpec, ResourcesAreTypeChecked) {
   json config = minimal();
   config["linux"]["resources"]["memory"]["limit"] = -1;  // unlimited

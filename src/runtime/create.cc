@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <climits>
 #include <map>
+#include <set>
 #include <cstdlib>
 #include <thread>
 
@@ -92,6 +93,43 @@ Status plan_binds(const std::string& bundle, const oci::Spec& spec, MonitorConfi
   return ok();
 }
 
+// The character devices every Linux kernel has, which mean the same in the
+// guest as on the host: null, zero, full, random, urandom, tty, console,
+// ptmx, net/tun and fuse.
+bool is_portable_device(const oci::Device& d) {
+  static const std::set<std::pair<int64_t, int64_t>> kPortable = {
+      {1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {10, 200}, {10, 229}};
+  return d.type == 'p' || (d.type == 'c' && kPortable.contains({d.major, d.minor}));
+}
+
+// linux.devices: the VM has its own devices, so a host device node would
+// name a different (or no) device in the guest. Portable ones are made in
+// the guest's /dev; any other is refused, except for a privileged
+// container (every device allowed), whose host device list is skipped as
+// containerd's privileged_without_host_devices does.
+Status plan_devices(const oci::Spec& spec, MonitorConfig& c) {
+  for (const auto& d : spec.devices) {
+    std::string what = d.path + " (" + std::string(1, d.type) + " " + std::to_string(d.major) + ":" +
+                       std::to_string(d.minor) + ")";
+    if (!d.path.starts_with("/dev/") || d.path.find("/../") != std::string::npos)
+      return fail("linux.devices: " + d.path + ": runvm makes device nodes only under /dev");
+    if (!is_portable_device(d)) {
+      if (spec.resources.allows_all_devices) {
+        log::debug("privileged container: host device " + what + " is not passed into the VM");
+        continue;
+      }
+      return fail("linux.devices: " + what +
+                  " is a host device, and the container runs in a VM with devices of its own; "
+                  "runvm passes in only null, zero, full, random, urandom, tty, console, ptmx, "
+                  "net/tun and fuse (drop --device " + d.path + ")");
+    }
+    c.devices.push_back({{"path", d.path}, {"type", std::string(1, d.type)}, {"major", d.major},
+                         {"minor", d.minor}, {"mode", d.file_mode.value_or(0666)},
+                         {"uid", d.uid.value_or(0)}, {"gid", d.gid.value_or(0)}});
+  }
+  return ok();
+}
+
 // Everything checked and resolved before any state exists, so bad input
 // leaves nothing behind.
 Result<MonitorConfig> prepare(const CreateOptions& o) {
@@ -105,6 +143,7 @@ Result<MonitorConfig> prepare(const CreateOptions& o) {
     return fail("cannot use console socket if runvm will not detach or allocate tty");
   c.vm.rootfs = TRY(bundle_rootfs(bundle, c.spec));
   TRY(plan_binds(bundle, c.spec, c));
+  TRY(plan_devices(c.spec, c));
   GuestArtifacts guest = TRY(locate_guest_artifacts(o.artifacts));
   c.qemu = TRY(vm::find_qemu());
   vm::AccelDecision accel = TRY(vm::decide_accel(o.accel, vm::probe_host()));

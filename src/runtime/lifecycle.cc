@@ -184,10 +184,11 @@ Result<json> query_container(const std::string& root, const std::string& id, con
 
 namespace runvm::runtime {
 
-Result<std::vector<std::string>> update_container(const std::string& root, const std::string& id,
-                                                  const json& resources) {
+// The VM's memory and vCPUs are fixed at boot: a limit the guest cgroup can
+// apply is applied; one beyond the VM is refused whole (nothing changes), so
+// the client that asked sees why instead of a limit that silently means less.
+Status update_container(const std::string& root, const std::string& id, const json& resources) {
   ContainerState s = TRY(find_container(root, id));
-  std::vector<std::string> warnings;
   auto number = [&](const char* section, const char* key) -> int64_t {
     if (!resources.contains(section) || !resources[section].is_object()) return 0;
     const json& v = resources[section].value(key, json());
@@ -195,18 +196,17 @@ Result<std::vector<std::string>> update_container(const std::string& root, const
   };
   int64_t memory = number("memory", "limit");
   if (memory > 0 && s.vm_memory_mib && static_cast<uint64_t>(memory) > s.vm_memory_mib * 1024 * 1024)
-    warnings.push_back("the VM has " + std::to_string(s.vm_memory_mib) +
-                       " MiB of memory, fixed at boot: a limit above that changes nothing");
+    return fail("a memory limit of " + std::to_string(memory / (1024 * 1024)) +
+                " MiB is more than the VM has: its " + std::to_string(s.vm_memory_mib) +
+                " MiB are fixed at boot; recreate the container with the larger limit");
   int64_t quota = number("cpu", "quota"), period = number("cpu", "period");
-  if (quota > 0) {
-    int64_t cpus = (quota + (period > 0 ? period : 100000) - 1) / (period > 0 ? period : 100000);
-    if (s.vm_vcpus && cpus > static_cast<int64_t>(s.vm_vcpus))
-      warnings.push_back("the VM has " + std::to_string(s.vm_vcpus) +
-                         " vCPUs, fixed at boot: a quota of " + std::to_string(cpus) +
-                         " CPUs gets no more than that");
-  }
+  if (period <= 0) period = 100000;
+  if (quota > 0 && s.vm_vcpus && (quota + period - 1) / period > static_cast<int64_t>(s.vm_vcpus))
+    return fail("a CPU quota of " + std::to_string(quota) + "/" + std::to_string(period) +
+                " needs more than the VM's " + std::to_string(s.vm_vcpus) +
+                " vCPUs, which are fixed at boot; recreate the container with more CPUs");
   TRY(query_container(root, id, {{"op", "update"}, {"resources", resources}}));
-  return warnings;
+  return ok();
 }
 
 }  // namespace runvm::runtime

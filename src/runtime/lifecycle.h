@@ -37,10 +37,9 @@ Result<nlohmann::json> query_container(const std::string& root, const std::strin
 Result<int> parse_signal(const std::string& text);
 
 // Applies LinuxResources (memory.limit, cpu.quota/period/shares,
-// pids.limit) to the container's cgroup in the guest. What the VM itself
-// cannot follow (it has the memory and vCPUs it booted with) comes back as
-// warnings for the user.
-Result<std::vector<std::string>> update_container(const std::string& root, const std::string& id,
-                                                  const nlohmann::json& resources);
+// pids.limit) to the container's cgroup in the guest. A memory limit or CPU
+// quota beyond what the VM booted with is refused, and nothing changes.
+Status update_container(const std::string& root, const std::string& id,
+                        const nlohmann::json& resources);
 
 }  // namespace runvm::runtime

@@ -116,6 +116,7 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
                       {"mounts", oci::mounts_to_json(spec.mounts)},
                       {"resources", resources_json(spec.resources)},
                       {"binds", m->config_.binds},
+                      {"devices", m->config_.devices},
                       {"stdio", init->relay.streams()}}));
   while (!init->created && !init->start_error && !m->lost_) {
     if (Status s = m->step(-1); !s) {

@@ -40,6 +40,7 @@ struct MonitorConfig {
   vm::QemuPaths qemu;
   std::chrono::milliseconds boot_timeout{60000};
   nlohmann::json binds = nlohmann::json::array();  // the create request's (docs/protocol.md)
+  nlohmann::json devices = nlohmann::json::array();  // likewise
   HostStdio init_io;
   bool init_tty_follows_winch = false;  // SIGWINCH resizes init's terminal
 };

@@ -255,6 +255,13 @@ TEST_F(DockerTest, InitCapDropMemoryCpus) {
   EXPECT_GT(kib, 128 * 1024) << r.out;
 }
 
+TEST_F(DockerTest, CapAddOnTopOfDropAll) {
+  Cmd r = drun({"--rm", "--cap-drop", "ALL", "--cap-add", "CHOWN", "--cap-add", "KILL"},
+               {"grep", "CapEff", "/proc/self/status"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "CapEff:\t0000000000000021\n") << "CHOWN (bit 0) and KILL (bit 5) only";
+}
+
 TEST_F(DockerTest, PidsLimitStopsAFork) {
   Cmd r = drun({"--rm", "--pids-limit", "8"},
                {"sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 3 & done; echo spawned"});
@@ -366,6 +373,91 @@ TEST_F(DockerTest, BindMountsNamedVolumeTmpfsMount) {
   EXPECT_EQ(again.code, 0) << again.err;
   EXPECT_EQ(again.out, "kept\n") << "the named volume keeps its data";
   dk({"volume", "rm", vol}, "", 20s);
+}
+
+// --mount type=bind and type=volume, and what a volume keeps of a file:
+// owner, mode and mtime cross in both directions unchanged.
+TEST_F(DockerTest, VolumesKeepOwnershipModesAndMtimes) {
+  std::string dir = work_ + "/attrs";
+  ::mkdir(dir.c_str(), 0755);
+  std::ofstream(dir + "/host.txt") << "h\n";
+  ASSERT_EQ(::chown((dir + "/host.txt").c_str(), 1234, 5678), 0);
+  ASSERT_EQ(::chmod((dir + "/host.txt").c_str(), 04751), 0);
+  struct timespec times[2] = {{1500000000, 0}, {1500000000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (dir + "/host.txt").c_str(), times, 0), 0);
+  std::string vol = "rvattr-" + std::to_string(::getpid());
+  Cmd r = drun({"--rm", "--mount", "type=bind,source=" + dir + ",target=/b", "--mount",
+                "type=volume,source=" + vol + ",target=/v"},
+               {"sh", "-c",
+                "stat -c '%u %g %a %Y' /b/host.txt; echo g > /b/guest.txt; "
+                "chown 4321:8765 /b/guest.txt; chmod 2640 /b/guest.txt; "
+                "touch -d '2001-02-03 04:05:06' /b/guest.txt; echo v > /v/f; chmod 600 /v/f; "
+                "stat -c '%a' /v/f"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "1234 5678 4751 1500000000\n600\n");
+  struct stat st {};
+  ASSERT_EQ(::stat((dir + "/guest.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 4321u);
+  EXPECT_EQ(st.st_gid, 8765u);
+  EXPECT_EQ(st.st_mode & 07777, 02640u);
+  struct tm when {};
+  ::gmtime_r(&st.st_mtime, &when);
+  EXPECT_EQ(when.tm_year, 101) << "the guest's touch -d reached the host (UTC in the guest)";
+  EXPECT_EQ(when.tm_mon, 1);
+  EXPECT_EQ(when.tm_mday, 3);
+  Cmd again = drun({"--rm", "--mount", "type=volume,source=" + vol + ",target=/v"},
+                   {"stat", "-c", "%a %s", "/v/f"});
+  EXPECT_EQ(again.out, "600 2\n") << again.err;
+  dk({"volume", "rm", vol}, "", 20s);
+}
+
+// `docker attach` to a running container gets the output from then on and
+// ends with the container, with its exit code.
+TEST_F(DockerTest, AttachSeesOutputAndExitCode) {
+  std::string dir = work_ + "/attach";
+  ::mkdir(dir.c_str(), 0755);
+  ASSERT_EQ(drun({"-d", "--name", "att1", "-v", dir + ":/w"},
+                 {"sh", "-c", "while [ ! -e /w/go ]; do echo tick; sleep 0.2; done; echo after-attach; exit 5"})
+                .code,
+            0);
+  Child attach(docker({"attach", "att1"}));
+  ASSERT_TRUE(attach.wait_for_output("tick\n", 60s)) << "attached: " << attach.err();
+  std::ofstream(dir + "/go") << "";
+  Cmd r = attach.finish(60s);
+  EXPECT_EQ(r.code, 5) << r.err;
+  EXPECT_TRUE(r.out.ends_with("tick\nafter-attach\n")) << r.out;
+}
+
+// What the VM can do is done and what it cannot is refused with the reason,
+// leaving the limits as they were.
+TEST_F(DockerTest, UpdateMemoryAndCpus) {
+  ASSERT_EQ(drun({"-d", "--name", "upd1", "--memory", "256m", "--cpus", "1"}, {"sleep", "300"}).code, 0);
+  auto limits = [&] {
+    return dk({"exec", "upd1", "cat", "/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/cpu.max"}).out;
+  };
+  EXPECT_EQ(limits(), "268435456\n100000 100000\n") << "the container's own cgroup";
+  Cmd down = dk({"update", "--memory", "128m", "--memory-swap", "128m", "--cpus", "0.5", "upd1"});
+  EXPECT_EQ(down.code, 0) << down.err;
+  EXPECT_EQ(limits(), "134217728\n50000 100000\n");
+  Cmd up = dk({"update", "--memory", "1g", "--memory-swap", "1g", "upd1"});
+  EXPECT_NE(up.code, 0);
+  EXPECT_TRUE(contains(up.err, "fixed at boot")) << up.err;
+  Cmd cpus = dk({"update", "--cpus", "2", "upd1"});
+  EXPECT_NE(cpus.code, 0);
+  EXPECT_TRUE(contains(cpus.err, "vCPUs")) << cpus.err;
+  EXPECT_EQ(limits(), "134217728\n50000 100000\n") << "refused updates change nothing";
+}
+
+// A portable device (/dev/net/tun) is made in the guest; a host-only one is
+// refused before anything boots, and nothing of runvm is left (TearDown).
+TEST_F(DockerTest, DevicesPortableMadeHostOnlyRefused) {
+  Cmd tun = drun({"--rm", "--device", "/dev/net/tun"}, {"stat", "-c", "%t:%T", "/dev/net/tun"});
+  EXPECT_EQ(tun.code, 0) << tun.err;
+  EXPECT_EQ(tun.out, "a:c8\n");
+  Cmd kvm = drun({"--name", "dev1", "--device", "/dev/kvm"}, {"true"});
+  EXPECT_NE(kvm.code, 0);
+  EXPECT_TRUE(contains(kvm.err, "/dev/kvm (c 10:232) is a host device")) << kvm.err;
+  EXPECT_EQ(inspect("dev1", "{{.State.Status}}"), "created") << "docker keeps the failed container";
 }
 
 TEST_F(DockerTest, CopyIntoAndOutOfARunningContainer) {

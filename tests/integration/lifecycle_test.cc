@@ -476,9 +476,11 @@ TEST_F(LifecycleTest, StatsUpdateAndKillAll) {
   Cmd forks = runvm("exec c1 sh -c 'for i in 1 2 3 4 5 6; do sleep 2 & done; wait'");
   EXPECT_NE(forks.err.find("can't fork"), std::string::npos)
       << "the pids limit is enforced inside the guest: " << forks.err;
-  Cmd big = runvm("update --memory 68719476736 c1");
-  EXPECT_EQ(big.code, 0) << big.err;
-  EXPECT_NE(big.err.find("fixed at boot"), std::string::npos) << "what the VM cannot do is said: " << big.err;
+  Cmd big = runvm("update --memory 68719476736 --pids-limit 9 c1");
+  EXPECT_NE(big.code, 0) << "more memory than the VM has is refused";
+  EXPECT_NE(big.err.find("fixed at boot"), std::string::npos) << "and the reason said: " << big.err;
+  json unchanged = json::parse(runvm("events --stats c1").out, nullptr, false);
+  EXPECT_EQ(unchanged["data"]["pids"]["limit"], 5) << "a refused update changes nothing";
 
   json listed = json::parse(runvm("list --format json").out, nullptr, false);
   ASSERT_EQ(listed.size(), 1u);
