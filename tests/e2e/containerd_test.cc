@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "tests/e2e/e2e_util.h"
+#include "tests/e2e/readme_snippets.h"
 #include "tests/integration/harness.h"
 
 namespace runvm::testing {
@@ -381,6 +382,31 @@ TEST_F(ContainerdTest, PauseResumeKillWithSigkillAndDelete) {
   Cmd cdel = run(ctr({"container", "delete", "detached"}), "", 20s);
   EXPECT_EQ(cdel.code, 0) << cdel.err;
   EXPECT_EQ(run(ctr({"container", "info", "detached"}), "", 20s).code, 1);
+}
+
+// The README's containerd config (the CRI runtime for a RuntimeClass):
+// containerd loads it, and its runc shim options carry runvm as BinaryName,
+// the option the tests above set per container with --runc-binary.
+TEST(ContainerdReadme, CriRuntimeConfigLoads) {
+  std::string containerd = find_in_path("containerd");
+  ASSERT_FALSE(containerd.empty()) << "package containerd (scripts/setup.sh)";
+  std::string dir = e2e::make_short_temp_dir("k", 3);
+  std::ofstream(dir + "/config.toml") << e2e::readme_snippet("containerd-config-toml");
+  Cmd dump = run({containerd, "--config", dir + "/config.toml", "config", "dump"}, "", 30s);
+  e2e::unmount_and_remove(dir);
+  ASSERT_EQ(dump.code, 0) << dump.err;
+  std::string section = "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runvm]";
+  size_t at = dump.out.find(section);
+  ASSERT_NE(at, std::string::npos) << dump.out;
+  size_t next_runtime = dump.out.find("[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.",
+                                      at + section.size());
+  std::string runvm = dump.out.substr(at, next_runtime == std::string::npos ? std::string::npos
+                                                                            : next_runtime - at);
+  EXPECT_TRUE(e2e::contains(runvm, "runtime_type = \"io.containerd.runc.v2\"")) << runvm;
+  size_t options = dump.out.find(section.substr(0, section.size() - 1) + ".options]");
+  ASSERT_NE(options, std::string::npos) << dump.out;
+  EXPECT_TRUE(e2e::contains(dump.out.substr(options, 300), "BinaryName = \"" + runvm_binary() + "\""))
+      << dump.out.substr(options, 300);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 
 #include "tests/e2e/e2e_util.h"
+#include "tests/e2e/readme_snippets.h"
 
 namespace runvm::testing::e2e {
 namespace {
@@ -40,6 +41,8 @@ class PrivateDockerd {
     dir_ = make_short_temp_dir("d", 3);
     ns_ = "r" + dir_.substr(6);  // unique while dir_ exists; short for the socket paths
     std::string tar = make_busybox_tar(dir_);
+    // The runtime comes from the README's daemon.json, as a user adds it.
+    std::ofstream(dir_ + "/daemon.json") << readme_snippet("docker-daemon-json");
     pid_ = ::fork();
     if (pid_ == 0) {
       ::setpgid(0, 0);
@@ -53,7 +56,7 @@ class PrivateDockerd {
           dockerd, "--iptables=false", "--bridge=none",
           "--data-root", dir_ + "/data", "--exec-root", dir_,
           "--pidfile", dir_ + "/docker.pid", "-H", "unix://" + dir_ + "/docker.sock",
-          "--add-runtime", "runvm=" + runvm_binary(),
+          "--config-file", dir_ + "/daemon.json",
           "--containerd-namespace", ns_, "--containerd-plugins-namespace", ns_ + "p"};
       std::vector<char*> args;
       for (auto& a : argv) args.push_back(a.data());

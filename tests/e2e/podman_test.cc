@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/e2e/e2e_util.h"
+#include "tests/e2e/readme_snippets.h"
 
 namespace runvm::testing::e2e {
 namespace {
@@ -21,11 +22,12 @@ class PrivatePodman {
   std::vector<std::string> podman(std::vector<std::string> args) const {
     args.insert(args.begin(),
                 {podman_, "--root", dir_ + "/root", "--runroot", dir_ + "/run", "--tmpdir",
-                 dir_ + "/tmp", "--storage-driver", "overlay", "--runtime", runvm_binary(),
+                 dir_ + "/tmp", "--storage-driver", "overlay", "--runtime", "runvm",
                  "--cgroup-manager", "cgroupfs", "--events-backend", "file"});
     return args;
   }
-  // Its own containers.conf: ulimits under the hard limits (no CAP_SYS_RESOURCE here).
+  // Its own containers.conf: the README's runtime entry, and ulimits under
+  // the hard limits (no CAP_SYS_RESOURCE here).
   std::vector<std::string> env() const { return {"CONTAINERS_CONF=" + dir_ + "/containers.conf"}; }
   Cmd pm(const std::vector<std::string>& args, const std::string& in = "",
          std::chrono::seconds limit = 90s) const {
@@ -37,7 +39,8 @@ class PrivatePodman {
     if (podman_.empty()) return "podman is not installed (scripts/setup.sh installs it)";
     dir_ = make_short_temp_dir("p", 3);
     std::ofstream(dir_ + "/containers.conf")
-        << "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n";
+        << "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n"
+        << readme_snippet("podman-containers-conf");
     std::string tar = make_busybox_tar(dir_);
     Cmd imp = pm({"import", tar, kImage}, "", 60s);
     if (imp.code != 0) return "podman import failed: " + imp.err;
