@@ -190,6 +190,8 @@ class QemuBackend : public VmmBackend {
       return s;
     }());
     host::SpawnOptions qemu_opts{argv, {{1, qemu_log.get()}, {2, qemu_log.get()}}};
+    for (size_t i = 0; i < spec.nics.size(); ++i)
+      qemu_opts.fds.push_back({kFirstTapFd + static_cast<int>(i), spec.nics[i].tap_fd});
     qemu_opts.cwd = spec.work_dir;  // its socket and log names are relative to it
     host::ChildProcess qemu = TRY_CTX(host::ChildProcess::spawn(qemu_opts), "start QEMU");
 

@@ -55,6 +55,13 @@ std::vector<std::string> qemu_command_line(const QemuPaths& paths, const VmSpec&
     cmd.insert(cmd.end(), {"-chardev", "socket,id=share-" + share.tag + ",path=" + local(share_socket(dir, share.tag)),
                            "-device", "vhost-user-fs-device,chardev=share-" + share.tag + ",tag=" + share.tag});
   }
+  for (size_t i = 0; i < spec.nics.size(); ++i) {
+    const Nic& nic = spec.nics[i];
+    std::string id = "net" + std::to_string(i);
+    cmd.insert(cmd.end(), {"-netdev", "tap,id=" + id + ",fd=" + std::to_string(kFirstTapFd + i),
+                           "-device", "virtio-net-device,netdev=" + id + ",mac=" + nic.mac +
+                                          ",host_mtu=" + std::to_string(nic.mtu)});
+  }
   if (spec.accel == Accel::kvm) {
     cmd.insert(cmd.end(), {"-accel", "kvm", "-cpu", "host"});
   } else {

@@ -22,6 +22,18 @@ struct Share {
   std::string host_dir;
 };
 
+// A virtio-net device backed by a tap device the caller opened (in the
+// container's network namespace): QEMU gets the descriptor, the guest sees
+// the MAC and MTU given.
+struct Nic {
+  int tap_fd = -1;  // owned by the caller; must stay open until boot returns
+  std::string mac;  // "aa:bb:cc:dd:ee:ff"
+  uint32_t mtu = 1500;
+};
+
+// The descriptor number QEMU gets for NIC i's tap.
+constexpr int kFirstTapFd = 10;
+
 struct VmSpec {
   std::string kernel;
   std::string initramfs;
@@ -31,6 +43,7 @@ struct VmSpec {
   uint64_t memory_mib = 512;
   std::string rootfs;      // host directory shared as the guest's container root
   std::vector<Share> shares;
+  std::vector<Nic> nics;
   std::string work_dir;    // private directory for sockets and logs
 };
 
