@@ -1,0 +1,561 @@
+#!/usr/bin/env bash
+# Docker benchmark (not a test): runvm against runc through Docker, side by
+# side, on one private dockerd started the way tests/e2e/docker_test.cc
+# starts it (its own data root, exec root, pidfile, socket, config file and
+# containerd namespaces, under a short temp dir /tmp/dbXXX: runvm keeps its
+# Unix sockets in <exec-root>/runtime-runc/<namespace>/<64-hex id>/, and
+# socket paths cannot exceed 107 bytes), with the image a `docker import` of
+# a busybox-static rootfs. The docker 20.10 client /usr/bin/docker talks to
+# it. Measures, for runtime R in runc and runvm, interleaved round-robin so
+# that drift on a shared machine hits both alike (one untimed warm-up each):
+#   run    `docker run --rm --network none --runtime R IMG true`, exec to exit;
+#   exec   `docker exec C true` into a running `sleep` container per runtime;
+#   idle   host memory per idle running container: K containers per runtime
+#          (`sleep 100000`), after a settle time, the PSS (smaps_rollup) of
+#          every host process of the container: its State.Pid (runvm: the
+#          monitor; runc: the sleep), that process's descendants (QEMU,
+#          virtiofsd) and the processes in its host cgroups. The containerd
+#          shim is common to both runtimes and reported on its own, not in the
+#          per-container figure; the VM's configured RAM (QEMU's -m) is shown
+#          beside runvm's PSS.
+# Prints every run, the medians, min..max and the ratio runvm/runc, then a
+# summary.
+#
+# runvm is run from a snapshot copied into the temp dir (binary, kernel and
+# initramfs), so that a rebuild of $RUNVM during the run cannot break it.
+#
+# Usage: bench/docker_bench.sh [RUNS]      (default 10)
+# Environment: RUNVM (default build/bin/runvm), RUNVM_KERNEL and
+# RUNVM_INITRAMFS (a variant guest), BENCH_IDLE (idle containers per
+# runtime, default 3), BENCH_SETTLE (seconds before the memory is read,
+# default 10), BENCH_TIMEOUT (seconds per docker command, default 120).
+# Needs root, dockerd and /usr/bin/docker (docker.io), busybox-static, jq.
+# Exits non-zero if any docker command fails or times out, or if anything of
+# the run (process, mount, the temp dir) is left behind after the cleanup.
+set -eEuo pipefail
+shopt -s inherit_errexit  # a failure inside $(...) fails the substitution too
+
+RUNS=${1:-10}
+IDLE=${BENCH_IDLE:-3}
+SETTLE=${BENCH_SETTLE:-10}
+TIMEOUT=${BENCH_TIMEOUT:-120}
+USAGE="usage: $0 [RUNS]   (env: RUNVM, BENCH_IDLE, BENCH_SETTLE, BENCH_TIMEOUT)"
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "$USAGE" >&2; exit 2; }
+[[ $IDLE =~ ^[1-9][0-9]*$ && $SETTLE =~ ^[0-9]+$ && $TIMEOUT =~ ^[1-9][0-9]*$ ]] ||
+  { echo "$USAGE" >&2; exit 2; }
+BENCH_NAME=docker_bench
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RUNVM=${RUNVM:-$REPO/build/bin/runvm}
+RUNVM_SHARE=$(dirname "$(dirname "$RUNVM")")/share/runvm
+KERNEL=${RUNVM_KERNEL:-$RUNVM_SHARE/vmlinuz}
+INITRAMFS=${RUNVM_INITRAMFS:-$RUNVM_SHARE/initramfs.img}
+DOCKER_CLI=/usr/bin/docker  # the docker.io 20.10 client: it matches the daemon's API
+IMAGE=runvm-bench-busybox:1
+
+die() { echo "$BENCH_NAME: $*" >&2; exit 1; }
+
+((EUID == 0)) || die "needs root (dockerd, cgroups, /proc/PID/smaps_rollup)"
+DOCKERD=$(command -v dockerd || true)
+[[ -n $DOCKERD && -x $DOCKER_CLI ]] || die "dockerd or $DOCKER_CLI not found (package docker.io)"
+for tool in jq findmnt setsid timeout tar; do
+  command -v "$tool" >/dev/null || die "'$tool' not found"
+done
+BUSYBOX=$(command -v busybox || true)
+if [[ -z $BUSYBOX ]] || ! file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked'; then
+  die "no static busybox (apt-get install busybox-static)"
+fi
+
+# ---------------------------------------------------------------- cleanup
+# Docker's cgroup parent in every hierarchy (v1 controllers, the unified
+# hierarchy of a hybrid host, or the root of a pure v2 host); those that
+# exist now are not ours to remove.
+CGROUP_PARENTS=(/sys/fs/cgroup/docker)
+for d in /sys/fs/cgroup/*/; do CGROUP_PARENTS+=("${d}docker"); done
+declare -A CGROUP_EXISTED
+for d in "${CGROUP_PARENTS[@]}"; do [[ -d $d ]] && CGROUP_EXISTED[$d]=1; done
+
+W=$(mktemp -d /tmp/dbXXX)
+chmod 711 "$W"
+NS=b${W#/tmp/db}  # containerd namespace: unique while $W exists, short for the socket paths
+DOCKER=("$DOCKER_CLI" -H "unix://$W/docker.sock")
+export DOCKER_CONFIG=$W/client  # the client's own config: nothing of the user's
+unset DOCKER_HOST DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH
+DOCKERD_PID=
+CONTAINER_IDS=()   # every container started with -d (full ids)
+CONTAINER_PIDS=()  # their State.Pid
+
+# names_w PID: whether the process's command line names $W (as a path).
+names_w() {
+  local cmd
+  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
+  [[ $cmd =~ $W(/|[[:space:]]|$) ]]
+}
+alive() {  # PID: exists and is not a zombie
+  local stat
+  { stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
+  stat=${stat##*) }
+  [[ ${stat:0:1} != Z ]]
+}
+# Our processes: every one whose command line names $W (dockerd, its
+# containerd, the shims, runvm's monitors, QEMU, virtiofsd).
+processes_naming_w() {
+  local p
+  for p in /proc/[0-9]*; do
+    p=${p#/proc/}
+    [[ $p == "$$" || $p == "$BASHPID" ]] && continue
+    names_w "$p" && echo "$p"
+  done
+  return 0
+}
+
+stop_dockerd() {
+  local pid i
+  pid=$(cat "$W/docker.pid" 2>/dev/null || true)
+  if ! [[ $pid =~ ^[0-9]+$ ]] || ! names_w "$pid"; then pid=$DOCKERD_PID; fi
+  [[ -n $pid ]] || return 0
+  if alive "$pid"; then
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 150; i++)); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then
+      echo "$BENCH_NAME: dockerd $pid did not stop in 15 s: SIGKILL to its process group" >&2
+      kill -KILL -- "-$pid" 2>/dev/null
+      kill -KILL "$pid" 2>/dev/null
+    fi
+  fi
+  [[ -n $DOCKERD_PID ]] && wait "$DOCKERD_PID" 2>/dev/null
+  return 0
+}
+
+mounts_under_w() {  # deepest first
+  findmnt -rn -o TARGET | { grep -E "^$W(/|$)" || true; } | awk '{ print length($0) "\t" $0 }' |
+    sort -rn | cut -f2-
+}
+
+# What is left of the run: processes naming $W, our containers' processes,
+# mounts under $W, $W itself.
+leftovers() {
+  local p
+  pgrep -af -- "$W(/|[[:space:]]|$)" | sed 's/^/process: /' || true
+  for p in "${CONTAINER_PIDS[@]}"; do
+    alive "$p" && container_pid_is_ours "$p" && echo "container process: $p"
+  done
+  for id in "${CONTAINER_IDS[@]}"; do
+    for d in "${CGROUP_PARENTS[@]}"; do [[ -d $d/$id ]] && echo "cgroup: $d/$id"; done
+  done
+  mounts_under_w | sed 's/^/mount: /'
+  [[ -e $W ]] && echo "directory: $W"
+  return 0
+}
+container_pid_is_ours() {  # PID: its cgroup names one of our containers
+  local id
+  for id in "${CONTAINER_IDS[@]}"; do
+    grep -q "$id" "/proc/$1/cgroup" 2>/dev/null && return 0
+  done
+  return 1
+}
+
+cleanup() {
+  local rc=$? ids p d id m left msg
+  trap - EXIT INT TERM ERR
+  set +e  # a failing step here must not end the cleanup
+  if [[ -n $DOCKERD_PID ]] && alive "$DOCKERD_PID"; then
+    ids=$(timeout -k 5 20 "${DOCKER[@]}" ps -aq 2>/dev/null)
+    # shellcheck disable=SC2086
+    [[ -n $ids ]] && timeout -k 5 120 "${DOCKER[@]}" rm -f $ids >/dev/null 2>&1
+  fi
+  stop_dockerd
+  for _ in 1 2; do
+    for p in $(processes_naming_w); do
+      echo "$BENCH_NAME: killing leftover $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-120)" >&2
+      kill -KILL "$p" 2>/dev/null
+    done
+    for p in "${CONTAINER_PIDS[@]}"; do
+      if alive "$p" && container_pid_is_ours "$p"; then
+        echo "$BENCH_NAME: killing leftover container process $p" >&2
+        kill -KILL "$p" 2>/dev/null
+      fi
+    done
+    sleep 0.3
+  done
+  # The containers' cgroups (the runtimes remove them on delete: this is for
+  # a run that died), then Docker's parents that this run made.
+  for id in "${CONTAINER_IDS[@]}"; do
+    for d in "${CGROUP_PARENTS[@]}"; do
+      [[ -d $d/$id ]] && rmdir "$d/$id" 2>/dev/null
+    done
+  done
+  for _ in 1 2 3; do  # a runtime may remove its cgroups a moment late
+    m=0
+    for d in "${CGROUP_PARENTS[@]}"; do
+      [[ -d $d && -z ${CGROUP_EXISTED[$d]:-} ]] && { rmdir "$d" 2>/dev/null || m=1; }
+    done
+    ((m)) || break
+    sleep 0.5
+  done
+  for d in "${CGROUP_PARENTS[@]}"; do
+    [[ -d $d && -z ${CGROUP_EXISTED[$d]:-} ]] &&
+      echo "$BENCH_NAME: note: $d (made during the run) is not empty: kept;" \
+        "in it: $(cd "$d" && find . -mindepth 1 -maxdepth 1 -type d -printf '%f ' 2>/dev/null)" >&2
+  done
+  for _ in 1 2 3; do
+    m=$(mounts_under_w)
+    [[ -z $m ]] && break
+    while IFS= read -r p; do umount -l "$p" 2>/dev/null; done <<<"$m"
+  done
+  rm -rf "$W"
+  left=$(leftovers)
+  if [[ -n $left ]]; then
+    sed "s/^/$BENCH_NAME: left behind: /" <<<"$left" >&2
+    ((rc == 0)) && rc=1
+  else
+    msg="left behind: nothing (no process naming $W, no container process, no mount, no $W)"
+    if ((rc == 0)); then echo "$msg"; else echo "$BENCH_NAME: $msg" >&2; fi
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+trap 'echo "$BENCH_NAME: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+# ---------------------------------------------------------------- helpers
+ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
+mib() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }'; }
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2];
+    else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+minmax() { printf '%s\n' "$@" | sort -g | sed -n '1p;$p' | paste -sd' '; }
+
+# dk ARGS...: docker ARGS (stdin /dev/null, a time limit), its stdout on
+# stdout; dies with its stderr if it fails. Use as `x=$(dk ...)` or plain,
+# never inside another command's arguments (set -e would not see it).
+dk() {
+  local rc=0 err
+  err=$(mktemp "$W/dk-err.XXXXXX")
+  timeout -k 5 "$TIMEOUT" "${DOCKER[@]}" "$@" </dev/null 2>"$err" || rc=$?
+  if ((rc != 0)); then
+    echo "$BENCH_NAME: 'docker $*' failed (exit $rc); its stderr:" >&2
+    sed 's/^/  /' "$err" >&2
+    exit 1
+  fi
+  rm -f "$err"
+}
+
+# timed VAR LOG ARGS...: `docker ARGS` (stdout and stderr to LOG), VAR = its
+# duration in µs from exec to exit; dies with LOG if it fails.
+timed() {
+  local var=$1 log=$2 t0 t1 rc=0
+  shift 2
+  t0=${EPOCHREALTIME/./}
+  timeout -k 5 "$TIMEOUT" "${DOCKER[@]}" "$@" </dev/null >"$log" 2>&1 || rc=$?
+  t1=${EPOCHREALTIME/./}
+  if ((rc != 0)); then
+    echo "$BENCH_NAME: 'docker $*' failed (exit $rc); its output:" >&2
+    sed 's/^/  /' "$log" >&2
+    exit 1
+  fi
+  printf -v "$var" '%s' $((t1 - t0))
+}
+
+# start_sleeper RUNTIME NAME: a detached `sleep 100000` container, recorded
+# for the cleanup; sets CID (full id) and CPID (State.Pid).
+start_sleeper() {
+  CID=$(dk run -d --name "$2" --network none --runtime "$1" "$IMAGE" sleep 100000)
+  [[ $CID =~ ^[0-9a-f]{64}$ ]] || die "docker run -d $2: unexpected output '$CID'"
+  CONTAINER_IDS+=("$CID")
+  CPID=$(dk inspect -f '{{.State.Pid}}' "$CID")
+  [[ $CPID =~ ^[1-9][0-9]*$ ]] || die "$2: State.Pid is '$CPID'"
+  CONTAINER_PIDS+=("$CPID")
+}
+
+# ---------------------------------------------------------------- setup
+# A snapshot of runvm and its guest: a concurrent rebuild of $RUNVM (missing
+# or half-written for a moment) must not break the run. Waits for the files
+# to be there and stable, then copies; retries a failed copy.
+snapshot_runvm() {
+  local dst=$W/rt try f s1 s2
+  mkdir -p "$dst/bin" "$dst/share/runvm"
+  for ((try = 1; ; try++)); do
+    if [[ -x $RUNVM && -f $KERNEL && -f $INITRAMFS ]]; then
+      s1=$(stat -c '%s %Y' "$RUNVM" "$KERNEL" "$INITRAMFS")
+      sleep 1
+      s2=$(stat -c '%s %Y' "$RUNVM" "$KERNEL" "$INITRAMFS" 2>/dev/null || true)
+      if [[ $s1 == "$s2" ]] &&
+        cp "$RUNVM" "$dst/bin/runvm" 2>/dev/null &&
+        cp "$KERNEL" "$dst/share/runvm/vmlinuz" 2>/dev/null &&
+        cp "$INITRAMFS" "$dst/share/runvm/initramfs.img" 2>/dev/null &&
+        [[ $(stat -c '%s %Y' "$RUNVM" "$KERNEL" "$INITRAMFS" 2>/dev/null) == "$s1" ]] &&
+        "$dst/bin/runvm" check >"$W/check.json" 2>/dev/null; then
+        break
+      fi
+    fi
+    ((try < 60)) || die "$RUNVM, $KERNEL or $INITRAMFS missing or changing for 2 minutes (build the project first)"
+    echo "$BENCH_NAME: $RUNVM or its guest is missing or being rebuilt; retrying" >&2
+    sleep 1
+  done
+  RUNVM_BIN=$dst/bin/runvm
+}
+snapshot_runvm
+
+# The image: a busybox-static rootfs.
+mkdir -p "$W/rootfs"/{bin,etc,proc,sys,dev,tmp,root}
+chmod 1777 "$W/rootfs/tmp"
+cp "$BUSYBOX" "$W/rootfs/bin/busybox"
+for applet in sh true sleep cat; do ln -s busybox "$W/rootfs/bin/$applet"; done
+echo 'root:x:0:0:root:/root:/bin/sh' >"$W/rootfs/etc/passwd"
+echo 'root:x:0:' >"$W/rootfs/etc/group"
+tar -C "$W/rootfs" --numeric-owner --owner=0 --group=0 -cf "$W/rootfs.tar" .
+rm -rf "$W/rootfs"
+
+# The daemon: flags as in tests/e2e/docker_test.cc; an empty config file so
+# that no /etc/docker/daemon.json changes it; runvm as --add-runtime. In its
+# own session (process group), with no runvm guest overrides in its
+# environment (the snapshot's guest is next to its binary).
+echo '{}' >"$W/daemon.json"
+env -u RUNVM_KERNEL -u RUNVM_INITRAMFS -u RUNVM_KERNEL_ARGS \
+  setsid "$DOCKERD" --iptables=false --bridge=none \
+  --data-root "$W/data" --exec-root "$W" \
+  --pidfile "$W/docker.pid" -H "unix://$W/docker.sock" \
+  --config-file "$W/daemon.json" --add-runtime "runvm=$RUNVM_BIN" \
+  --containerd-namespace "$NS" --containerd-plugins-namespace "${NS}p" \
+  </dev/null >"$W/dockerd.log" 2>&1 &
+DOCKERD_PID=$!
+up=0
+for ((i = 0; i < 150; i++)); do
+  alive "$DOCKERD_PID" || { tail -20 "$W/dockerd.log" >&2; die "dockerd exited at start"; }
+  if timeout 5 "${DOCKER[@]}" version >/dev/null 2>&1; then up=1; break; fi
+  sleep 0.2
+done
+((up)) || { tail -20 "$W/dockerd.log" >&2; die "dockerd did not answer 'docker version' within 30 s"; }
+dk import "$W/rootfs.tar" "$IMAGE" >/dev/null
+DOCKER_VERSION=$(dk version -f 'client {{.Client.Version}}, server {{.Server.Version}} (API {{.Server.APIVersion}})')
+CONTAINERD_VERSION=$(dk info -f '{{.ContainerdCommit.ID}}')
+
+# ---------------------------------------------------------------- header
+accel=$(jq -r '.accelerator.name + " (" + .accelerator.reason + ")"' "$W/check.json" 2>/dev/null || echo unknown)
+echo "== docker: runvm vs runc through one private dockerd: $RUNS rounds, interleaved =="
+echo "date:        $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "host:        $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p;T;q' /proc/cpuinfo)," \
+  "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+echo "kernel:      $(uname -r)"
+echo "accelerator: $accel"
+echo "docker:      $DOCKER_VERSION; $DOCKERD; containerd $CONTAINERD_VERSION"
+echo "runc:        $(runc --version 2>/dev/null | sed -n 1p || echo '?')"
+echo "runvm:       $RUNVM (snapshot $RUNVM_BIN), $("$RUNVM_BIN" --version 2>/dev/null | sed -n 1p || true)"
+echo "guest:       $KERNEL ($(stat -c %s "$KERNEL") B), $INITRAMFS ($(stat -c %s "$INITRAMFS") B)"
+echo "image:       $IMAGE, docker import of busybox-static (sh true sleep cat), no network"
+echo "work dir:    $W (containerd namespace $NS)"
+echo "load avg:    $(cut -d' ' -f1-3 /proc/loadavg) (before)"
+echo
+
+# ---------------------------------------------------------------- 1. run --rm
+declare -A T
+RTS=(runc runvm)
+echo "-- docker run --rm --network none --runtime R $IMAGE true (ms, exec to exit; one untimed warm-up each)"
+for rt in "${RTS[@]}"; do timed d "$W/run-$rt-0.log" run --rm --network none --runtime "$rt" "$IMAGE" true; done
+printf '%-6s %10s %10s\n' round runc runvm
+for ((n = 1; n <= RUNS; n++)); do
+  for rt in "${RTS[@]}"; do
+    timed d "$W/run-$rt-$n.log" run --rm --network none --runtime "$rt" "$IMAGE" true
+    T[run,$rt,$n]=$d
+  done
+  printf '%-6s %10s %10s\n' "$n" "$(ms "${T[run,runc,$n]}")" "$(ms "${T[run,runvm,$n]}")"
+done
+echo
+
+# ---------------------------------------------------------------- 2. exec
+echo "-- docker exec C true (ms, exec to exit) into one running 'sleep 100000' container per runtime (one untimed warm-up each)"
+declare -A EXEC_C
+for rt in "${RTS[@]}"; do
+  start_sleeper "$rt" "db-exec-$rt"
+  EXEC_C[$rt]=$CID
+done
+for rt in "${RTS[@]}"; do timed d "$W/exec-$rt-0.log" exec "${EXEC_C[$rt]}" true; done
+printf '%-6s %10s %10s\n' round runc runvm
+for ((n = 1; n <= RUNS; n++)); do
+  for rt in "${RTS[@]}"; do
+    timed d "$W/exec-$rt-$n.log" exec "${EXEC_C[$rt]}" true
+    T[exec,$rt,$n]=$d
+  done
+  printf '%-6s %10s %10s\n' "$n" "$(ms "${T[exec,runc,$n]}")" "$(ms "${T[exec,runvm,$n]}")"
+done
+dk rm -f "${EXEC_C[@]}" >/dev/null
+echo
+
+# ---------------------------------------------------------------- 3. idle memory
+# The host cgroups of container ID on this host (v1 memory, the unified
+# hierarchy of a hybrid host, or a pure v2 host), those that exist.
+container_cgroups() {
+  local d
+  for d in /sys/fs/cgroup/memory/docker/"$1" /sys/fs/cgroup/unified/docker/"$1" \
+    /sys/fs/cgroup/docker/"$1"; do
+    [[ -f $d/cgroup.procs ]] && echo "$d"
+  done
+  return 0
+}
+pss_kb() { awk '/^Pss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || true; }
+rss_kb() { awk '/^Rss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || true; }
+comm_of() { cat "/proc/$1/comm" 2>/dev/null || echo '?'; }
+ppid_of() {
+  local stat
+  { stat=$(<"/proc/$1/stat"); } 2>/dev/null || { echo '?'; return; }
+  stat=${stat##*) }
+  read -r _ stat _ <<<"$stat"
+  echo "$stat"
+}
+# The shim of container ID: the containerd-shim whose command line has -id ID.
+shim_of() {
+  local p cmd
+  for p in /proc/[0-9]*; do
+    p=${p#/proc/}
+    cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
+    [[ $cmd == *containerd-shim* && $cmd == *" -id $1 "* ]] && { echo "$p"; return 0; }
+  done
+  return 0
+}
+# container_processes ID PID SHIM: PROC_HOW[pid] = how each host process of
+# the container was found ("tree": PID or its descendant; "cgroup": in one
+# of its host cgroups; both), the shim left out.
+declare -A PROC_HOW
+container_processes() {
+  local id=$1 root=$2 shim=$3 f p pp stat cg
+  local -A kids=()
+  local -a queue
+  PROC_HOW=()
+  for f in /proc/[0-9]*/stat; do
+    { stat=$(<"$f"); } 2>/dev/null || continue
+    p=${f#/proc/}
+    p=${p%/stat}
+    stat=${stat##*) }
+    read -r _ pp _ <<<"$stat"
+    kids[$pp]+=" $p"
+  done
+  queue=("$root")
+  while ((${#queue[@]})); do
+    p=${queue[0]}
+    queue=("${queue[@]:1}")
+    [[ -e /proc/$p ]] || continue
+    PROC_HOW[$p]=tree
+    # shellcheck disable=SC2206
+    queue+=(${kids[$p]:-})
+  done
+  for cg in $(container_cgroups "$id"); do
+    while read -r p; do
+      [[ -n $p ]] || continue
+      if [[ -z ${PROC_HOW[$p]:-} ]]; then PROC_HOW[$p]="cgroup ${cg#/sys/fs/cgroup/}"
+      elif [[ ${PROC_HOW[$p]} != *cgroup* ]]; then PROC_HOW[$p]+=" + cgroup ${cg#/sys/fs/cgroup/}"; fi
+    done <"$cg/cgroup.procs"
+  done
+  [[ -n $shim ]] && unset "PROC_HOW[$shim]"
+  return 0
+}
+
+echo "-- idle memory: $IDLE 'sleep 100000' containers per runtime, PSS after ${SETTLE} s"
+declare -A IDLE_C IDLE_P
+for ((k = 1; k <= IDLE; k++)); do
+  for rt in "${RTS[@]}"; do
+    start_sleeper "$rt" "db-idle-$rt-$k"
+    IDLE_C[$rt,$k]=$CID
+    IDLE_P[$rt,$k]=$CPID
+  done
+done
+sleep "$SETTLE"
+declare -A PSS SHIM_PSS VM_RAM
+for rt in "${RTS[@]}"; do
+  for ((k = 1; k <= IDLE; k++)); do
+    id=${IDLE_C[$rt,$k]}
+    running=$(dk inspect -f '{{.State.Running}}' "$id")
+    [[ $running == true ]] || die "db-idle-$rt-$k is not running after ${SETTLE} s"
+    shim=$(shim_of "$id")
+    container_processes "$id" "${IDLE_P[$rt,$k]}" "$shim"
+    total=0
+    detail=()
+    for p in $(printf '%s\n' "${!PROC_HOW[@]}" | sort -n); do
+      pss=$(pss_kb "$p")
+      [[ -n $pss ]] || continue  # gone, or a kernel thread
+      total=$((total + pss))
+      detail+=("$(printf '    %-8s %-8s %-18s %10s %10s   %s' "$p" "$(ppid_of "$p")" "$(comm_of "$p")" \
+        "$pss" "$(rss_kb "$p")" "${PROC_HOW[$p]}")")
+      if [[ $(comm_of "$p") == qemu-system* && -z ${VM_RAM[$rt,$k]:-} ]]; then
+        mapfile -d '' -t argv <"/proc/$p/cmdline"
+        for ((a = 0; a + 1 < ${#argv[@]}; a++)); do
+          [[ ${argv[a]} == -m ]] && VM_RAM[$rt,$k]=${argv[a + 1]}
+        done
+      fi
+    done
+    ((total > 0)) || die "db-idle-$rt-$k: no host process found (State.Pid ${IDLE_P[$rt,$k]})"
+    PSS[$rt,$k]=$total
+    if ((k == 1)); then
+      echo "  $rt, db-idle-$rt-1 (State.Pid ${IDLE_P[$rt,$k]}; cgroups: $(container_cgroups "$id" | sed 's|/sys/fs/cgroup/||' | paste -sd' ' || true)):"
+      printf '    %-8s %-8s %-18s %10s %10s   %s\n' pid ppid comm "PSS kB" "RSS kB" "found by"
+      printf '%s\n' "${detail[@]}"
+      if [[ -n $shim ]]; then
+        SHIM_PSS[$rt]=$(pss_kb "$shim")
+        printf '    not counted: %s %s (ppid %s) PSS %s kB\n' "$shim" "$(comm_of "$shim")" \
+          "$(ppid_of "$shim")" "${SHIM_PSS[$rt]}"
+      else
+        echo "    (no containerd-shim found for it)"
+      fi
+    fi
+  done
+done
+printf '  %-14s' container
+for ((k = 1; k <= IDLE; k++)); do printf ' %10s' "#$k"; done
+printf '   (PSS MiB)\n'
+for rt in "${RTS[@]}"; do
+  printf '  %-14s' "$rt"
+  for ((k = 1; k <= IDLE; k++)); do printf ' %10s' "$(mib "${PSS[$rt,$k]}")"; done
+  echo
+done
+echo "  VM RAM (QEMU -m) per runvm container: $(for ((k = 1; k <= IDLE; k++)); do printf '%s ' "${VM_RAM[runvm,$k]:-?}"; done)"
+ids=()
+for ((k = 1; k <= IDLE; k++)); do for rt in "${RTS[@]}"; do ids+=("${IDLE_C[$rt,$k]}"); done; done
+dk rm -f "${ids[@]}" >/dev/null
+echo
+
+# ---------------------------------------------------------------- summary
+values() {  # OP RT
+  local n
+  for ((n = 1; n <= RUNS; n++)); do echo "${T[$1,$2,$n]}"; done
+}
+echo "== summary ($RUNS rounds; idle: $IDLE containers per runtime) =="
+printf '%-32s %10s %16s %10s %16s %11s\n' "" "runc" "runc min..max" "runvm" "runvm min..max" "runvm/runc"
+declare -A M
+for op in run exec; do
+  label="docker run --rm true (ms)"
+  [[ $op == exec ]] && label="docker exec true (ms)"
+  for rt in "${RTS[@]}"; do
+    # shellcheck disable=SC2046
+    M[$op,$rt]=$(median $(values "$op" "$rt"))
+    # shellcheck disable=SC2046
+    read -r lo hi <<<"$(minmax $(values "$op" "$rt"))"
+    M[$op,$rt,range]="$(ms "$lo")..$(ms "$hi")"
+  done
+  printf '%-32s %10s %16s %10s %16s %11s\n' "$label" "$(ms "${M[$op,runc]}")" "${M[$op,runc,range]}" \
+    "$(ms "${M[$op,runvm]}")" "${M[$op,runvm,range]}" "$(ratio "${M[$op,runvm]}" "${M[$op,runc]}")"
+done
+for rt in "${RTS[@]}"; do
+  pv=()
+  for ((k = 1; k <= IDLE; k++)); do pv+=("${PSS[$rt,$k]}"); done
+  M[pss,$rt]=$(median "${pv[@]}")
+  read -r lo hi <<<"$(minmax "${pv[@]}")"
+  M[pss,$rt,range]="$(mib "$lo")..$(mib "$hi")"
+done
+printf '%-32s %10s %16s %10s %16s %11s\n' "idle PSS per container (MiB)" "$(mib "${M[pss,runc]}")" \
+  "${M[pss,runc,range]}" "$(mib "${M[pss,runvm]}")" "${M[pss,runvm,range]}" \
+  "$(ratio "${M[pss,runvm]}" "${M[pss,runc]}")"
+ram=${VM_RAM[runvm,1]:-}
+# QEMU's -m: a size in MiB, or with a suffix M or G (or size=...,).
+ram_mib=$(awk -v m="${ram#size=}" 'BEGIN { sub(/,.*/, "", m); v = m + 0; u = toupper(substr(m, length(m)))
+  if (u == "G") v *= 1024; else if (u != "M" && u !~ /[0-9]/) v = 0; print v }')
+if [[ -n $ram ]] && awk -v v="$ram_mib" 'BEGIN { exit !(v > 0) }'; then
+  echo "  runvm's VM RAM (QEMU -m $ram, runvm's default with no --memory): ${ram_mib} MiB;" \
+    "idle PSS is $(awk -v p="${M[pss,runvm]}" -v r="$ram_mib" 'BEGIN { printf "%.0f", 100 * p / 1024 / r }')% of it"
+else
+  echo "  runvm's VM RAM: QEMU -m '${ram:-not found}' (runvm's default with no --memory: 512 MiB)"
+fi
+echo "  containerd-shim-runc-v2 (one per container, either runtime; not counted above):" \
+  "runc's $(mib "${SHIM_PSS[runc]:-0}") MiB, runvm's $(mib "${SHIM_PSS[runvm]:-0}") MiB PSS"
+echo "load avg:    $(cut -d' ' -f1-3 /proc/loadavg) (after)"
