@@ -113,7 +113,7 @@ make_bundle() {
      "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}
   ],
   "linux": {
-    "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
+    "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
   }
 }
 EOF

@@ -21,6 +21,7 @@
 #include "agent/requests.h"
 #include "common/io.h"
 #include "common/log.h"
+#include "net/apply.h"
 #include "proto/session.h"
 
 namespace runvm::agent {
@@ -418,6 +419,14 @@ Status Supervisor::on_create(const json& request) {
   if (!devices)
     return start_failed(pid_name, "invalid create request: " + devices.error().describe(), 1, outputs, stdin_stream);
   config.devices = std::move(*devices);
+  // The network the engine gave the container's namespace on the host,
+  // recreated on the VM's NICs before the process exists (lo always).
+  auto network = request.contains("network") ? net::from_json(request["network"])
+                                              : Result<net::NetworkConfig>(net::NetworkConfig{});
+  if (!network)
+    return start_failed(pid_name, "invalid create request: " + network.error().describe(), 1, outputs, stdin_stream);
+  if (Status s = net::apply_network_config(*network); !s)
+    return start_failed(pid_name, "configure the network: " + s.error().describe(), 1, outputs, stdin_stream);
   init_created_ = true;
   StartFailure failure;
   auto prepared = prepare_init(config, failure);

@@ -247,6 +247,9 @@ Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code
   TRY(run_hooks(c.spec.hooks.create_runtime, hook_state));
   TRY(run_hooks(c.spec.hooks.prestart, hook_state));
   TRY(run_hooks(c.spec.hooks.create_container, hook_state));
+  // After the hooks: Docker's prestart hook is what configures the netns.
+  c.network = TRY(wire_network(c.spec));
+  c.vm.nics = c.network.nics();
   if (c.spec.process.terminal) {
     r.terminal.emplace(TRY(host_terminal(o, c.init_io, c.init_tty_follows_winch)));
   } else {

@@ -117,6 +117,7 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
                       {"resources", resources_json(spec.resources)},
                       {"binds", m->config_.binds},
                       {"devices", m->config_.devices},
+                      {"network", net::to_json(m->config_.network.config)},
                       {"stdio", init->relay.streams()}}));
   while (!init->created && !init->start_error && !m->lost_) {
     if (Status s = m->step(-1); !s) {

@@ -19,6 +19,7 @@
 #include "oci/spec.h"
 #include "runtime/agent_link.h"
 #include "runtime/container_state.h"
+#include "runtime/network.h"
 #include "runtime/signal_route.h"
 #include "runtime/stdio_relay.h"
 #include "vm/qemu.h"
@@ -41,6 +42,7 @@ struct MonitorConfig {
   std::chrono::milliseconds boot_timeout{60000};
   nlohmann::json binds = nlohmann::json::array();  // the create request's (docs/protocol.md)
   nlohmann::json devices = nlohmann::json::array();  // likewise
+  ContainerNetwork network;  // its taps live as long as the monitor
   HostStdio init_io;
   bool init_tty_follows_winch = false;  // SIGWINCH resizes init's terminal
 };

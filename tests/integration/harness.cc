@@ -66,7 +66,13 @@ Bundle::Bundle() {
         {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
          {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
         {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"},
-         {"options", {"nosuid", "nodev", "mode=1777"}}}}}};
+         {"options", {"nosuid", "nodev", "mode=1777"}}}}},
+      // As `runvm spec` and every engine give: a network namespace of its
+      // own (none at all would be the host's network, which runvm refuses).
+      {"linux",
+       {{"namespaces",
+         {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}},
+          {{"type", "mount"}}}}}}};
 }
 
 void Bundle::write_config() const {

@@ -455,7 +455,7 @@ TEST_F(LifecycleTest, QemuDyingStopsTheContainerAndDeleteCleansUp) {
 }
 
 TEST_F(LifecycleTest, StatsUpdateAndKillAll) {
-  bundle_.config()["linux"] = {{"resources", {{"pids", {{"limit", 40}}}}}};
+  bundle_.config()["linux"]["resources"] = {{"pids", {{"limit", 40}}}};
   ASSERT_EQ(create({"sh", "-c", "echo up; while true; do sleep 0.1; done"}).code, 0);
   pid_t pid = pid_file();
   ASSERT_EQ(runvm("start c1").code, 0);

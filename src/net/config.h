@@ -1,0 +1,70 @@
+// The network a container is given, as the host found it in the container's
+// network namespace (scan.h) and the guest recreates it (apply.h). It
+// travels from host to guest as JSON; from_json checks every field, so a
+// malformed message is an error naming the field, never a crash.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "net/address_text.h"
+
+namespace runvm::net {
+
+struct Address {
+  int family = 0;           // AF_INET or AF_INET6
+  std::string address;      // inet_ntop text
+  int prefix_length = 0;
+
+  bool operator==(const Address&) const = default;
+};
+
+struct InterfaceConfig {
+  std::string name;  // the name in the container's namespace, e.g. "eth0"
+  Mac mac{};
+  uint32_t mtu = 1500;
+  std::vector<Address> addresses;
+
+  bool operator==(const InterfaceConfig&) const = default;
+};
+
+// A main-table unicast route. The default route is destination "0.0.0.0"
+// (or "::") with prefix length 0.
+struct Route {
+  int family = 0;
+  std::string destination;
+  int prefix_length = 0;
+  std::string gateway;  // empty: directly reachable on the device
+  std::string device;   // an InterfaceConfig's name
+  uint32_t metric = 0;
+  int scope = 0;        // RT_SCOPE_*: 0 universe, 253 link, 254 host
+  bool onlink = false;  // gateway used without a route to it (RTNH_F_ONLINK)
+
+  bool operator==(const Route&) const = default;
+};
+
+struct NetworkConfig {
+  std::vector<InterfaceConfig> interfaces;
+  std::vector<Route> routes;
+
+  bool operator==(const NetworkConfig&) const = default;
+};
+
+nlohmann::json to_json(const NetworkConfig& config);
+// Checks everything from_json checks, also cross-field rules (unique names
+// and MACs, routes naming a configured device). Address texts are returned
+// in canonical inet_ntop form.
+Result<NetworkConfig> from_json(const nlohmann::json& json);
+Result<NetworkConfig> parse_network_config(std::string_view text);
+
+// "10.0.0.2/24"
+std::string describe(const Address& address);
+// As `ip route` shows it: "default via 10.0.0.1 dev eth0 metric 100".
+std::string describe(const Route& route);
+
+}  // namespace runvm::net

@@ -1,0 +1,41 @@
+// A small rtnetlink client: one NETLINK_ROUTE socket, requests that wait
+// for the kernel's ack, and dumps. The socket acts on the network namespace
+// it was opened in, whatever namespace its owner is in later; TapLink relies
+// on that to clean up in the right place.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "net/netlink_message.h"
+
+namespace runvm::net {
+
+class NetlinkSocket {
+ public:
+  static Result<NetlinkSocket> open();
+
+  // Sends the request and waits for the kernel's ack. A refusal is an
+  // error "what: <kernel's extended-ack text>" with the kernel's errno.
+  Status execute(NetlinkRequest& request, const std::string& what);
+
+  // Sends a dump request and returns every message of the reply. A dump the
+  // kernel marks inconsistent (the tables changed meanwhile) is retried.
+  Result<std::vector<NetlinkMessage>> dump(NetlinkRequest& request, const std::string& what);
+
+ private:
+  explicit NetlinkSocket(UniqueFd fd) : fd_(std::move(fd)) {}
+
+  Status send(NetlinkRequest& request, uint16_t flags, uint32_t seq);
+  // One datagram from the kernel, split into messages.
+  Result<std::vector<NetlinkMessage>> receive();
+  Result<std::vector<NetlinkMessage>> dump_once(NetlinkRequest& request, const std::string& what,
+                                                bool& interrupted);
+
+  UniqueFd fd_;
+  uint32_t seq_ = 0;
+};
+
+}  // namespace runvm::net

@@ -1,0 +1,56 @@
+#include "runtime/network.h"
+
+#include <algorithm>
+
+#include "common/log.h"
+#include "net/link.h"
+#include "net/netlink.h"
+#include "net/scan.h"
+
+namespace runvm::runtime {
+namespace {
+
+bool has_network_namespace(const oci::Spec& spec) {
+  return std::any_of(spec.namespaces.begin(), spec.namespaces.end(),
+                     [](const oci::Namespace& ns) { return ns.type == "network"; });
+}
+
+// A runvm tap in the namespace means another VM carries its interfaces
+// (`--network container:X` with X a runvm container, or pod containers
+// sharing a sandbox's namespace): a second redirect would steal them.
+Status refuse_shared_namespace() {
+  net::NetlinkSocket netlink = TRY(net::NetlinkSocket::open());
+  for (const auto& link : TRY(net::list_links(netlink)))
+    if (link.name.starts_with(net::kTapNamePrefix))
+      return fail("the network namespace's interfaces are already carried by another runvm VM "
+                  "(" + link.name + "): a VM's network cannot be shared with another VM; give this "
+                  "container a network of its own");
+  return ok();
+}
+
+}  // namespace
+
+std::vector<vm::Nic> ContainerNetwork::nics() const {
+  std::vector<vm::Nic> nics;
+  for (size_t i = 0; i < taps.size(); ++i)
+    nics.push_back({taps[i].fd(), net::format_mac(config.interfaces[i].mac), config.interfaces[i].mtu});
+  return nics;
+}
+
+Result<ContainerNetwork> wire_network(const oci::Spec& spec) {
+  if (!has_network_namespace(spec))
+    return fail("the spec has no network namespace, so the container would use the host's network "
+                "(--network host); a VM has a network stack of its own and cannot share the host's "
+                "interfaces: use a bridge network, or --network none");
+  TRY_CTX(refuse_shared_namespace(), "network");
+  net::ScanResult scan = TRY_CTX(net::scan_network_namespace(), "read the container's network");
+  for (const auto& s : scan.skipped) log::debug("network: not carried into the VM: " + s.what + " (" + s.reason + ")");
+  ContainerNetwork network;
+  for (size_t i = 0; i < scan.config.interfaces.size(); ++i)
+    network.taps.push_back(TRY_CTX(net::connect_tap(scan.ifindexes[i], static_cast<int>(i)),
+                                   "connect " + scan.config.interfaces[i].name + " to the VM"));
+  network.config = std::move(scan.config);
+  return network;
+}
+
+}  // namespace runvm::runtime

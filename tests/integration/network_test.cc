@@ -1,0 +1,198 @@
+// runvm alone on a network namespace the test made: a veth pair whose
+// container end (eth0, with a MAC, MTU, IPv4 and IPv6 addresses and routes)
+// is in the namespace the spec names, and whose peer is in a second
+// namespace with an address. From inside the VM the container must see
+// exactly that interface and reach the peer; afterwards nothing of runvm
+// (tap, qdisc) is left in the namespace. No traffic leaves the two
+// namespaces.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "tests/integration/harness.h"
+
+namespace runvm::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A shell command's output; the test fails on a non-zero status.
+std::string sh(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (!p) return "popen failed";
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  int status = ::pclose(p);
+  EXPECT_EQ(status, 0) << command << "\n" << out;
+  return out;
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// An echo server on the peer, in its namespace: python3, so the test does
+// not depend on busybox's nc options.
+class PeerEchoServer {
+ public:
+  PeerEchoServer(const std::string& ns, int port) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execlp("ip", "ip", "netns", "exec", ns.c_str(), "python3", "-c",
+               ("import socket\n"
+                "s = socket.socket(socket.AF_INET6)\n"
+                "s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)\n"
+                "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                "s.bind(('::', " + std::to_string(port) + "))\n"
+                "s.listen(8)\n"
+                "while True:\n"
+                "    c, _ = s.accept()\n"
+                "    data = b''\n"
+                "    while not data.endswith(b'\\n'):\n"
+                "        more = c.recv(65536)\n"
+                "        if not more: break\n"
+                "        data += more\n"
+                "    c.sendall(b'echo:' + data)\n"
+                "    c.close()\n").c_str(),
+               nullptr);
+      ::_exit(127);
+    }
+    std::this_thread::sleep_for(500ms);
+  }
+  ~PeerEchoServer() {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+
+ private:
+  pid_t pid_;
+};
+
+class NetworkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tag = std::to_string(::getpid());
+    ns_ = "rvc" + tag;
+    peer_ = "rvp" + tag;
+    sh("ip netns add " + ns_ + " && ip netns add " + peer_);
+    sh("ip -n " + ns_ + " link add eth0 type veth peer name peer0 netns " + peer_);
+    sh("ip -n " + ns_ + " link set eth0 address 02:77:00:00:00:02 mtu 1400 up");
+    sh("ip -n " + ns_ + " addr add 10.77.0.2/24 dev eth0");
+    sh("ip -n " + ns_ + " addr add fd77::2/64 dev eth0 nodad");
+    sh("ip -n " + ns_ + " route add default via 10.77.0.1");
+    sh("ip -n " + ns_ + " route add 10.88.0.0/16 via 10.77.0.1 metric 7");
+    sh("ip -n " + peer_ + " link set peer0 mtu 1400 up");
+    sh("ip -n " + peer_ + " addr add 10.77.0.1/24 dev peer0");
+    sh("ip -n " + peer_ + " addr add fd77::1/64 dev peer0 nodad");
+    bundle_.config()["linux"]["namespaces"] = {
+        {{"type", "pid"}}, {{"type", "network"}, {"path", "/run/netns/" + ns_}},
+        {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}};
+    // ping needs a raw socket, as under runc.
+    nlohmann::json caps = {"CAP_NET_RAW", "CAP_KILL"};
+    bundle_.config()["process"]["capabilities"] = {
+        {"bounding", caps}, {"effective", caps}, {"permitted", caps}};
+  }
+
+  void TearDown() override {
+    EXPECT_TRUE(list_dir(root_.path()).empty()) << "state left under " << root_.path();
+    EXPECT_TRUE(processes_mentioning(root_.path()).empty()) << "QEMU left running";
+    // Nothing of runvm in the container's namespace: no tap, no qdisc.
+    std::string links = sh("ip -n " + ns_ + " -o link");
+    EXPECT_FALSE(contains(links, "runvm-tap")) << links;
+    std::string qdiscs = sh("tc -n " + ns_ + " qdisc show dev eth0");
+    EXPECT_FALSE(contains(qdiscs, "ingress")) << qdiscs;
+    sh("ip netns del " + ns_ + " && ip netns del " + peer_);
+  }
+
+  RunResult run(const std::string& script, const std::string& id = "c1") {
+    bundle_.set_args({"sh", "-c", script});
+    bundle_.write_config();
+    return run_runvm({"--root", root_.path(), "run", "--bundle", bundle_.path(), id});
+  }
+
+  std::string ns_, peer_;
+  TempDir root_;
+  Bundle bundle_;
+};
+
+TEST_F(NetworkTest, TheGuestHasTheInterfaceAndReachesThePeer) {
+  PeerEchoServer server(peer_, 7777);
+  RunResult r = run(
+      "busybox ip -o addr show dev eth0 | busybox grep -v fe80 | busybox tr -s ' ' | busybox cut -d' ' -f2-4; "
+      "busybox ip -o link show dev eth0 | busybox grep -o 'mtu [0-9]*\\|ether [0-9a-f:]*'; "
+      "busybox ip route show | busybox sort; "
+      "busybox ping -c 1 -W 10 10.77.0.1 >/dev/null && echo ping-ok; "
+      "busybox ping -6 -c 1 -W 10 fd77::1 >/dev/null && echo ping6-ok; "
+      "busybox ping -c 1 -W 5 127.0.0.1 >/dev/null && echo loopback-ok; "
+      "echo hello | busybox nc 10.77.0.1 7777; echo; "
+      "echo big-$(busybox head -c 3000 /dev/zero | busybox tr '\\0' x) | busybox nc fd77::1 7777 | busybox wc -c");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "eth0 inet 10.77.0.2/24\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "eth0 inet6 fd77::2/64\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "mtu 1400\nether 02:77:00:00:00:02\n")) << "the interface's MAC and MTU:\n" << r.out;
+  EXPECT_TRUE(contains(r.out, "default via 10.77.0.1 dev eth0")) << r.out;
+  EXPECT_TRUE(contains(r.out, "10.88.0.0/16 via 10.77.0.1 dev eth0  metric 7")) << r.out;
+  EXPECT_TRUE(contains(r.out, "ping-ok\n")) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "ping6-ok\n")) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "loopback-ok\n")) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "echo:hello\n")) << "a TCP round trip to the peer:\n" << r.out << r.err;
+  // 5 + 4 + 3000 + 1: more than one 1400-byte frame, both ways.
+  EXPECT_TRUE(contains(r.out, "3010\n")) << "a multi-frame TCP round trip over IPv6:\n" << r.out << r.err;
+}
+
+TEST_F(NetworkTest, AServerInTheGuestIsReachableFromThePeer) {
+  bundle_.set_args({"sh", "-c", "echo served | busybox nc -l -p 8080"});
+  bundle_.write_config();
+  RunOptions o;
+  o.on_start = [&](pid_t) {
+    std::thread([this] {
+      for (int i = 0; i < 150; ++i) {
+        std::string cmd = "ip netns exec " + peer_ +
+                          " python3 -c \"import socket; s=socket.create_connection(('10.77.0.2', 8080), 2); "
+                          "print(s.recv(100).decode(), end='')\" > " + root_.path() + ".got 2>/dev/null";
+        if (std::system(cmd.c_str()) == 0) return;
+        std::this_thread::sleep_for(200ms);
+      }
+    }).detach();
+  };
+  RunResult r = run_runvm({"--root", root_.path(), "run", "--bundle", bundle_.path(), "c1"}, o);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream got(root_.path() + ".got");
+  std::string text((std::istreambuf_iterator<char>(got)), {});
+  ::unlink((root_.path() + ".got").c_str());
+  EXPECT_EQ(text, "served\n");
+}
+
+TEST_F(NetworkTest, HostNetworkIsRefusedWithTheReason) {
+  bundle_.config()["linux"]["namespaces"] = {{{"type", "pid"}}, {{"type", "mount"}}};
+  RunResult r = run("true");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.err, "host's network")) << r.err;
+}
+
+// `--network container:X` where X is a runvm container: its interfaces are
+// X's VM's; a second VM taking them is refused, and X keeps working.
+TEST_F(NetworkTest, ANamespaceAnotherVmCarriesIsRefused) {
+  bundle_.set_args({"sleep", "60"});
+  bundle_.write_config();
+  // The container keeps create's stdio: files, not the harness's pipes.
+  std::string out = root_.path() + ".create-out";
+  int created = std::system((runvm_binary() + " --root " + root_.path() + " create --bundle " +
+                             bundle_.path() + " c1 >" + out + " 2>&1").c_str());
+  std::ifstream create_log(out);
+  std::string create_text((std::istreambuf_iterator<char>(create_log)), {});
+  ::unlink(out.c_str());
+  ASSERT_EQ(created, 0) << create_text;
+  RunResult second = run("true", "c2");
+  EXPECT_NE(second.exit_code, 0);
+  EXPECT_TRUE(contains(second.err, "already carried by another runvm VM")) << second.err;
+  std::string links = sh("ip -n " + ns_ + " -o link");
+  EXPECT_TRUE(contains(links, "runvm-tap0")) << "the first container's tap stays:\n" << links;
+  EXPECT_EQ(run_runvm({"--root", root_.path(), "delete", "--force", "c1"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace runvm::testing
