@@ -23,6 +23,7 @@
 #include "agent/boot.h"
 #include "agent/capabilities.h"
 #include "agent/cgroup.h"
+#include "transfer/tar_cli.h"
 #include "agent/lookpath.h"
 #include "common/io.h"
 
@@ -294,6 +295,18 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
   return out;
 }
 
+// `exec ... tar ARGS` in an image without a tar of its own (kubectl cp's
+// path): the agent's built-in tar runs instead, here, already inside the
+// container's root with the process's identity and stdio. Nothing is put
+// into the image to provide it.
+[[noreturn]] void run_builtin_tar(const ChildPlan& plan) {
+  // No exec closes the agent's descriptors here, and among them is the
+  // write end of our own stdin: without this, end-of-input never comes.
+  // (The report pipe goes too: EOF without a failure is "started".)
+  ::close_range(3, ~0U, 0);
+  std::_Exit(transfer::run_tar_command(plan.process->args, 0, 1, 2));
+}
+
 // The common tail of every child, inside the container's root: stdio,
 // identity, lookup, the wait for release (init), exec.
 [[noreturn]] void finish_child(const ChildPlan& plan) {
@@ -303,6 +316,7 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
   std::string path = plan.exec_path;
   if (path.empty()) {
     LookPathResult found = look_path(process.args[0], process.env);
+    if (found.path.empty() && process.args[0] == "tar" && plan.release_fd < 0) run_builtin_tar(plan);
     if (found.path.empty()) child_fail(plan.report_fd, found.exit_code, found.message);
     path = found.path;
   }
