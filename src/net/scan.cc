@@ -1,5 +1,7 @@
 #include "net/scan.h"
 
+#include <algorithm>
+
 // Before the <linux/...> headers, which then leave its definitions alone.
 #include <net/if.h>
 
@@ -68,6 +70,10 @@ void scan_link(const Link& link, AddressesByLink& addresses, ScanResult& out) {
   if (link.type != ARPHRD_ETHER || link.address.size() != 6) {
     out.skipped.push_back({"link " + link.name, "not an Ethernet device (link type " +
                                                     std::to_string(link.type) + ")"});
+    return;
+  }
+  if (std::all_of(link.address.begin(), link.address.end(), [](uint8_t b) { return b == 0; })) {
+    out.skipped.push_back({"link " + link.name, "no MAC address to give the guest's NIC"});
     return;
   }
   InterfaceConfig config{link.name, {}, link.mtu, own};

@@ -1,5 +1,7 @@
 #include "runtime/network.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 
 #include "common/log.h"
@@ -37,8 +39,16 @@ std::vector<vm::Nic> ContainerNetwork::nics() const {
   return nics;
 }
 
+// Docker's --network host names the host's namespace by path
+// (/var/run/docker/netns/default) instead of leaving the entry out.
+bool in_host_network_namespace() {
+  struct stat self {}, host {};
+  return ::stat("/proc/self/ns/net", &self) == 0 && ::stat("/proc/1/ns/net", &host) == 0 &&
+         self.st_ino == host.st_ino && self.st_dev == host.st_dev;
+}
+
 Result<ContainerNetwork> wire_network(const oci::Spec& spec) {
-  if (!has_network_namespace(spec))
+  if (!has_network_namespace(spec) || in_host_network_namespace())
     return fail("the spec has no network namespace, so the container would use the host's network "
                 "(--network host); a VM has a network stack of its own and cannot share the host's "
                 "interfaces: use a bridge network, or --network none");

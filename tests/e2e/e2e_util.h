@@ -311,7 +311,8 @@ inline std::string make_busybox_tar(const std::string& dir) {
   for (const char* applet :
        {"sh", "cat", "echo", "sleep", "id", "hostname", "stty", "tty", "touch", "ls", "wc",
         "grep", "ps", "df", "pwd", "true", "false", "env", "kill", "head", "test", "tr", "nproc",
-        "mkdir", "rm", "stat", "printf", "seq"})
+        "mkdir", "rm", "stat", "printf", "seq", "ip", "ping", "nc", "wget", "httpd", "nslookup",
+        "md5sum", "cut", "sort"})
     (void)!::symlink("busybox", (root + "/bin/" + applet).c_str());
   std::ofstream(root + "/etc/passwd") << "root:x:0:0:root:/root:/bin/sh\n"
                                       << "user:x:1000:1000:user:/home/user:/bin/sh\n";
