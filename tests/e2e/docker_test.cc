@@ -31,8 +31,10 @@ class PrivateDockerd {
     return args;
   }
 
-  // Empty on success, else why it did not come up.
-  std::string start() {
+  // Empty on success, else why it did not come up. With a bridge (made by
+  // the caller, so that nothing outside the test is touched), containers
+  // get Docker's bridge network with IPv6 on it; else only --network none.
+  std::string start(const std::string& bridge = "") {
     std::string dockerd = first_executable({"/usr/sbin/dockerd", "/usr/bin/dockerd"});
     // The docker.io client (20.10) first: it matches the daemon's API.
     docker_ = first_executable({"/usr/bin/docker", "/usr/local/bin/docker"});
@@ -53,11 +55,16 @@ class PrivateDockerd {
       ::dup2(log, 1);
       ::dup2(log, 2);
       std::vector<std::string> argv = {
-          dockerd, "--iptables=false", "--bridge=none",
+          dockerd, "--iptables=false", "--ip6tables=false",
           "--data-root", dir_ + "/data", "--exec-root", dir_,
           "--pidfile", dir_ + "/docker.pid", "-H", "unix://" + dir_ + "/docker.sock",
           "--config-file", dir_ + "/daemon.json",
           "--containerd-namespace", ns_, "--containerd-plugins-namespace", ns_ + "p"};
+      if (bridge.empty()) {
+        argv.push_back("--bridge=none");
+      } else {
+        argv.insert(argv.end(), {"--bridge", bridge, "--ipv6", "--fixed-cidr-v6", "fd42:77::/64"});
+      }
       std::vector<char*> args;
       for (auto& a : argv) args.push_back(a.data());
       args.push_back(nullptr);
@@ -112,10 +119,11 @@ class PrivateDockerd {
 
 class DockerTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  static void SetUpTestSuite() { start_dockerd(""); }
+  static void start_dockerd(const std::string& bridge) {
     dockerd_ = new PrivateDockerd;
     try {
-      start_error_ = new std::string(dockerd_->start());
+      start_error_ = new std::string(dockerd_->start(bridge));
     } catch (const std::exception& e) {
       start_error_ = new std::string(e.what());
     }
@@ -149,10 +157,12 @@ class DockerTest : public ::testing::Test {
     return run(docker(args), in, limit);
   }
 
-  // `docker run --runtime runvm --network none FLAGS IMAGE ARGS`.
+  // `docker run --runtime runvm --network none FLAGS IMAGE ARGS` (a flag
+  // of its own in FLAGS wins: docker takes the last).
   std::vector<std::string> docker_run(const std::vector<std::string>& flags,
                                       const std::vector<std::string>& args) {
-    std::vector<std::string> v = {"run", "--runtime", "runvm", "--network", "none"};
+    std::vector<std::string> v = {"run", "--runtime", "runvm"};
+    if (!network_.empty()) v.insert(v.end(), {"--network", network_});
     for (size_t i = 0; i < flags.size(); ++i) {
       if (flags[i] == "--name" && i + 1 < flags.size()) names_.push_back(flags[i + 1]);
       v.push_back(flags[i]);
@@ -190,6 +200,7 @@ class DockerTest : public ::testing::Test {
 
   static PrivateDockerd* dockerd_;
   static std::string* start_error_;
+  std::string network_ = "none";  // "": Docker's default (the bridge)
   std::vector<std::string> names_;
   std::string work_;  // a host dir of this test's own, under the dockerd's dir
 };
@@ -504,6 +515,132 @@ TEST_F(DockerTest, InteractiveTerminalAndResize) {
   EXPECT_TRUE(s.wait_for_output("got=typed", 30s)) << s.out();
   Cmd r = s.finish(30s);
   EXPECT_EQ(r.code, 0) << r.out << r.err;
+}
+
+// Docker's bridge networking (issue 5): a private dockerd on a bridge this
+// suite makes (10.231.0.1/24, and IPv6 fd42:77::/64 from dockerd), with
+// --iptables=false, so nothing outside the test changes. runvm containers
+// must be indistinguishable on the network from runc ones.
+class DockerNetworkTest : public DockerTest {
+ protected:
+  static std::string bridge() { return "rvb" + std::to_string(::getpid()); }
+  static void SetUpTestSuite() {
+    std::string br = bridge();
+    std::system(("ip link del " + br + " 2>/dev/null").c_str());
+    if (std::system(("ip link add " + br + " type bridge && ip addr add 10.231.0.1/24 dev " + br +
+                     " && ip link set " + br + " up").c_str()) != 0) {
+      dockerd_ = nullptr;
+      start_error_ = new std::string("could not make the test bridge " + br);
+      return;
+    }
+    start_dockerd(br);
+  }
+  static void TearDownTestSuite() {
+    DockerTest::TearDownTestSuite();
+    std::system(("ip link del " + bridge() + " 2>/dev/null").c_str());
+  }
+  void SetUp() override {
+    DockerTest::SetUp();
+    network_ = "";
+  }
+  void TearDown() override {
+    DockerTest::TearDown();
+    Cmd links = run({"/usr/sbin/ip", "-o", "link"}, "", 10s);
+    EXPECT_FALSE(contains(links.out, "runvm-tap")) << "runvm made nothing in the host's namespace:\n"
+                                                   << links.out;
+  }
+
+  // A detached container on `runtime`, with its IPv4 and IPv6 addresses.
+  struct Started {
+    std::string v4, v6;
+  };
+  Started start(const std::string& name, const std::string& runtime,
+                const std::vector<std::string>& flags = {},
+                const std::vector<std::string>& args = {"sleep", "300"}) {
+    std::vector<std::string> f = {"-d", "--name", name, "--runtime", runtime};
+    f.insert(f.end(), flags.begin(), flags.end());
+    Cmd r = drun(f, args);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return {inspect(name, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"),
+            inspect(name, "{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}")};
+  }
+  bool pings(const std::string& from, const std::string& to, bool v6 = false) {
+    // Three tries: the first may wait on neighbour discovery.
+    std::vector<std::string> cmd = {"exec", from, "ping", "-c", "3", "-W", "10"};
+    if (v6) cmd.push_back("-6");
+    cmd.push_back(to);
+    return dk(cmd, "", 30s).code == 0;
+  }
+};
+
+TEST_F(DockerNetworkTest, VmsAndRuncContainersAndTheHostReachEachOther) {
+  Started a = start("neta", "runvm"), b = start("netb", "runvm"), r = start("netr", "runc");
+  ASSERT_FALSE(a.v4.empty());
+  Cmd seen = dk({"exec", "neta", "ip", "-o", "-4", "addr", "show", "eth0"});
+  EXPECT_TRUE(contains(seen.out, "inet " + a.v4 + "/24")) << "the address Docker assigned:\n" << seen.out;
+  Cmd mac = dk({"exec", "neta", "cat", "/sys/class/net/eth0/address"});
+  EXPECT_EQ(mac.out, inspect("neta", "{{range .NetworkSettings.Networks}}{{.MacAddress}}{{end}}") + "\n");
+  EXPECT_TRUE(pings("neta", b.v4)) << "VM to VM";
+  EXPECT_TRUE(pings("neta", r.v4)) << "VM to runc";
+  EXPECT_TRUE(pings("netr", a.v4)) << "runc to VM";
+  EXPECT_TRUE(pings("neta", "10.231.0.1")) << "VM to the host (the bridge)";
+  EXPECT_TRUE(pings("neta", b.v6, true)) << "IPv6, VM to VM: " << b.v6;
+  EXPECT_TRUE(pings("netr", a.v6, true)) << "IPv6, runc to VM: " << a.v6;
+  // A server in the VM, reached from the host and from the runc container.
+  ASSERT_EQ(dk({"exec", "neta", "sh", "-c", "mkdir -p /www && echo served-by-vm > /www/index.html"}).code, 0);
+  ASSERT_EQ(dk({"exec", "-d", "neta", "httpd", "-f", "-p", "8080", "-h", "/www"}).code, 0);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return run({"/usr/bin/wget", "-qO-", "-T", "5", "http://" + a.v4 + ":8080/"}, "", 20s).out ==
+               "served-by-vm\n";
+      },
+      30s))
+      << "the host reaches a server in the VM";
+  // (busybox's static wget crashes in its resolver; nc speaks HTTP too.)
+  Cmd fetched = dk({"exec", "netr", "sh", "-c",
+                    "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc " + a.v4 + " 8080 | tail -n 1"});
+  EXPECT_EQ(fetched.out, "served-by-vm\n") << fetched.err;
+}
+
+TEST_F(DockerNetworkTest, PublishedPortReachesAServerInTheVm) {
+  int port = 20000 + ::getpid() % 20000;
+  Started s = start("pub1", "runvm", {"-p", "127.0.0.1:" + std::to_string(port) + ":8080"},
+                    {"sh", "-c", "mkdir -p /www && echo published > /www/index.html && httpd -f -p 8080 -h /www"});
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return run({"/usr/bin/wget", "-qO-", "-T", "5", "http://127.0.0.1:" + std::to_string(port) + "/"},
+                   "", 20s)
+                   .out == "published\n";
+      },
+      60s))
+      << "docker-proxy on the host forwards to the VM";
+}
+
+// A user-defined network: Docker's embedded DNS (127.0.0.11) answers in
+// the VM, names resolve both ways between a VM and a runc container.
+TEST_F(DockerNetworkTest, UserDefinedNetworkResolvesNames) {
+  std::string net = "rvnet" + std::to_string(::getpid());
+  ASSERT_EQ(dk({"network", "create", "--subnet", "10.232.0.0/24", net}).code, 0);
+  network_ = net;
+  start("dnsvm", "runvm");
+  start("dnsrc", "runc");
+  Cmd resolv = dk({"exec", "dnsvm", "cat", "/etc/resolv.conf"});
+  EXPECT_TRUE(contains(resolv.out, "nameserver 127.0.0.11")) << resolv.out;
+  Cmd lookup = dk({"exec", "dnsvm", "nslookup", "dnsrc"}, "", 30s);
+  EXPECT_TRUE(contains(lookup.out, inspect("dnsrc", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}")))
+      << lookup.out << lookup.err;
+  EXPECT_TRUE(pings("dnsvm", "dnsrc")) << "by name, VM to runc";
+  EXPECT_TRUE(pings("dnsrc", "dnsvm")) << "by name, runc to VM";
+  for (const auto& n : names_) dk({"rm", "-f", n}, "", 60s);
+  names_.clear();
+  dk({"network", "rm", net}, "", 30s);
+}
+
+TEST_F(DockerNetworkTest, HostNetworkIsRefusedWithTheReason) {
+  network_ = "host";
+  Cmd r = drun({"--rm"}, {"true"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_TRUE(contains(r.err, "host's network")) << r.err;
 }
 
 }  // namespace
