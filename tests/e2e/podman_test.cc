@@ -171,5 +171,40 @@ TEST_F(PodmanTest, InteractiveTerminal) {
   EXPECT_EQ(r.code, 0) << r.out << r.err;
 }
 
+// podman's default network (netavark: a podman0 bridge, NAT and port
+// forwarding) with a server in a runvm container, reached through a
+// published port. podman runs inside a network namespace this test makes,
+// so netavark's bridge and firewall rules never touch the host's network;
+// that namespace plays the host.
+TEST_F(PodmanTest, DefaultNetworkPublishesAServerInTheVm) {
+  std::string ns = "rvpod" + std::to_string(::getpid());
+  ASSERT_EQ(std::system(("ip netns add " + ns + " && ip -n " + ns + " link set lo up").c_str()), 0);
+  struct NetnsGuard {
+    std::string ns;
+    ~NetnsGuard() { std::system(("ip netns del " + ns + " 2>/dev/null").c_str()); }
+  } guard{ns};
+  auto in_ns = [&](std::vector<std::string> argv) {
+    argv.insert(argv.begin(), {"/usr/bin/nsenter", "--net=/run/netns/" + ns});
+    return argv;
+  };
+  std::vector<std::string> run_args = podman_->podman(
+      {"run", "-d", "--name", "pnet1", "-p", "18081:8080", kImage, "sh", "-c",
+       "mkdir -p /www && echo served-by-vm > /www/index.html && httpd -f -p 8080 -h /www"});
+  Cmd d = run(in_ns(run_args), "", 120s, podman_->env());
+  ASSERT_EQ(d.code, 0) << d.err;
+  ids_.push_back(d.out.substr(0, d.out.find('\n')));
+  std::string got;
+  auto deadline = Clock::now() + 60s;
+  while (Clock::now() < deadline) {
+    got = run(in_ns({"/usr/bin/wget", "-qO-", "-T", "5", "http://127.0.0.1:18081/"}), "", 20s).out;
+    if (got == "served-by-vm\n") break;
+    std::this_thread::sleep_for(500ms);
+  }
+  EXPECT_EQ(got, "served-by-vm\n") << "netavark's port forward reaches the VM";
+  // Removed here, inside the namespace, so netavark tears its network down there.
+  Cmd rm = run(in_ns(podman_->podman({"rm", "-f", "-t", "0", "pnet1"})), "", 60s, podman_->env());
+  EXPECT_EQ(rm.code, 0) << rm.err;
+}
+
 }  // namespace
 }  // namespace runvm::testing::e2e
