@@ -14,6 +14,7 @@ PACKAGES=(
   qemu-system-x86 qemu-utils busybox-static runc kmod cpio binutils
   containerd docker.io podman
   libarchive-dev libacl1-dev zlib1g-dev iproute2 iperf3 wget python3
+  clang libclang-rt-14-dev
 )
 
 missing=()

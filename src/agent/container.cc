@@ -52,6 +52,8 @@ struct ChildPlan {
   int report_fd = -1;
   int release_fd = -1;   // init only: read one byte before exec
   int cgroup_fd = -1;
+  const ContainerTask* task = nullptr;  // run in place of an executable
+  int task_fd = -1;                     // the task's fd 3
 };
 
 [[noreturn]] void child_fail(int report_fd, int exit_code, const std::string& message) {
@@ -307,12 +309,23 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
   std::_Exit(transfer::run_tar_command(plan.process->args, 0, 1, 2));
 }
 
+// A task (runvm cp's transfer) runs here, in the container with its stdio
+// and identity, as the built-in tar does. Like it, it must close what the
+// agent left open (no exec does), keeping only task_fd, moved to 3.
+[[noreturn]] void run_task(const ChildPlan& plan) {
+  if (plan.task_fd >= 0 && plan.task_fd != 3 && ::dup2(plan.task_fd, 3) < 0)
+    child_fail(plan.report_fd, fail_errno("dup2 the task's descriptor").error);
+  ::close_range(plan.task_fd >= 0 ? 4 : 3, ~0U, 0);
+  std::_Exit((*plan.task)());
+}
+
 // The common tail of every child, inside the container's root: stdio,
 // identity, lookup, the wait for release (init), exec.
 [[noreturn]] void finish_child(const ChildPlan& plan) {
   const oci::Process& process = *plan.process;
   if (Status s = set_up_stdio(plan); !s) child_fail(plan.report_fd, s.error());
   if (Status s = take_on_process(process); !s) child_fail(plan.report_fd, s.error());
+  if (plan.task) run_task(plan);
   std::string path = plan.exec_path;
   if (path.empty()) {
     LookPathResult found = look_path(process.args[0], process.env);
@@ -661,6 +674,19 @@ Result<SpawnedProcess> spawn_exec(pid_t init_pid, const oci::Process& process,
   plan.process = &process;
   plan.console_size = console_size;
   fill_plan(plan, stdio, process.terminal);
+  return spawn_in_container(init_pid, plan, std::move(stdio), failure);
+}
+
+Result<SpawnedProcess> spawn_task(pid_t init_pid, const ContainerTask& task, int task_fd,
+                                  StartFailure& failure) {
+  oci::Process root;  // uid 0, gid 0, every capability: the agent's own reach
+  root.args = {"runvm-task"};
+  StdioPair stdio = TRY(make_stdio(false));
+  ChildPlan plan;
+  plan.process = &root;
+  plan.task = &task;
+  plan.task_fd = task_fd;
+  fill_plan(plan, stdio, false);
   return spawn_in_container(init_pid, plan, std::move(stdio), failure);
 }
 

@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,6 +85,17 @@ struct SpawnedProcess {
 // Starts a process inside the running container of init_pid.
 Result<SpawnedProcess> spawn_exec(pid_t init_pid, const oci::Process& process,
                                   std::optional<winsize> console_size, StartFailure& failure);
+
+// Work done by a child inside the container instead of an executable (the
+// transfers of runvm cp): its return value is the child's exit status.
+using ContainerTask = std::function<int()>;
+
+// Starts `task` in a child that joins the container of init_pid as an exec
+// does (namespaces, cgroup, root), as root with every capability, with pipes
+// for stdio and `task_fd` (if >= 0) as its fd 3. The caller closes its own
+// copy of task_fd.
+Result<SpawnedProcess> spawn_task(pid_t init_pid, const ContainerTask& task, int task_fd,
+                                  StartFailure& failure);
 
 // Runs one startContainer hook inside the container with `state` on its
 // stdin, killing it after hook.timeout seconds. Returns runc's error text

@@ -17,8 +17,11 @@
 #include "agent/cgroup.h"
 #include "agent/boot.h"
 #include "agent/container.h"
+#include "agent/dns_relay.h"
 #include "agent/procfs.h"
 #include "agent/requests.h"
+#include "agent/transfer_service.h"
+#include "common/hex.h"
 #include "common/io.h"
 #include "common/log.h"
 #include "net/apply.h"
@@ -69,6 +72,7 @@ struct Process {
   std::optional<int> wait_status;
   std::optional<Clock::time_point> exited_at;
   std::optional<int> forced_exit_code;  // a hook failed: exit 1 whatever the signal
+  UniqueFd copy_result;     // a copy's result pipe: reported as `copied` (transfer_service.h)
 };
 
 std::string control() { return std::string(proto::kControlStream); }
@@ -99,6 +103,10 @@ class Supervisor {
   Status on_ps(const json& request);
   Status on_stats(const json& request);
   Status on_update(const json& request);
+  Status on_copy(const json& request);
+  Status on_stat_path(const json& request);
+  Status on_dns_answer(const json& answer);
+  void relay_dns_queries();
   void on_shutdown();
 
   // Answers start_failed and EOFs the process's outputs.
@@ -118,6 +126,7 @@ class Supervisor {
   Process& track(std::string id, pid_t pid, ParentStdio stdio, const StdioStreams& streams);
   Status fail_start_with_hook(Process& init, size_t index, const std::string& message);
   bool init_running() const;
+  pid_t init_pid() const;
   void prune_inputs();
 
   void pump_output(Output& out);
@@ -132,6 +141,7 @@ class Supervisor {
   UniqueFd sigchld_;
   proto::Session session_;
   std::map<std::string, Process> processes_;
+  std::optional<GuestDnsRelay> dns_;  // 127.0.0.11:53, when the host has a server to relay to
   std::map<std::string, Input> inputs_;
   bool init_created_ = false;
   bool init_exited_ = false;
@@ -156,6 +166,7 @@ Status Supervisor::run() {
     watch(port_.get(), static_cast<short>(POLLIN | (session_.outbox().empty() ? 0 : POLLOUT)),
           [&] { port_status = on_port_readable(); });
     watch(sigchld_.get(), POLLIN, [&] { reap_children(); });
+    if (dns_) watch(dns_->fd(), POLLIN, [this] { relay_dns_queries(); });
     for (auto& [id, p] : processes_) {
       Process* proc = &p;
       for (auto& out : p.outputs)
@@ -268,6 +279,9 @@ Status Supervisor::handle_message(const std::string& stream, const json& body) {
   if (type == "ps") return on_ps(body);
   if (type == "stats") return on_stats(body);
   if (type == "update") return on_update(body);
+  if (type == "dns_answer") return on_dns_answer(body);
+  if (type == "copy_in" || type == "copy_out") return on_copy(body);
+  if (type == "stat_path") return on_stat_path(body);
   if (type == "shutdown") {
     on_shutdown();
     return ok();
@@ -427,6 +441,11 @@ Status Supervisor::on_create(const json& request) {
     return start_failed(pid_name, "invalid create request: " + network.error().describe(), 1, outputs, stdin_stream);
   if (Status s = net::apply_network_config(*network); !s)
     return start_failed(pid_name, "configure the network: " + s.error().describe(), 1, outputs, stdin_stream);
+  if (request.value("dns_relay", false)) {
+    auto relay = GuestDnsRelay::listen();
+    if (relay) dns_ = std::move(*relay);
+    else log::warn("no DNS relay: " + relay.error().describe());
+  }
   init_created_ = true;
   StartFailure failure;
   auto prepared = prepare_init(config, failure);
@@ -507,6 +526,41 @@ Status Supervisor::on_exec(const json& request) {
   }
   Process& p = track(*id, spawned->pid, std::move(spawned->stdio), *streams);
   p.released = true;
+  return session_.send_message(control(), {{"type", "started"}, {"id", p.id}, {"pid", p.pid}});
+}
+
+pid_t Supervisor::init_pid() const {
+  for (const auto& [id, p] : processes_)
+    if (p.is_init) return p.pid;
+  return -1;
+}
+
+// A copy is started like an exec (same streams, `started`/`start_failed`),
+// but runs a transfer instead of a program (transfer_service.h).
+Status Supervisor::on_copy(const json& request) {
+  auto id = parse_process_id(request);
+  auto streams = stdio_of(request, false);
+  std::vector<std::string> outputs = streams ? streams->outputs() : std::vector<std::string>{};
+  std::string stdin_stream = streams ? streams->stdin_stream : "";
+  if (!id) return start_failed("", "invalid copy request: " + id.error().describe(), 1, {});
+  if (processes_.count(*id)) return start_failed(*id, "process id " + *id + " is in use", 1, {});
+  if (!streams) return start_failed(*id, "invalid copy request: " + streams.error().describe(), 1, {});
+  auto job = parse_copy_request(request);
+  if (!job)
+    return start_failed(*id, "invalid copy request: " + job.error().describe(), 1, outputs, stdin_stream);
+  if (!init_running())
+    return start_failed(*id, "container not running", 1, outputs, stdin_stream);
+  if (processes_.size() >= kMaxProcesses)
+    return start_failed(*id, "too many processes in the container", 1, outputs, stdin_stream);
+  StartFailure failure;
+  auto spawned = spawn_copy(init_pid(), *job, failure);
+  if (!spawned) {
+    if (failure.message.empty()) failure.message = spawned.error().describe();
+    return start_failed(*id, failure.message, failure.exit_code, outputs, stdin_stream);
+  }
+  Process& p = track(*id, spawned->process.pid, std::move(spawned->process.stdio), *streams);
+  p.released = true;
+  p.copy_result = std::move(spawned->result);
   return session_.send_message(control(), {{"type", "started"}, {"id", p.id}, {"pid", p.pid}});
 }
 
@@ -594,6 +648,14 @@ Status Supervisor::on_stats(const json& request) {
                                              {"message", "the guest has no cgroup for the container"}});
   json answer = cgroup_stats();
   answer["type"] = "stats";
+  answer["request"] = request_of(request);
+  return session_.send_message(control(), answer);
+}
+
+Status Supervisor::on_stat_path(const json& request) {
+  json answer = init_running() ? stat_answer(init_pid(), request)
+                               : json{{"errno", 0}, {"message", "container not running"}};
+  answer["type"] = "stat_path";
   answer["request"] = request_of(request);
   return session_.send_message(control(), answer);
 }
@@ -704,6 +766,10 @@ Status Supervisor::maybe_report_exit(Process& p, bool& done) {
     out.eof_sent = true;
   }
   int status = *p.wait_status;
+  if (p.copy_result) {
+    done = true;
+    return session_.send_message(control(), copied_message(p.id, p.copy_result.get(), status));
+  }
   json exit = {{"type", "exit"}, {"id", p.id}, {"exit_code", nullptr}, {"signal", nullptr}};
   if (p.forced_exit_code) {
     exit["exit_code"] = *p.forced_exit_code;
@@ -721,6 +787,22 @@ Status Supervisor::maybe_report_exit(Process& p, bool& done) {
   }
   done = true;
   return session_.send_message(control(), exit);
+}
+
+// Queries to 127.0.0.11 in the guest go to the host, which asks the
+// engine's embedded DNS server in the container's namespace.
+void Supervisor::relay_dns_queries() {
+  for (auto& [id, query] : dns_->receive())
+    (void)session_.send_message(control(), {{"type", "dns_query"}, {"query", id}, {"data", hex::encode(query)}});
+}
+
+Status Supervisor::on_dns_answer(const json& answer) {
+  if (!dns_ || !answer.contains("query") || !answer["query"].is_number_unsigned() || !answer.contains("data") ||
+      !answer["data"].is_string())
+    return ok();
+  if (auto data = hex::decode(answer["data"].get<std::string>()))
+    dns_->answer(answer["query"].get<uint64_t>(), *data);
+  return ok();
 }
 
 Status Supervisor::flush_port() {

@@ -239,6 +239,7 @@ Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code
   // VM, so its limit is that plus an allowance (docs/ARCHITECTURE.md).
   if (c.spec.resources.memory_limit && *c.spec.resources.memory_limit > 0)
     TRY(limit_cgroup_memory(c.state.cgroup, host_memory_limit_bytes(c.vm.memory_mib)));
+  NetnsId callers_netns = current_netns();
   TRY(enter_namespaces(c.spec.namespaces));
   c.state.pid = ::getpid();
   c.state.pid_start = host::read_proc_stat(c.state.pid).value_or(host::ProcStat{}).starttime;
@@ -248,7 +249,7 @@ Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code
   TRY(run_hooks(c.spec.hooks.prestart, hook_state));
   TRY(run_hooks(c.spec.hooks.create_container, hook_state));
   // After the hooks: Docker's prestart hook is what configures the netns.
-  c.network = TRY(wire_network(c.spec));
+  c.network = TRY(wire_network(c.spec, callers_netns));
   c.vm.nics = c.network.nics();
   if (c.spec.process.terminal) {
     r.terminal.emplace(TRY(host_terminal(o, c.init_io, c.init_tty_follows_winch)));

@@ -9,9 +9,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/hex.h"
 #include "common/io.h"
 #include "common/log.h"
 #include "host/message_socket.h"
+#include "runtime/copy_request.h"
 #include "runtime/hooks.h"
 
 namespace runvm::runtime {
@@ -28,6 +30,7 @@ struct Monitor::Process {
   std::optional<int> exit_code;
   std::optional<std::string> start_error;
   int start_exit_code = 1;
+  std::optional<json> copied;  // a copy's result (runvm cp), for its client
 };
 
 struct Monitor::Client {
@@ -118,6 +121,7 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
                       {"binds", m->config_.binds},
                       {"devices", m->config_.devices},
                       {"network", net::to_json(m->config_.network.config)},
+                      {"dns_relay", m->config_.network.dns.has_value()},
                       {"stdio", init->relay.streams()}}));
   while (!init->created && !init->start_error && !m->lost_) {
     if (Status s = m->step(-1); !s) {
@@ -185,6 +189,9 @@ Status Monitor::step(int timeout_ms) {
     p->relay.add_to_poll(fds, session);
     polled.push_back(p.get());
   }
+  std::optional<DnsRelay>& dns = config_.network.dns;
+  size_t dns_base = fds.size();
+  if (dns) dns->add_to_poll(fds);
   if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
     if (errno == EINTR) return ok();
     return fail_errno("poll");
@@ -192,6 +199,9 @@ Status Monitor::step(int timeout_ms) {
   // Relays first: they index into this poll set, which the handlers below
   // may invalidate by adding or removing processes.
   for (Process* p : polled) TRY(p->relay.handle(fds, session));
+  if (dns)
+    for (auto& [query, data] : dns->take_answers(fds, dns_base))
+      TRY(link_->send({{"type", "dns_answer"}, {"query", query}, {"data", hex::encode(data)}}));
   size_t client_count = clients_.size();
   for (size_t i = 0; i < client_count; ++i)
     if (fds[client_base + i].revents) on_client(*clients_[i]);
@@ -243,8 +253,21 @@ Status Monitor::handle_agent_events() {
   return received;
 }
 
+// A guest's query for 127.0.0.11, sent on to the engine's server in the
+// container's namespace; whatever is malformed is dropped, as a lost
+// datagram would be.
+Status Monitor::relay_dns_query(const json& m) {
+  auto& dns = config_.network.dns;
+  if (!dns || !m.contains("query") || !m["query"].is_number_unsigned() || !m.contains("data") ||
+      !m["data"].is_string())
+    return ok();
+  if (auto query = hex::decode(m["data"].get<std::string>())) dns->forward(m["query"].get<uint64_t>(), *query);
+  return ok();
+}
+
 Status Monitor::on_message(const json& m) {
   std::string type = m.value("type", "");
+  if (type == "dns_query") return relay_dns_query(m);
   if (m.contains("request")) {
     int request = m.value("request", 0);
     auto it = pending_queries_.find(request);
@@ -287,8 +310,9 @@ Status Monitor::on_message(const json& m) {
       p.client_fd = -1;
       processes_.erase(it);
     }
-  } else if (type == "exit") {
+  } else if (type == "exit" || type == "copied") {
     p.exit_code = m.value("exit_code", 1);
+    if (type == "copied") p.copied = m;
     p.relay.stop_input();
   } else {
     log::warn("ignoring the agent's \"" + type + "\" message");
@@ -306,7 +330,9 @@ void Monitor::finish_exits() {
       continue;
     }
     p.relay.close_owned();
-    if (p.client_fd >= 0) reply(p.client_fd, {{"exit", *p.exit_code}});
+    json done = {{"exit", *p.exit_code}};
+    if (p.copied) done["copied"] = *p.copied;
+    if (p.client_fd >= 0) reply(p.client_fd, done);
     it = processes_.erase(it);
   }
 }
@@ -334,6 +360,8 @@ Status Monitor::on_request(Client& client, const json& request, std::vector<Uniq
   int fd = client.fd.get();
   if (op == "start") return request_start(fd);
   if (op == "exec") return request_exec(client, request, std::move(fds));
+  if (op == "copy_in" || op == "copy_out") return request_copy(client, request, std::move(fds));
+  if (op == "stat_path") return forward_query(fd, stat_path_query(request));
   if (op == "kill") {
     TRY(request_kill(request));
     reply(fd, {{"ok", true}});
@@ -407,6 +435,24 @@ Status Monitor::request_exec(Client& client, const json& request, std::vector<Un
   TRY(p->relay.open(link_->session()));
   TRY(link_->send({{"type", "exec"}, {"id", id}, {"process", oci::process_to_json(process)},
                    {"stdio", p->relay.streams()}}));
+  client.exec_id = id;
+  processes_[id] = std::move(p);
+  return ok();
+}
+
+// runvm cp on a running container: a transfer in the guest, relayed like an
+// exec's stdio, whose client is told its result (copy_request.h).
+Status Monitor::request_copy(Client& client, const json& request, std::vector<UniqueFd> fds) {
+  if (config_.state.status != "running") return fail("container " + config_.state.id + " is not running");
+  if (!client.exec_id.empty()) return fail("one exec per connection");
+  GuestCopy copy = TRY(guest_copy(request, std::move(fds)));
+  std::string id = "t" + std::to_string(next_exec_++);
+  auto p = std::make_unique<Process>(id, std::move(copy.io));
+  p->client_fd = client.fd.get();
+  TRY(p->relay.open(link_->session()));
+  copy.message["id"] = id;
+  copy.message["stdio"] = p->relay.streams();
+  TRY(link_->send(copy.message));
   client.exec_id = id;
   processes_[id] = std::move(p);
   return ok();

@@ -77,10 +77,12 @@ class Monitor {
   Status step(int timeout_ms);
   Status handle_agent_events();
   Status on_message(const nlohmann::json& m);
+  Status relay_dns_query(const nlohmann::json& m);
   void on_client(Client& client);
   Status on_request(Client& client, const nlohmann::json& request, std::vector<UniqueFd> fds);
   Status request_start(int client_fd);
   Status request_exec(Client& client, const nlohmann::json& request, std::vector<UniqueFd> fds);
+  Status request_copy(Client& client, const nlohmann::json& request, std::vector<UniqueFd> fds);
   Status request_kill(const nlohmann::json& request);
   Status set_paused(bool paused);
   Status forward_query(int client_fd, nlohmann::json query);

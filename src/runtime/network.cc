@@ -39,18 +39,19 @@ std::vector<vm::Nic> ContainerNetwork::nics() const {
   return nics;
 }
 
-// Docker's --network host names the host's namespace by path
-// (/var/run/docker/netns/default) instead of leaving the entry out.
-bool in_host_network_namespace() {
-  struct stat self {}, host {};
-  return ::stat("/proc/self/ns/net", &self) == 0 && ::stat("/proc/1/ns/net", &host) == 0 &&
-         self.st_ino == host.st_ino && self.st_dev == host.st_dev;
+NetnsId current_netns() {
+  struct stat st {};
+  if (::stat("/proc/self/ns/net", &st) < 0) return {};
+  return {st.st_dev, st.st_ino};
 }
 
-Result<ContainerNetwork> wire_network(const oci::Spec& spec) {
-  if (!has_network_namespace(spec) || in_host_network_namespace())
-    return fail("the spec has no network namespace, so the container would use the host's network "
-                "(--network host); a VM has a network stack of its own and cannot share the host's "
+Result<ContainerNetwork> wire_network(const oci::Spec& spec, NetnsId callers) {
+  // Docker's --network host names the host's namespace by path
+  // (/var/run/docker/netns/default) rather than leaving the entry out: the
+  // namespace runvm was started in is the host's network, either way.
+  if (!has_network_namespace(spec) || (callers.inode != 0 && current_netns() == callers))
+    return fail("the container would use the host's network (--network host, or no network namespace "
+                "in the spec); a VM has a network stack of its own and cannot share the host's "
                 "interfaces: use a bridge network, or --network none");
   TRY_CTX(refuse_shared_namespace(), "network");
   net::ScanResult scan = TRY_CTX(net::scan_network_namespace(), "read the container's network");
@@ -60,6 +61,7 @@ Result<ContainerNetwork> wire_network(const oci::Spec& spec) {
     network.taps.push_back(TRY_CTX(net::connect_tap(scan.ifindexes[i], static_cast<int>(i)),
                                    "connect " + scan.config.interfaces[i].name + " to the VM"));
   network.config = std::move(scan.config);
+  network.dns = DnsRelay::find();
   return network;
 }
 

@@ -40,8 +40,8 @@ struct Place {
 };
 
 // Opens (creating missing directories, as tar does) the parent of the
-// root-relative path `parts`.
-Result<Place> place_for(int root_fd, const std::vector<std::string>& parts);
+// root-relative path `parts`; with no_symlinks, never through a symlink.
+Result<Place> place_for(int root_fd, const std::vector<std::string>& parts, bool no_symlinks);
 
 // Removes what is at parent/name (file, symlink, empty directory) so that
 // an entry can be created there; a non-empty directory is an error.

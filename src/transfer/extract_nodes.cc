@@ -70,9 +70,12 @@ Status extract_symlink(ImportContext& ctx, archive_entry* e, const Place& at) {
 Status extract_hardlink(ImportContext& ctx, archive_entry* e, const Place& at) {
   std::vector<std::string> target = TRY(member_components(archive_entry_hardlink(e)));
   if (target.empty()) return fail("hardlink to the destination itself");
+  if (!ctx.options.only_under.empty() && target.front() != ctx.options.only_under)
+    return fail("hardlink target outside " + ctx.options.only_under + ", the path that was asked for");
   target.insert(target.begin(), ctx.dest.begin(), ctx.dest.end());
   UniqueFd target_dir = TRY_CTX(
-      open_in_root(ctx.root_fd, join_components(target, target.size() - 1), O_PATH | O_DIRECTORY),
+      open_in_root(ctx.root_fd, join_components(target, target.size() - 1), O_PATH | O_DIRECTORY, 0,
+                   ctx.options.no_symlinks),
       "hardlink target");
   const std::string& target_name = target.back();
   struct stat old_st, new_st;
@@ -88,7 +91,8 @@ Status extract_hardlink(ImportContext& ctx, archive_entry* e, const Place& at) {
 
 Status extract_node(ImportContext& ctx, archive_entry* e, const Place& at) {
   mode_t type = archive_entry_filetype(e);
-  if (!ctx.options.allow_devices)
+  bool allowed = ctx.options.allow_devices || (type == AE_IFIFO && ctx.options.allow_fifos);
+  if (!allowed)
     return fail(type == AE_IFIFO ? "refusing to create a FIFO (devices are not allowed)"
                                  : "refusing to create a device node (devices are not allowed)");
   dev_t rdev = type == AE_IFIFO ? 0 : makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));

@@ -22,8 +22,10 @@ Status extract_entry(ImportContext& ctx, TarReader& reader, archive_entry* e) {
     if (is_dir) return ok();
     return fail("entry names the destination itself");
   }
+  if (!ctx.options.only_under.empty() && parts.front() != ctx.options.only_under)
+    return fail("entry outside " + ctx.options.only_under + ", the path that was asked for");
   parts.insert(parts.begin(), ctx.dest.begin(), ctx.dest.end());
-  Place at = TRY(detail::place_for(ctx.root_fd, parts));
+  Place at = TRY(detail::place_for(ctx.root_fd, parts, ctx.options.no_symlinks));
   if (archive_entry_hardlink(e)) return detail::extract_hardlink(ctx, e, at);
   switch (archive_entry_filetype(e)) {
     case AE_IFREG: return detail::extract_file(ctx, reader, e, at);

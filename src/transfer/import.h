@@ -38,10 +38,23 @@ struct ImportOptions {
   mode_t umask = 022;
   bool touch = false;          // tar -m: leave mtimes at the time of extraction
   bool allow_devices = false;  // device nodes and FIFOs; refused otherwise
+  // FIFOs alone (without device nodes): a FIFO names no device, so it is
+  // safe to take from a container onto the host (runvm cp), a node is not.
+  bool allow_fifos = false;
   bool xattrs = true;          // restore extended attributes where the fs keeps them
   // Go on with the next entry when one fails (GNU tar does, then exits 2);
   // otherwise the first failure ends the import and is returned.
   bool keep_going = false;
+  // If set, every member (and hardlink target) must be this name or below
+  // it: runvm cp asked the guest for one path, and an archive naming
+  // anything else beside it in the destination directory is refused.
+  std::string only_under;
+  // Never go through a symlink below the root, not even one the archive
+  // just made (tar follows those, inside the root): with an archive from
+  // an untrusted side, a symlink entry could otherwise aim later entries
+  // anywhere in the destination directory. What was asked for never goes
+  // through one: an exporter does not follow symlinks below its top.
+  bool no_symlinks = false;
   std::function<void(const std::string& name)> on_entry;  // before each entry (tar -v)
   std::function<void(const Error& error)> on_error;       // each failed entry
   std::function<void(const std::string& message)> on_warning;

@@ -7,6 +7,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "transfer/import.h"
 #include "transfer/testing.h"
 
@@ -51,6 +53,55 @@ TEST_F(ImportSafety, DotDotEntriesAreRejected) {
     ASSERT_FALSE(r) << name;
     EXPECT_NE(r.error().message().find(".."), std::string::npos) << r.error().message();
   }
+}
+
+TEST_F(ImportSafety, OnlyUnderRefusesOtherNames) {
+  ImportOptions options;
+  options.only_under = "asked";
+  auto good = import(ArchiveBuilder().dir("asked").file("asked/f", "ok").finish(), options);
+  ASSERT_TRUE(good) << good.error().describe();
+  EXPECT_EQ(testing::read_file(in_root("dest/asked/f")), "ok");
+  for (const std::string& archive :
+       {ArchiveBuilder().file("asked/f", "ok").file(".bashrc", "pwned").finish(),
+        ArchiveBuilder().file("/asked-not", "pwned").finish(),
+        ArchiveBuilder().hardlink("asked/l", "other").finish()}) {
+    auto bad = import(archive, options);
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().describe().find("outside asked"), std::string::npos) << bad.error().describe();
+  }
+  EXPECT_FALSE(exists(in_root("dest/.bashrc")));
+  EXPECT_FALSE(exists(in_root("dest/asked-not")));
+}
+
+// A symlink the archive made aims a later entry elsewhere in the root (tar
+// semantics, still inside the root); no_symlinks refuses to go through it.
+TEST_F(ImportSafety, NoSymlinksKeepsEntriesWhereTheirNamesSay) {
+  std::string archive = ArchiveBuilder().symlink("asked", ".").file("asked/.bashrc", "pwned").finish();
+  ImportOptions options;
+  options.only_under = "asked";
+  options.no_symlinks = true;
+  auto refused = import(archive, options);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().describe().find("refusing to go through a symlink"), std::string::npos)
+      << refused.error().describe();
+  EXPECT_FALSE(exists(in_root("dest/.bashrc")));
+  // A hardlink whose target goes through such a link: to a file of the
+  // root beside the destination.
+  testing::write_file(in_root("secret"), "beside the destination");
+  std::string via_link = ArchiveBuilder().dir("asked").symlink("asked/up", "/")
+                             .hardlink("asked/h", "asked/up/secret").finish();
+  auto linked = import(via_link, options);
+  ASSERT_FALSE(linked);
+  EXPECT_NE(linked.error().describe().find("Too many levels of symbolic links"), std::string::npos)
+      << linked.error().describe();
+  EXPECT_FALSE(exists(in_root("dest/asked/h")));
+  std::filesystem::remove_all(in_root("dest/asked"));
+  // Without it, as tar: the link is followed, inside the root.
+  options.no_symlinks = false;
+  options.only_under = "";
+  auto followed = import(archive, options);
+  ASSERT_TRUE(followed) << followed.error().describe();
+  EXPECT_EQ(testing::read_file(in_root("dest/.bashrc")), "pwned");
 }
 
 TEST_F(ImportSafety, KeepGoingSkipsOnlyTheBadEntry) {

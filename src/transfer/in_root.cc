@@ -16,13 +16,14 @@ constexpr int kResolveRetries = 32;
 
 }  // namespace
 
-Result<UniqueFd> open_in_root(int root_fd, const std::string& path, int flags, mode_t mode) {
+Result<UniqueFd> open_in_root(int root_fd, const std::string& path, int flags, mode_t mode,
+                              bool no_symlinks) {
   // glibc 2.36 has no openat2 wrapper.
   open_how how = {};
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
   // The kernel refuses a mode without O_CREAT or O_TMPFILE.
   if (flags & (O_CREAT | __O_TMPFILE)) how.mode = mode;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
   const char* p = path.empty() ? "." : path.c_str();
   for (int i = 0;; ++i) {
     long fd = ::syscall(SYS_openat2, root_fd, p, &how, sizeof how);

@@ -19,9 +19,10 @@
 namespace runvm::transfer {
 
 // openat2(root_fd, path, flags | O_CLOEXEC, mode) resolved inside root_fd. An
-// empty path is the root itself.
+// empty path is the root itself. With no_symlinks, a symlink anywhere on the
+// path fails it (ELOOP) instead of being followed (RESOLVE_NO_SYMLINKS).
 Result<UniqueFd> open_in_root(int root_fd, const std::string& path, int flags,
-                              mode_t mode = 0);
+                              mode_t mode = 0, bool no_symlinks = false);
 
 // The components of a member name from an archive. Leading '/' are removed
 // (as GNU tar and docker cp do: the name is then relative to the

@@ -17,18 +17,23 @@ constexpr int kDirFlags = O_PATH | O_DIRECTORY;
 // level at a time. Each level is resolved again from the root, so a
 // symlink met on the way is followed inside the root, never outside.
 Result<UniqueFd> open_dir_creating(int root_fd, const std::vector<std::string>& parts,
-                                   size_t count) {
-  Result<UniqueFd> direct = open_in_root(root_fd, join_components(parts, count), kDirFlags);
+                                   size_t count, bool no_symlinks) {
+  auto open = [&](const std::string& path) {
+    return open_in_root(root_fd, path, kDirFlags, 0, no_symlinks);
+  };
+  Result<UniqueFd> direct = open(join_components(parts, count));
+  if (!direct && direct.error().errno_value() == ELOOP && no_symlinks)
+    return fail("refusing to go through a symlink in " + join_components(parts, count));
   if (direct || direct.error().errno_value() != ENOENT) return direct;
-  UniqueFd dir = TRY(open_in_root(root_fd, "", kDirFlags));
+  UniqueFd dir = TRY(open(""));
   for (size_t i = 0; i < count; ++i) {
     std::string prefix = join_components(parts, i + 1);
-    Result<UniqueFd> next = open_in_root(root_fd, prefix, kDirFlags);
+    Result<UniqueFd> next = open(prefix);
     if (!next && next.error().errno_value() == ENOENT) {
       // 0777: the process umask gives these the mode tar gives them.
       if (::mkdirat(dir.get(), parts[i].c_str(), 0777) < 0 && errno != EEXIST)
         return fail_errno("create directory " + prefix);
-      next = open_in_root(root_fd, prefix, kDirFlags);
+      next = open(prefix);
     }
     if (!next) return std::move(next).error();
     dir = std::move(*next);
@@ -38,9 +43,9 @@ Result<UniqueFd> open_dir_creating(int root_fd, const std::vector<std::string>& 
 
 }  // namespace
 
-Result<Place> place_for(int root_fd, const std::vector<std::string>& parts) {
+Result<Place> place_for(int root_fd, const std::vector<std::string>& parts, bool no_symlinks) {
   Place place;
-  place.parent = TRY(open_dir_creating(root_fd, parts, parts.size() - 1));
+  place.parent = TRY(open_dir_creating(root_fd, parts, parts.size() - 1, no_symlinks));
   place.name = parts.back();
   place.path = join_components(parts, parts.size());
   return place;

@@ -1,0 +1,209 @@
+#include "runtime/copy_side.h"
+
+#include <fcntl.h>
+#include <signal.h>
+
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common/io.h"
+#include "common/log.h"
+#include "host/message_socket.h"
+#include "runtime/lifecycle.h"
+#include "runtime/monitor.h"
+#include "transfer/import.h"
+
+namespace runvm::runtime {
+namespace {
+
+using nlohmann::json;
+
+// What follows an archive's end (its writer's last record) is read up to
+// this much, so that the writer does not see its last write fail.
+constexpr size_t kMaxTrailer = 1 << 20;
+
+void drain(transfer::ByteSource& in) {
+  char buf[64 * 1024];
+  for (size_t total = 0; total < kMaxTrailer;) {
+    Result<size_t> n = in.read(buf, sizeof buf);
+    if (!n || *n == 0) return;
+    total += *n;
+  }
+}
+
+Status status_of(const Result<transfer::TransferSummary>& r) {
+  if (r) return ok();
+  return r.error();
+}
+
+std::string string_of(const json& j, const char* key, const std::string& fallback) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+// A copy in the guest: the tar stream on a pipe whose other end the
+// monitor relays, as it relays an exec's stdio.
+class GuestSide : public ContainerSide {
+ public:
+  explicit GuestSide(std::string state_dir) : state_dir_(std::move(state_dir)) {}
+
+  Result<transfer::PathInfo> stat(const std::string& path, bool follow_link) override {
+    json reply = TRY(ask_monitor(state_dir_, {{"op", "stat_path"}, {"path", path}, {"follow_link", follow_link}}));
+    if (reply.contains("errno"))
+      return Error(string_of(reply, "message", "stat " + path), reply.value("errno", 0));
+    return transfer::path_info_from_json(reply);
+  }
+
+  Result<transfer::TransferSummary> receive(const std::string& dir, bool same_owner,
+                                            const Producer& produce) override {
+    auto [r, w] = TRY(io::make_pipe());
+    json request = {{"op", "copy_in"}, {"dest", dir}, {"options", {{"same_owner", same_owner}}}};
+    UniqueFd conn = TRY(start(request, r.get()));
+    r.reset();
+    transfer::FdSink sink(w.get());
+    Status written = produce(sink);
+    w.reset();  // the guest's end of input
+    json copied = TRY(finish(conn.get()));
+    Result<transfer::TransferSummary> unpacked = summary_of(copied);
+    TRY(settle(written, status_of(unpacked)));
+    return unpacked;
+  }
+
+  Status send(const std::string& path, const transfer::ExportOptions& options,
+              const Consumer& consume) override {
+    auto [r, w] = TRY(io::make_pipe());
+    json request = {{"op", "copy_out"},
+                    {"path", path},
+                    {"options", {{"name", options.name},
+                                 {"contents_only", options.contents_only},
+                                 {"follow_link", options.follow_link}}}};
+    UniqueFd conn = TRY(start(request, w.get()));
+    w.reset();
+    transfer::FdSource source(r.get());
+    Status read = consume(source);
+    r.reset();
+    // Our end failed: stop the guest's rather than wait for what nobody
+    // reads (the monitor forwards the signal to the transfer).
+    if (!read) (void)host::send_message(conn.get(), {{"op", "signal"}, {"signal", SIGKILL}});
+    json copied = TRY(finish(conn.get()));
+    bool killed_by_us = !read && copied.value("exit_code", 0) == 128 + SIGKILL;
+    Status written = killed_by_us ? ok() : status_of(summary_of(copied));
+    return settle(written, read);
+  }
+
+ private:
+  Result<json> next_reply(int conn) {
+    auto message = TRY(host::receive_message(conn));
+    if (!message) return fail("the container's monitor went away");
+    if (message->body.contains("error"))
+      return fail(string_of(message->body, "error", "the copy failed"));
+    return std::move(message->body);
+  }
+
+  // Sends the request with the stream's descriptor and our stderr (the
+  // guest's warnings), and waits until the transfer runs in the guest.
+  Result<UniqueFd> start(const json& request, int stream_fd) {
+    UniqueFd conn = TRY(host::connect_messages(state_dir_ + "/" + kControlSocket));
+    TRY(host::send_message(conn.get(), request, {stream_fd, 2}));
+    json reply = TRY(next_reply(conn.get()));
+    if (!reply.value("started", false)) return fail("unexpected answer from the container's monitor");
+    return conn;
+  }
+
+  Result<json> finish(int conn) {
+    json reply = TRY(next_reply(conn));
+    if (!reply.contains("copied") || !reply["copied"].is_object())
+      return fail("the container stopped during the copy");
+    return reply["copied"];
+  }
+
+  static Result<transfer::TransferSummary> summary_of(const json& copied) {
+    if (copied.contains("error") && copied["error"].is_string())
+      return fail(copied["error"].get<std::string>());
+    transfer::TransferSummary summary;
+    summary.bytes = copied.value("bytes", uint64_t{0});
+    summary.entries = copied.value("entries", uint64_t{0});
+    summary.errors = copied.value("errors", uint64_t{0});
+    return summary;
+  }
+
+  std::string state_dir_;
+};
+
+// A paused container: the copy is made here, on the rootfs directory, with
+// the stream between two threads over a pipe (bounded by the pipe).
+class RootfsSide : public ContainerSide {
+ public:
+  explicit RootfsSide(UniqueFd root) : root_(std::move(root)) {}
+
+  Result<transfer::PathInfo> stat(const std::string& path, bool follow_link) override {
+    return transfer::stat_in_root(root_.get(), path, follow_link);
+  }
+
+  Result<transfer::TransferSummary> receive(const std::string& dir, bool same_owner,
+                                            const Producer& produce) override {
+    auto [read_end, write_end] = TRY(io::make_pipe());
+    UniqueFd r = std::move(read_end), w = std::move(write_end);  // a thread takes one
+    Status written;
+    std::thread writer([&produce, &written, &w] {
+      transfer::FdSink sink(w.get());
+      written = produce(sink);
+      w.reset();
+    });
+    // What the agent does for copy_in (transfer_service.cc), here.
+    transfer::ImportOptions options;
+    options.same_owner = same_owner;
+    options.same_permissions = true;
+    options.allow_devices = true;
+    options.on_warning = [](const std::string& m) { log::warn(m); };
+    transfer::FdSource source(r.get());
+    Result<transfer::TransferSummary> unpacked = transfer::import_tar(root_.get(), dir, source, options);
+    if (unpacked) drain(source);
+    r.reset();  // a writer still going sees EPIPE
+    writer.join();
+    TRY(settle(written, status_of(unpacked)));
+    return unpacked;
+  }
+
+  Status send(const std::string& path, const transfer::ExportOptions& options,
+              const Consumer& consume) override {
+    auto [read_end, write_end] = TRY(io::make_pipe());
+    UniqueFd r = std::move(read_end), w = std::move(write_end);  // a thread takes one
+    Status read;
+    std::thread reader([&consume, &read, &r] {
+      transfer::FdSource source(r.get());
+      read = consume(source);
+      r.reset();
+    });
+    transfer::ExportOptions o = options;
+    o.on_warning = [](const std::string& m) { log::warn(m); };
+    transfer::FdSink sink(w.get());
+    Result<transfer::TransferSummary> packed = transfer::export_tar(root_.get(), path, sink, o);
+    w.reset();
+    reader.join();
+    return settle(status_of(packed), read);
+  }
+
+ private:
+  UniqueFd root_;
+};
+
+}  // namespace
+
+std::unique_ptr<ContainerSide> guest_side(const std::string& state_dir) {
+  return std::make_unique<GuestSide>(state_dir);
+}
+
+Result<std::unique_ptr<ContainerSide>> rootfs_side(const std::string& rootfs) {
+  UniqueFd root = TRY_CTX(io::open_file(rootfs, O_PATH | O_DIRECTORY), "the container's rootfs");
+  return std::unique_ptr<ContainerSide>(std::make_unique<RootfsSide>(std::move(root)));
+}
+
+Status settle(Status written, Status read) {
+  if (!written && written.error().errno_value() != EPIPE) return written;
+  if (!read) return read;
+  return ok();
+}
+
+}  // namespace runvm::runtime
