@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# mkinitramfs.sh AGENT_BINARY KERNEL_DIR MODULES_LIST TOOL OUT
+# mkinitramfs.sh AGENT_BINARY KERNEL_DIR MODULES_LIST TOOL OUT [NETWORK_MODULES_LIST]
 #
 # Builds the guest initramfs, an uncompressed newc cpio:
 #   /init                   AGENT_BINARY (static; PID 1 in the guest)
 #   /lib/modules/<path>.ko  each module in MODULES_LIST plus its dependencies,
 #                           their signatures stripped
 #   /etc/runvm/modules      their load order, one absolute path per line
+#   /etc/runvm/modules-network  the same for NETWORK_MODULES_LIST, which the
+#                           agent loads only for a container with interfaces
 #   /proc /sys /dev /run /mnt /tmp /etc   empty mount points
 #
 # KERNEL_DIR is what guest/kernel/<flavour>.sh made (KERNEL_DIR/modules holds
@@ -23,7 +25,7 @@ die() {
 }
 
 usage() {
-  echo "usage: $0 AGENT_BINARY KERNEL_DIR MODULES_LIST TOOL OUT" >&2
+  echo "usage: $0 AGENT_BINARY KERNEL_DIR MODULES_LIST TOOL OUT [NETWORK_MODULES_LIST]" >&2
   exit 1
 }
 
@@ -50,19 +52,19 @@ copy_unsigned_module() {
   head -c $((size - sig_len - 40)) "$src" >"$dst"
 }
 
-# Copies the modules into ROOT and writes ROOT/etc/runvm/modules.
+# Copies the modules into ROOT and writes their load order to ROOT/LIST.
 add_modules() {
-  local root=$1 modules_dir=$2 tool=$3
-  shift 3
+  local root=$1 modules_dir=$2 tool=$3 list=$4
+  shift 4
   local order
   order=$("$tool" "$modules_dir" "$@") || die "cannot resolve kernel modules: $*"
-  : >"$root/etc/runvm/modules"
+  : >"$root/$list"
   local rel
   while IFS= read -r rel; do
     [[ -n "$rel" ]] || continue
     [[ "$rel" == *.ko ]] || die "$rel: compressed module; the kernel recipe must uncompress modules"
     copy_unsigned_module "$modules_dir/$rel" "$root/lib/modules/$rel"
-    echo "/lib/modules/$rel" >>"$root/etc/runvm/modules"
+    echo "/lib/modules/$rel" >>"$root/$list"
   done <<<"$order"
 }
 
@@ -86,8 +88,8 @@ require_static() {
 }
 
 main() {
-  [[ $# -eq 5 ]] || usage
-  local agent=$1 kernel_dir=$2 list=$3 tool=$4 out=$5
+  [[ $# -eq 5 || $# -eq 6 ]] || usage
+  local agent=$1 kernel_dir=$2 list=$3 tool=$4 out=$5 network_list=${6:-}
 
   [[ -f "$agent" ]] || die "agent binary $agent not found"
   require_static "$agent"
@@ -97,8 +99,12 @@ main() {
   [[ -x "$tool" ]] || die "$tool is not an executable (build runvm-initramfs-modules)"
   command -v cpio >/dev/null 2>&1 || die "'cpio' not found (on Debian: apt-get install cpio)"
 
-  local names=()
+  local names=() network_names=()
   mapfile -t names < <(read_module_names "$list")
+  if [[ -n "$network_list" ]]; then
+    [[ -f "$network_list" ]] || die "module list $network_list not found"
+    mapfile -t network_names < <(read_module_names "$network_list")
+  fi
 
   local root
   root=$(mktemp -d)
@@ -112,7 +118,11 @@ main() {
   chmod 0755 "$root"  # mktemp made it 0700; it becomes the guest's /
   chmod 1777 "$root/tmp"
   install -m 0755 "$agent" "$root/init"
-  add_modules "$root" "$kernel_dir/modules" "$tool" "${names[@]}"
+  add_modules "$root" "$kernel_dir/modules" "$tool" etc/runvm/modules "${names[@]}"
+  : >"$root/etc/runvm/modules-network"
+  if ((${#network_names[@]})); then
+    add_modules "$root" "$kernel_dir/modules" "$tool" etc/runvm/modules-network "${network_names[@]}"
+  fi
 
   mkdir -p "$(dirname "$out")"
   write_cpio "$root" "$out.tmp"

@@ -71,9 +71,9 @@ Status mount_guest_filesystems() {
   return ok();
 }
 
-Status load_modules() {
-  std::ifstream list(kModuleList);
-  if (!list) return fail_errno(std::string("open ") + kModuleList);
+Status load_modules(const char* list_path) {
+  std::ifstream list(list_path);
+  if (!list) return fail_errno(std::string("open ") + list_path);
   std::string path;
   while (std::getline(list, path)) {
     if (path.empty() || path[0] == '#') continue;

@@ -11,6 +11,8 @@
 namespace runvm::agent {
 
 constexpr const char* kModuleList = "/etc/runvm/modules";
+// Loaded only for a container with network interfaces (virtio-net).
+constexpr const char* kNetworkModuleList = "/etc/runvm/modules-network";
 constexpr const char* kRootTag = "rootfs";          // virtio-fs tag
 constexpr const char* kContainerRoot = "/container";  // where the root share is mounted
 constexpr const char* kPortName = "runvm.agent";
@@ -18,8 +20,8 @@ constexpr const char* kPortName = "runvm.agent";
 // /proc, /sys, /dev (devtmpfs), /dev/pts, /dev/shm.
 Status mount_guest_filesystems();
 
-// Loads each module named in kModuleList, in order.
-Status load_modules();
+// Loads each module named in `list` (kModuleList at boot), in order.
+Status load_modules(const char* list = kModuleList);
 
 // Mounts the virtio-fs root share at kContainerRoot (read-write: the
 // container's mounts are set up first, then it is made read-only if asked).

@@ -439,6 +439,9 @@ Status Supervisor::on_create(const json& request) {
                                               : Result<net::NetworkConfig>(net::NetworkConfig{});
   if (!network)
     return start_failed(pid_name, "invalid create request: " + network.error().describe(), 1, outputs, stdin_stream);
+  if (!network->interfaces.empty())
+    if (Status s = load_modules(kNetworkModuleList); !s)
+      return start_failed(pid_name, "load the network driver: " + s.error().describe(), 1, outputs, stdin_stream);
   if (Status s = net::apply_network_config(*network); !s)
     return start_failed(pid_name, "configure the network: " + s.error().describe(), 1, outputs, stdin_stream);
   if (request.value("dns_relay", false)) {

@@ -36,22 +36,10 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using transfer::testing::describe_tree;
 
-struct Shell {
-  int status;
-  std::string out;
-};
+using Shell = ShellResult;
 
 // Runs a shell command line; stdout and stderr together.
-Shell sh(const std::string& command) {
-  Shell r{-1, ""};
-  FILE* p = ::popen(("( " + command + " ) 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[65536];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Shell sh(const std::string& command) { return shell(command); }
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -81,6 +81,17 @@ void Bundle::write_config() const {
 
 std::string runvm_binary() { return RUNVM_BINARY; }
 
+ShellResult shell(const std::string& command) {
+  ShellResult r;
+  FILE* p = ::popen(("( " + command + " ) 2>&1").c_str(), "r");
+  if (!p) return r;
+  char buf[65536];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+  int status = ::pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
 namespace {
 
 void drain(int& fd, std::string& into) {

@@ -66,6 +66,13 @@ std::string runvm_binary();
 RunResult run_runvm(const std::vector<std::string>& args, const RunOptions& options = {},
                     const std::string& cwd = ".");
 
+// A shell command line's exit status and its stdout and stderr together.
+struct ShellResult {
+  int status = -1;  // -1: killed by a signal, or popen failed
+  std::string out;
+};
+ShellResult shell(const std::string& command);
+
 // Every process whose command line mentions `needle` (QEMU, virtiofsd).
 std::vector<pid_t> processes_mentioning(const std::string& needle);
 
