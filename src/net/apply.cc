@@ -5,6 +5,7 @@
 
 #include <linux/if_addr.h>
 #include <linux/if_arp.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
 #include <algorithm>
@@ -126,6 +127,22 @@ Status add_routes(NetlinkSocket& netlink, const std::vector<Route>& routes,
   return ok();
 }
 
+Status add_neighbor(NetlinkSocket& netlink, const Neighbor& n, const std::vector<Matched>& matched) {
+  std::string what = "add neighbour " + describe(n);
+  auto m = std::find_if(matched.begin(), matched.end(),
+                        [&](const Matched& x) { return x.config->name == n.device; });
+  if (m == matched.end()) return fail(what + ": no interface named " + n.device);
+  IpAddress address = TRY_CTX(parse_ip(n.family, n.address), what);
+  ndmsg info{};
+  info.ndm_family = static_cast<uint8_t>(n.family);
+  info.ndm_ifindex = m->link.ifindex;
+  info.ndm_state = NUD_PERMANENT;
+  NetlinkRequest request(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, info);
+  request.put(NDA_DST, address.bytes.data(), address.size());
+  request.put(NDA_LLADDR, n.mac.data(), n.mac.size());
+  return netlink.execute(request, what);
+}
+
 }  // namespace
 
 Status apply_network_config(const NetworkConfig& config) {
@@ -143,6 +160,7 @@ Status apply_network_config(const NetworkConfig& config) {
   TRY_CTX(rename_all(netlink, matched), "name the network interfaces");
   for (const Matched& m : matched)
     TRY_CTX(configure_interface(netlink, m), "configure interface " + m.config->name);
+  for (const Neighbor& n : config.neighbors) TRY(add_neighbor(netlink, n, matched));
   return add_routes(netlink, config.routes, matched);
 }
 

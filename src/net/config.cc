@@ -184,6 +184,17 @@ Result<Route> parse_route(const json& v, const std::string& path) {
   return r;
 }
 
+Result<Neighbor> parse_neighbor(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  Neighbor n;
+  n.family = TRY(get_family(v, path));
+  n.address = TRY(get_ip(v, path, "address", n.family));
+  std::string mac = TRY(require_string(v, path, "mac"));
+  n.mac = TRY_CTX(parse_mac(mac), member(path, "mac"));
+  n.device = TRY(require_string(v, path, "device"));
+  return n;
+}
+
 // Rules across fields: the guest finds links by MAC and renames them, so
 // names and MACs must be unique, and a route needs a configured device.
 Status check_references(const NetworkConfig& config) {
@@ -200,6 +211,10 @@ Status check_references(const NetworkConfig& config) {
     if (!names.count(config.routes[k].device))
       return bad(element("routes", k) + ".device",
                  "no interface named \"" + config.routes[k].device + "\"");
+  for (size_t k = 0; k < config.neighbors.size(); ++k)
+    if (!names.count(config.neighbors[k].device))
+      return bad(element("neighbors", k) + ".device",
+                 "no interface named \"" + config.neighbors[k].device + "\"");
   return ok();
 }
 
@@ -213,6 +228,11 @@ Result<NetworkConfig> parse_config(const json& v) {
     const json* routes = TRY(require_array(v, "", "routes"));
     for (size_t k = 0; k < routes->size(); ++k)
       config.routes.push_back(TRY(parse_route((*routes)[k], element("routes", k))));
+  }
+  if (find(v, "neighbors")) {
+    const json* neighbors = TRY(require_array(v, "", "neighbors"));
+    for (size_t k = 0; k < neighbors->size(); ++k)
+      config.neighbors.push_back(TRY(parse_neighbor((*neighbors)[k], element("neighbors", k))));
   }
   TRY(check_references(config));
   return config;
@@ -243,7 +263,11 @@ json to_json(const NetworkConfig& config) {
   }
   json routes = json::array();
   for (const Route& r : config.routes) routes.push_back(route_json(r));
-  return {{"interfaces", interfaces}, {"routes", routes}};
+  json neighbors = json::array();
+  for (const Neighbor& n : config.neighbors)
+    neighbors.push_back({{"family", family_name(n.family)}, {"address", n.address},
+                         {"mac", format_mac(n.mac)}, {"device", n.device}});
+  return {{"interfaces", interfaces}, {"routes", routes}, {"neighbors", neighbors}};
 }
 
 // The checks above never let nlohmann throw, but the message comes from
@@ -264,6 +288,10 @@ Result<NetworkConfig> parse_network_config(std::string_view text) {
 
 std::string describe(const Address& address) {
   return address.address + "/" + std::to_string(address.prefix_length);
+}
+
+std::string describe(const Neighbor& n) {
+  return n.address + " lladdr " + format_mac(n.mac) + " dev " + n.device;
 }
 
 std::string describe(const Route& r) {

@@ -48,9 +48,21 @@ struct Route {
   bool operator==(const Route&) const = default;
 };
 
+// A permanent neighbour (ARP or NDP) entry, as CNI plugins such as Calico
+// set for their gateway; the guest needs it as much as the namespace did.
+struct Neighbor {
+  int family = 0;
+  std::string address;
+  Mac mac{};
+  std::string device;  // an InterfaceConfig's name
+
+  bool operator==(const Neighbor&) const = default;
+};
+
 struct NetworkConfig {
   std::vector<InterfaceConfig> interfaces;
   std::vector<Route> routes;
+  std::vector<Neighbor> neighbors;
 
   bool operator==(const NetworkConfig&) const = default;
 };
@@ -66,5 +78,7 @@ Result<NetworkConfig> parse_network_config(std::string_view text);
 std::string describe(const Address& address);
 // As `ip route` shows it: "default via 10.0.0.1 dev eth0 metric 100".
 std::string describe(const Route& route);
+// "169.254.1.1 lladdr ee:ee:ee:ee:ee:ee dev eth0"
+std::string describe(const Neighbor& neighbor);
 
 }  // namespace runvm::net

@@ -21,6 +21,7 @@ NetworkConfig sample() {
   c.routes.push_back({AF_INET, "10.96.0.0", 12, "", "net1", 100, 253, false});
   c.routes.push_back({AF_INET6, "::", 0, "fe80::1", "eth0", 1024, 0, false});
   c.routes.push_back({AF_INET, "192.168.7.0", 24, "169.254.1.1", "eth0", 5, 0, true});
+  c.neighbors.push_back({AF_INET, "169.254.1.1", {0xee, 0xee, 0xee, 0xee, 0xee, 0xee}, "eth0"});
   return c;
 }
 
@@ -29,6 +30,16 @@ TEST(NetworkConfig, RoundTripsThroughJson) {
   auto back = parse_network_config(to_json(c).dump());
   ASSERT_TRUE(back) << back.error().describe();
   EXPECT_EQ(*back, c);
+}
+
+TEST(NetworkConfig, NeighborsNeedAKnownDeviceAndAMac) {
+  json j = to_json(sample());
+  EXPECT_EQ(j["neighbors"][0]["mac"], "ee:ee:ee:ee:ee:ee");
+  j["neighbors"][0]["device"] = "eth9";
+  EXPECT_FALSE(from_json(j));
+  j["neighbors"][0]["device"] = "eth0";
+  j["neighbors"][0]["mac"] = "zz";
+  EXPECT_FALSE(from_json(j));
 }
 
 TEST(NetworkConfig, JsonUsesTextForms) {

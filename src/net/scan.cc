@@ -7,6 +7,7 @@
 
 #include <linux/if_addr.h>
 #include <linux/if_arp.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
 #include <map>
@@ -143,6 +144,31 @@ Status scan_routes(NetlinkSocket& netlink, ScanResult& out) {
   return ok();
 }
 
+// Permanent neighbour entries on carried links (dynamic ones the guest
+// learns itself).
+Status scan_neighbors(NetlinkSocket& netlink, ScanResult& out) {
+  std::map<int, std::string> carried;
+  for (size_t i = 0; i < out.ifindexes.size(); ++i)
+    carried[out.ifindexes[i]] = out.config.interfaces[i].name;
+  ndmsg info{};
+  info.ndm_family = AF_UNSPEC;
+  NetlinkRequest request(RTM_GETNEIGH, 0, info);
+  for (const NetlinkMessage& m : TRY(netlink.dump(request, "list neighbours"))) {
+    auto nd = m.header<ndmsg>();
+    if (m.type != RTM_NEWNEIGH || !nd || !(nd->ndm_state & NUD_PERMANENT)) continue;
+    auto device = carried.find(nd->ndm_ifindex);
+    if (device == carried.end() || address_size(nd->ndm_family) == 0) continue;
+    Attributes attrs = TRY_CTX(m.attributes(sizeof(ndmsg)), "list neighbours");
+    auto dst = attrs.get(NDA_DST);
+    auto lladdr = attrs.get(NDA_LLADDR);
+    if (!dst || dst->size() != address_size(nd->ndm_family) || !lladdr || lladdr->size() != 6) continue;
+    Neighbor n{nd->ndm_family, format_ip(nd->ndm_family, *dst), {}, device->second};
+    std::copy(lladdr->begin(), lladdr->end(), n.mac.begin());
+    out.config.neighbors.push_back(std::move(n));
+  }
+  return ok();
+}
+
 }  // namespace
 
 Result<ScanResult> scan_network_namespace() {
@@ -152,6 +178,7 @@ Result<ScanResult> scan_network_namespace() {
   ScanResult out;
   for (const Link& link : links) scan_link(link, addresses, out);
   TRY(scan_routes(netlink, out));
+  TRY(scan_neighbors(netlink, out));
   return out;
 }
 
