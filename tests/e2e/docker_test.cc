@@ -17,6 +17,8 @@ namespace runvm::testing::e2e {
 namespace {
 
 const char* kImage = "runvm-e2e-busybox:1";
+// Only /bin/busybox: no shell, no tar, no applet on any PATH.
+const char* kBareImage = "runvm-e2e-bare:1";
 
 class PrivateDockerd {
  public:
@@ -89,6 +91,13 @@ class PrivateDockerd {
     if (!up) return "dockerd did not answer `docker version` within 30 s:\n" + tail(log());
     Cmd imp = run(docker({"import", tar, kImage}), "", 60s);
     if (imp.code != 0) return "docker import failed: " + imp.err;
+    std::string bare = dir_ + "/bare";
+    std::string bare_tar = dir_ + "/bare.tar";
+    std::system(("mkdir -p " + bare + "/bin " + bare + "/tmp " + bare + "/proc " + bare + "/sys " +
+                 bare + "/dev " + bare + "/etc && cp /bin/busybox " + bare + "/bin/ && tar -C " + bare +
+                 " -cf " + bare_tar + " . && rm -rf " + bare).c_str());
+    Cmd bare_imp = run(docker({"import", bare_tar, kBareImage}), "", 60s);
+    if (bare_imp.code != 0) return "docker import of the bare image failed: " + bare_imp.err;
     return "";
   }
 
@@ -486,6 +495,41 @@ TEST_F(DockerTest, CopyIntoAndOutOfARunningContainer) {
   Cmd out = dk({"cp", "cp1:/tmp/out.txt", work_ + "/from-guest.txt"});
   EXPECT_EQ(out.code, 0) << out.err;
   EXPECT_EQ(slurp(work_ + "/from-guest.txt"), "made-inside\n");
+}
+
+// kubectl cp's path through Docker on an image with neither tar nor a
+// shell: `docker exec -i C tar xf -` and `docker exec C tar cf -` run the
+// agent's built-in tar, and each pipeline ends as soon as the data is
+// through (0 B, 1 B, 1 MiB).
+TEST_F(DockerTest, ExecTarOnAnImageWithoutTarOrShell) {
+  names_.push_back("bare1");
+  Cmd d = dk({"run", "-d", "--name", "bare1", "--runtime", "runvm", "--network", "none", kBareImage,
+              "/bin/busybox", "sleep", "300"});
+  ASSERT_EQ(d.code, 0) << d.err;
+  EXPECT_NE(dk({"exec", "bare1", "sh", "-c", "true"}).code, 0) << "the image has no shell";
+  std::string docker_cmd;
+  for (const auto& a : docker({})) docker_cmd += a + " ";
+  for (size_t size : {size_t{0}, size_t{1}, size_t{1} << 20}) {
+    SCOPED_TRACE("size " + std::to_string(size));
+    std::string name = "f" + std::to_string(size);
+    ASSERT_EQ(std::system(("head -c " + std::to_string(size) + " /dev/urandom > " + work_ + "/" + name)
+                              .c_str()),
+              0);
+    auto started = Clock::now();
+    Cmd in = run({"/bin/sh", "-c",
+                  "tar cf - -C " + work_ + " " + name + " | timeout 60 " + docker_cmd +
+                      "exec -i bare1 tar xf - -C /tmp"},
+                 "", 90s);
+    EXPECT_EQ(in.code, 0) << in.err;
+    std::string back = work_ + "/back-" + name;
+    ::mkdir(back.c_str(), 0755);
+    Cmd out = run({"/bin/sh", "-c",
+                   "timeout 60 " + docker_cmd + "exec bare1 tar cf - -C /tmp " + name + " | tar xf - -C " + back},
+                  "", 90s);
+    EXPECT_EQ(out.code, 0) << out.err;
+    EXPECT_EQ(run({"/usr/bin/cmp", back + "/" + name, work_ + "/" + name}).code, 0) << "same bytes back";
+    EXPECT_LT(Clock::now() - started, 60s);
+  }
 }
 
 // `docker run -it` on a terminal (script(1) gives it a pty): the process sees
