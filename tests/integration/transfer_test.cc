@@ -94,6 +94,33 @@ TEST_F(TransferTest, ExecTarBothWaysEndsAtEndOfInput) {
   }
 }
 
+// 1 GiB each way through exec tar, onto the rootfs share (the guest's /tmp
+// is a tmpfs smaller than that): nothing holds the payload whole, and both
+// pipelines end on their own.
+TEST_F(TransferTest, OneGibibyteBothWays) {
+  std::string big = host_.path() + "/big";
+  ASSERT_EQ(sh("head -c 1073741824 /dev/urandom > " + big).status, 0);
+  Shell host_sum = sh("md5sum < " + big);
+  ASSERT_EQ(sh(exec("mkdir -p /data")).status, 0);
+  auto started = Clock::now();
+  Shell in = sh("tar cf - -C " + host_.path() + " big | timeout 600 " + exec("tar xf - -C /data"));
+  auto in_took = Clock::now() - started;
+  EXPECT_EQ(in.status, 0) << in.out;
+  EXPECT_EQ(sh("md5sum < " + bundle_.rootfs() + "/data/big").out, host_sum.out);
+  ::unlink(big.c_str());
+  std::string back = host_.path() + "/back";
+  ::mkdir(back.c_str(), 0755);
+  started = Clock::now();
+  Shell out = sh("timeout 600 " + exec("tar cf - -C /data big") + " | tar xf - -C " + back);
+  auto out_took = Clock::now() - started;
+  EXPECT_EQ(out.status, 0) << out.out;
+  EXPECT_EQ(sh("md5sum < " + back + "/big").out, host_sum.out);
+  std::cerr << "1 GiB in: " << std::chrono::duration_cast<std::chrono::milliseconds>(in_took).count()
+            << " ms, out: " << std::chrono::duration_cast<std::chrono::milliseconds>(out_took).count()
+            << " ms\n";
+  sh("rm -rf " + back + " " + bundle_.rootfs() + "/data");
+}
+
 // What kubectl cp passes: `tar cf - -C DIR PATH` out, `tar xmf - -C DIR`
 // in; modes, symlinks and directories survive, and nothing appears in the
 // image on the host but what was copied.
