@@ -123,8 +123,15 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
                       {"network", net::to_json(m->config_.network.config)},
                       {"dns_relay", m->config_.network.dns.has_value()},
                       {"stdio", init->relay.streams()}}));
+  // Bounded like the boot: a guest that never answers must not leave
+  // `create` (and the engine above it) waiting forever.
+  auto deadline = std::chrono::steady_clock::now() + m->config_.boot_timeout;
   while (!init->created && !init->start_error && !m->lost_) {
-    if (Status s = m->step(-1); !s) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return fail("create the container: the guest did not prepare the process within " +
+                  std::to_string(m->config_.boot_timeout.count() / 1000) + " s" + console_tail(*m->vm_));
+    if (Status s = m->step(static_cast<int>(std::min<int64_t>(left.count(), 1000))); !s) {
       std::string why = m->vm_failure();
       return fail("create the container: " + (why.empty() ? s.error().describe() : why));
     }

@@ -185,8 +185,9 @@ TEST_F(NetworkTest, ANamespaceAnotherVmCarriesIsRefused) {
   bundle_.write_config();
   // The container keeps create's stdio: files, not the harness's pipes.
   std::string out = root_.path() + ".create-out";
-  int created = std::system((runvm_binary() + " --root " + root_.path() + " create --bundle " +
-                             bundle_.path() + " c1 >" + out + " 2>&1").c_str());
+  int created = std::system(("timeout 150 " + runvm_binary() + " --root " + root_.path() +
+                             " create --bundle " + bundle_.path() + " c1 >" + out + " 2>&1 </dev/null")
+                                .c_str());
   std::ifstream create_log(out);
   std::string create_text((std::istreambuf_iterator<char>(create_log)), {});
   ::unlink(out.c_str());
