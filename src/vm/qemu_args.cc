@@ -1,5 +1,7 @@
 #include "vm/qemu_args.h"
 
+#include <sys/resource.h>
+
 namespace runvm::vm {
 
 VmFiles vm_files(const std::string& dir) {
@@ -73,6 +75,12 @@ std::vector<std::string> qemu_command_line(const QemuPaths& paths, const VmSpec&
   return cmd;
 }
 
+uint64_t hard_nofile_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) < 0 || limit.rlim_max == RLIM_INFINITY) return 1048576;
+  return limit.rlim_max;
+}
+
 std::vector<std::string> virtiofsd_command_line(const QemuPaths& paths, const std::string& source) {
   return {paths.virtiofsd,
           "--fd=3",
@@ -81,8 +89,13 @@ std::vector<std::string> virtiofsd_command_line(const QemuPaths& paths, const st
           // show up; see docs/ARCHITECTURE.md.
           "-o", "cache=auto",
           "-o", "xattr",
-          // The hosts here cannot raise RLIMIT_NOFILE (no CAP_SYS_RESOURCE).
-          "--rlimit-nofile=0",
+          // virtiofsd holds a descriptor for every inode the guest has
+          // cached, so its soft limit caps how many files a container can
+          // touch (a 1024 soft limit fails a copy of a few thousand files
+          // with EMFILE). Raise it to the hard limit, which needs no
+          // privilege; above that would need CAP_SYS_RESOURCE, which the
+          // hosts here lack.
+          "--rlimit-nofile=" + std::to_string(hard_nofile_limit()),
           "-o", "log_level=warn"};
 }
 

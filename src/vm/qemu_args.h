@@ -2,6 +2,7 @@
 // exact flags are unit tested.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ constexpr const char* kBaseKernelArgs =
 
 std::vector<std::string> qemu_command_line(const QemuPaths& paths, const VmSpec& spec,
                                            const VmFiles& files, bool sandbox);
+
+// RLIMIT_NOFILE's hard limit (1048576 when unlimited).
+uint64_t hard_nofile_limit();
 
 // virtiofsd is handed its listening socket as fd 3; it serves `source`.
 std::vector<std::string> virtiofsd_command_line(const QemuPaths& paths, const std::string& source);

@@ -78,6 +78,9 @@ TEST(VirtiofsdArgs, SharesTheRootfsOverAPassedSocket) {
   EXPECT_NE(std::find(cmd.begin(), cmd.end(), "--fd=3"), cmd.end());
   EXPECT_EQ(value_of(cmd, "-o", "source="), "source=/bundle/rootfs");
   EXPECT_EQ(value_of(cmd, "-o", "cache="), "cache=auto");
+  EXPECT_NE(std::find(cmd.begin(), cmd.end(), "--rlimit-nofile=" + std::to_string(hard_nofile_limit())),
+            cmd.end())
+      << "one descriptor per cached inode: as many as the hard limit allows";
 }
 
 TEST(QemuArgs, EachShareIsAVhostUserFsDeviceWithItsOwnSocket) {
