@@ -132,10 +132,16 @@ Status scan_route(const NetlinkMessage& m, const std::map<int, std::string>& car
   return ok();
 }
 
-Status scan_routes(NetlinkSocket& netlink, ScanResult& out) {
+// ifindex -> the name the guest will give the link, for the links carried.
+std::map<int, std::string> carried_links(const ScanResult& out) {
   std::map<int, std::string> carried;
   for (size_t i = 0; i < out.ifindexes.size(); ++i)
     carried[out.ifindexes[i]] = out.config.interfaces[i].name;
+  return carried;
+}
+
+Status scan_routes(NetlinkSocket& netlink, ScanResult& out) {
+  std::map<int, std::string> carried = carried_links(out);
   rtmsg info{};
   info.rtm_family = AF_UNSPEC;
   NetlinkRequest request(RTM_GETROUTE, 0, info);
@@ -147,9 +153,7 @@ Status scan_routes(NetlinkSocket& netlink, ScanResult& out) {
 // Permanent neighbour entries on carried links (dynamic ones the guest
 // learns itself).
 Status scan_neighbors(NetlinkSocket& netlink, ScanResult& out) {
-  std::map<int, std::string> carried;
-  for (size_t i = 0; i < out.ifindexes.size(); ++i)
-    carried[out.ifindexes[i]] = out.config.interfaces[i].name;
+  std::map<int, std::string> carried = carried_links(out);
   ndmsg info{};
   info.ndm_family = AF_UNSPEC;
   NetlinkRequest request(RTM_GETNEIGH, 0, info);

@@ -77,10 +77,8 @@ class CpTest : public ::testing::Test {
     bundle_.set_args({"sleep", "600"});
     bundle_.write_config();
     runvm_ = runvm_binary() + " --root " + root_.path();
-    Shell created = sh(runvm_ + " create --bundle " + bundle_.path() + " c1 >" + host_.path() +
-                       "/c.out 2>&1 </dev/null");
+    Shell created = create_and_start(runvm_, bundle_.path(), "c1", host_.path() + "/c.out");
     ASSERT_EQ(created.status, 0) << created.out;
-    ASSERT_EQ(sh(runvm_ + " start c1").status, 0);
   }
 
   void TearDown() override {

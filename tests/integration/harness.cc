@@ -81,6 +81,13 @@ void Bundle::write_config() const {
 
 std::string runvm_binary() { return RUNVM_BINARY; }
 
+ShellResult create_and_start(const std::string& runvm, const std::string& bundle,
+                             const std::string& id, const std::string& log) {
+  ShellResult created = shell(runvm + " create --bundle " + bundle + " " + id + " >" + log + " 2>&1 </dev/null");
+  if (created.status != 0) return created;
+  return shell(runvm + " start " + id);
+}
+
 ShellResult shell(const std::string& command) {
   ShellResult r;
   FILE* p = ::popen(("( " + command + " ) 2>&1").c_str(), "r");

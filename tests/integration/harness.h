@@ -73,6 +73,13 @@ struct ShellResult {
 };
 ShellResult shell(const std::string& command);
 
+// `RUNVM create` then `RUNVM start` of container ID from BUNDLE, where RUNVM
+// is the command prefix (binary and global flags); the container keeps
+// create's stdio, so that goes to LOG, never to a pipe the caller reads.
+// The first failing step's result.
+ShellResult create_and_start(const std::string& runvm, const std::string& bundle,
+                             const std::string& id, const std::string& log);
+
 // Every process whose command line mentions `needle` (QEMU, virtiofsd).
 std::vector<pid_t> processes_mentioning(const std::string& needle);
 
