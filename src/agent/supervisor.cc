@@ -105,6 +105,7 @@ class Supervisor {
   Status on_update(const json& request);
   Status on_copy(const json& request);
   Status on_stat_path(const json& request);
+  void reclaim_caches();
   Status on_dns_answer(const json& answer);
   void relay_dns_queries();
   void on_shutdown();
@@ -268,6 +269,16 @@ Status Supervisor::handle(const proto::Event& event) {
   return ok();
 }
 
+// The host's virtiofsd holds a descriptor per inode this kernel caches
+// (runtime/fs_pressure.h): dropping the unused dentries and inodes ("2";
+// the page cache of files in use stays) sends it the FORGETs that let it
+// close them.
+void Supervisor::reclaim_caches() {
+  auto fd = io::open_file("/proc/sys/vm/drop_caches", O_WRONLY);
+  Status s = fd ? io::write_all(fd->get(), "2\n") : Status(std::move(fd).error());
+  if (!s) log::warn("reclaim the guest's caches: " + s.error().describe());
+}
+
 Status Supervisor::handle_message(const std::string& stream, const json& body) {
   std::string type = body.contains("type") && body["type"].is_string()
                          ? body["type"].get<std::string>() : "";
@@ -282,6 +293,10 @@ Status Supervisor::handle_message(const std::string& stream, const json& body) {
   if (type == "dns_answer") return on_dns_answer(body);
   if (type == "copy_in" || type == "copy_out") return on_copy(body);
   if (type == "stat_path") return on_stat_path(body);
+  if (type == "reclaim_caches") {
+    reclaim_caches();
+    return ok();
+  }
   if (type == "shutdown") {
     on_shutdown();
     return ok();

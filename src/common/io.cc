@@ -31,8 +31,15 @@ Status write_all(int fd, std::string_view data) {
   return ok();
 }
 
-Result<std::string> read_file(const std::string& path) {
-  UniqueFd fd = TRY(open_file(path, O_RDONLY));
+Result<std::string> read_file(const std::string& path) { return read_file_at(AT_FDCWD, path); }
+
+Result<std::string> read_file_at(int dir, const std::string& path) {
+  int raw;
+  do {
+    raw = ::openat(dir, path.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (raw < 0 && errno == EINTR);
+  if (raw < 0) return fail_errno("open " + path);
+  UniqueFd fd(raw);
   std::string out;
   char buf[8192];
   for (;;) {

@@ -16,6 +16,8 @@ Result<UniqueFd> open_file(const std::string& path, int flags, mode_t mode = 0);
 Status write_all(int fd, std::string_view data);
 
 Result<std::string> read_file(const std::string& path);
+// The same, `path` relative to the directory `dir` (or AT_FDCWD).
+Result<std::string> read_file_at(int dir, const std::string& path);
 
 // Writes path atomically: a temporary file in the same directory, fsync'd
 // and renamed over path.

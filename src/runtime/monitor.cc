@@ -95,6 +95,7 @@ Status Monitor::enter_rootfs() {
 Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& start_exit_code) {
   std::unique_ptr<Monitor> m(new Monitor(std::move(config)));
   m->state_dir_fd_ = TRY(io::open_file(m->config_.state_dir, O_PATH | O_DIRECTORY));
+  m->proc_ = TRY(io::open_file("/proc", O_PATH | O_DIRECTORY));
   m->signals_.emplace(TRY(SignalRoute::create()));
   m->control_ = TRY(host::listen_messages(m->config_.state_dir + "/" + kControlSocket));
   TRY(io::set_nonblocking(m->control_.get()));
@@ -199,6 +200,8 @@ Status Monitor::step(int timeout_ms) {
   std::optional<DnsRelay>& dns = config_.network.dns;
   size_t dns_base = fds.size();
   if (dns) dns->add_to_poll(fds);
+  int housekeeping_ms = fs_pressure_.ms_until_due(FsPressure::Clock::now());
+  if (timeout_ms < 0 || housekeeping_ms < timeout_ms) timeout_ms = housekeeping_ms;
   if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
     if (errno == EINTR) return ok();
     return fail_errno("poll");
@@ -226,6 +229,7 @@ Status Monitor::step(int timeout_ms) {
     while (int sig = signals_->next()) on_signal(sig);
   Status agent = fds[0].revents ? handle_agent_events() : ok();
   finish_exits();
+  TRY(watch_file_servers());
   TRY(link_->flush());
   if (!agent) return agent;
   for (size_t i = 0; i < watch.size(); ++i)
@@ -258,6 +262,18 @@ Status Monitor::handle_agent_events() {
   }
   if (!received) lost_ = true;
   return received;
+}
+
+// Past half of virtiofsd's descriptor limit, the guest drops the dentries
+// and inodes it is not using (runtime/fs_pressure.h). Not while paused: the
+// guest could not act on it, and nothing grows meanwhile.
+Status Monitor::watch_file_servers() {
+  auto now = FsPressure::Clock::now();
+  if (config_.state.status == "paused" || fs_pressure_.ms_until_due(now) > 0) return ok();
+  std::vector<DescriptorUse> use;
+  for (pid_t pid : vm_->file_server_pids(proc_.get())) use.push_back(read_descriptor_use(proc_.get(), pid));
+  if (!fs_pressure_.check(use, now)) return ok();
+  return link_->send({{"type", "reclaim_caches"}});
 }
 
 // A guest's query for 127.0.0.11, sent on to the engine's server in the

@@ -19,6 +19,7 @@
 #include "oci/spec.h"
 #include "runtime/agent_link.h"
 #include "runtime/container_state.h"
+#include "runtime/fs_pressure.h"
 #include "runtime/network.h"
 #include "runtime/signal_route.h"
 #include "runtime/stdio_relay.h"
@@ -78,6 +79,7 @@ class Monitor {
   Status handle_agent_events();
   Status on_message(const nlohmann::json& m);
   Status relay_dns_query(const nlohmann::json& m);
+  Status watch_file_servers();
   void on_client(Client& client);
   Status on_request(Client& client, const nlohmann::json& request, std::vector<UniqueFd> fds);
   Status request_start(int client_fd);
@@ -94,6 +96,7 @@ class Monitor {
 
   MonitorConfig config_;
   UniqueFd state_dir_fd_;  // state.json and the socket, by descriptor
+  UniqueFd proc_;          // the host's /proc, kept across enter_rootfs()
   std::unique_ptr<vm::Vm> vm_;
   std::unique_ptr<AgentLink> link_;
   std::optional<SignalRoute> signals_;
@@ -106,6 +109,7 @@ class Monitor {
   int next_request_ = 1;
   bool lost_ = false;                   // the VM or the agent went away
   bool abandoned_ = false;              // killed before it started
+  FsPressure fs_pressure_;
 };
 
 }  // namespace runvm::runtime

@@ -77,7 +77,9 @@ ArchiveBuilder& ArchiveBuilder::add(archive_entry* e, const std::string& data) {
   archive_entry_set_mtime(e, 1600000000, 0);
   Status s = writer_->write_header(e);
   EXPECT_TRUE(s) << s.error().describe();
-  if (!data.empty()) EXPECT_TRUE(writer_->write_data(data.data(), data.size()));
+  if (!data.empty()) {
+    EXPECT_TRUE(writer_->write_data(data.data(), data.size()));
+  }
   return *this;
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/io.h"
 #include "common/log.h"
+#include "common/procfs.h"
 #include "host/child_process.h"
 #include "host/unix_socket.h"
 
@@ -121,6 +122,23 @@ class QemuVm : public Vm {
       if (!d.process.wait_for(1s)) log::warn("virtiofsd did not exit after QEMU; stopping it");
       d.process.terminate(200ms);
     }
+  }
+
+  std::vector<pid_t> file_server_pids(int proc_fd) const override {
+    std::vector<pid_t> pids;
+    for (const auto& d : virtiofsds_) {
+      if (!d.process.running()) continue;
+      // The sandboxed worker that serves the guest is virtiofsd's only
+      // child; before it is forked, the parent is all there is.
+      std::string p = std::to_string(d.process.pid());
+      std::string children;
+      if (auto text = io::read_file_at(proc_fd, p + "/task/" + p + "/children")) children = std::move(*text);
+      auto fields = procfs::split_ws(children);
+      pid_t worker = 0;
+      if (fields.empty() || !procfs::parse_number(fields[0], worker)) worker = d.process.pid();
+      pids.push_back(worker);
+    }
+    return pids;
   }
 
   std::string console_log_path() const override { return files_.console_log; }

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -65,6 +67,11 @@ class Vm {
   virtual Status resume() = 0;
   // Stops the VM now.
   virtual void kill() = 0;
+  // The host processes that serve the guest's files and hold a descriptor
+  // per file the guest has cached (virtiofsd's workers), for the monitor's
+  // watch on their descriptor limit (runtime/fs_pressure.h). `proc_fd` is
+  // the host's /proc: the caller may have left the host's mount namespace.
+  virtual std::vector<pid_t> file_server_pids(int proc_fd) const = 0;
   // The guest's console log (for error messages).
   virtual std::string console_log_path() const = 0;
 };

@@ -435,5 +435,30 @@ TEST_F(CpTest, NothingLeftBehind) {
   EXPECT_EQ(slurp(rootfs("/root/f2")), "f\n");
 }
 
+
+// virtiofsd keeps a descriptor open for every file the guest has cached, so
+// its descriptor limit used to cap how many files a copy (or any program in
+// the container) could touch: the monitor makes the guest let go of cached
+// files as the count nears the limit. c2 runs under a 1024-descriptor limit
+// (its virtiofsd's too) and 3000 files go in, out and in again.
+TEST_F(CpTest, ManyMoreFilesThanVirtiofsdHasDescriptors) {
+  std::string tree = host("many");
+  ASSERT_EQ(sh("mkdir -p " + tree + " && cd " + tree + " && for i in $(seq 3000); do echo $i > f$i; done")
+                .status, 0);
+  Shell created = create_and_start("prlimit --nofile=1024:1024 " + runvm_, bundle_.path(), "c2",
+                                   host("c2.out"));
+  ASSERT_EQ(created.status, 0) << created.out;
+  Shell in = sh(runvm_ + " cp " + tree + " c2:/home/many");
+  ASSERT_EQ(in.status, 0) << in.out;
+  EXPECT_EQ(count_entries(rootfs("/home/many")), 3000u);
+  EXPECT_EQ(slurp(rootfs("/home/many/f2999")), "2999\n");
+  Shell out = sh(runvm_ + " cp c2:/home/many " + host("many.back"));
+  ASSERT_EQ(out.status, 0) << out.out;
+  EXPECT_EQ(count_entries(host("many.back")), 3000u);
+  EXPECT_EQ(sh("diff -r " + tree + " " + host("many.back")).status, 0);
+  Shell again = sh(runvm_ + " cp " + tree + " c2:/tmp/many");
+  ASSERT_EQ(again.status, 0) << again.out;
+  EXPECT_EQ(sh(runvm_ + " exec c2 cat /tmp/many/f1234").out, "1234\n");
+}
 }  // namespace
 }  // namespace runvm::testing
