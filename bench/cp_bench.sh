@@ -10,12 +10,12 @@
 # writable root, process `sleep 100000`), `runvm create` (stdio to files)
 # and `start`; /data is on the rootfs share (not the guest's /tmp tmpfs), so
 # a copy in is checked on the host's bundle rootfs. Docker: one private
-# dockerd started as bench/docker_bench.sh starts it (short temp dir
-# /tmp/cbXXX as exec root, --iptables=false --bridge=none, its own
-# containerd namespaces, the docker.io 20.10 client /usr/bin/docker), an
-# imported busybox-static image, `docker run -d --runtime runc --network
-# none IMG sleep 100000`; a copy in is checked inside the container
-# (busybox md5sum through `docker exec`).
+# dockerd started as bench/docker_bench.sh starts it (bench/docker_lib.sh:
+# short temp dir /tmp/cbXXX as exec root, --iptables=false --bridge=none,
+# its own containerd namespaces, the docker.io 20.10 client
+# /usr/bin/docker), an imported busybox-static image, `docker run -d
+# --runtime runc --network none IMG sleep 100000`; a copy in is checked
+# inside the container (busybox md5sum through `docker exec`).
 # Per copy: wall time (exec to exit), MiB/s of payload bytes, the copying
 # client's peak RSS (/usr/bin/time %M, else VmHWM polled), and on the other
 # side: runvm's monitor VmHWM and QEMU's and virtiofsd's VmRSS before ->
@@ -54,103 +54,25 @@ BENCH_NAME=cp_bench  # read by lib.sh
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # REPO RUNVM KERNEL INITRAMFS BUSYBOX WORK die make_bundle median print_machine
 RUNVM_ROOT=$WORK/rr
-DOCKER_CLI=/usr/bin/docker  # the docker.io 20.10 client: it matches the daemon's API
 IMAGE=runvm-cp-bench-busybox:1
 ID=c1
 
 ((EUID == 0)) || die "needs root (dockerd, cgroups, /proc/PID/status of dockerd)"
-DOCKERD=$(command -v dockerd || true)
-[[ -n $DOCKERD && -x $DOCKER_CLI ]] || die "dockerd or $DOCKER_CLI not found (package docker.io)"
-for tool in jq perl findmnt setsid md5sum; do
+# shellcheck source=bench/docker_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/docker_lib.sh"  # DOCKERD DOCKER W NS dk start_dockerd docker_cleanup ...
+for tool in jq perl md5sum; do
   command -v "$tool" >/dev/null || die "'$tool' not found"
 done
 TIME_BIN=
 [[ -x /usr/bin/time ]] && TIME_BIN=/usr/bin/time
 
 # ---------------------------------------------------------------- cleanup
-# Docker's cgroup parent in every hierarchy; those that exist now are not
-# ours to remove.
-CGROUP_PARENTS=(/sys/fs/cgroup/docker)
-for d in /sys/fs/cgroup/*/; do CGROUP_PARENTS+=("${d}docker"); done
-declare -A CGROUP_EXISTED
-for d in "${CGROUP_PARENTS[@]}"; do [[ -d $d ]] && CGROUP_EXISTED[$d]=1; done
 NETNS_BEFORE=$(ls /run/netns 2>/dev/null | sort || true)
-
-W=  # dockerd's short temp dir, made below
-DOCKER=()
-DOCKERD_PID=
-CONTAINER_IDS=()
-CONTAINER_PIDS=()
 RUNVM_CREATED=0
 SAMPLER_PID=
 
-alive() {  # PID: exists and is not a zombie
-  local stat
-  { stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
-  stat=${stat##*) }
-  [[ ${stat:0:1} != Z ]]
-}
-# names_ours PID: whether the process's command line names $W or $WORK.
-names_ours() {
-  local cmd
-  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
-  [[ $cmd =~ $WORK(/|[[:space:]]|$) ]] && return 0
-  [[ -n $W && $cmd =~ $W(/|[[:space:]]|$) ]]
-}
-processes_ours() {
-  local p
-  for p in /proc/[0-9]*; do
-    p=${p#/proc/}
-    [[ $p == "$$" || $p == "$BASHPID" ]] && continue
-    names_ours "$p" && echo "$p"
-  done
-  return 0
-}
-mounts_ours() {  # deepest first
-  findmnt -rn -o TARGET | { grep -E "^($WORK${W:+|$W})(/|$)" || true; } |
-    awk '{ print length($0) "\t" $0 }' | sort -rn | cut -f2-
-}
-container_pid_is_ours() {  # PID: its cgroup names one of our containers
-  local id
-  for id in "${CONTAINER_IDS[@]}"; do
-    grep -q "$id" "/proc/$1/cgroup" 2>/dev/null && return 0
-  done
-  return 1
-}
-stop_dockerd() {
-  local pid i
-  pid=$(cat "$W/docker.pid" 2>/dev/null || true)
-  if ! [[ $pid =~ ^[0-9]+$ ]] || ! names_ours "$pid"; then pid=$DOCKERD_PID; fi
-  [[ -n $pid ]] || return 0
-  if alive "$pid"; then
-    kill -TERM "$pid" 2>/dev/null
-    for ((i = 0; i < 150; i++)); do alive "$pid" || break; sleep 0.1; done
-    if alive "$pid"; then
-      echo "$BENCH_NAME: dockerd $pid did not stop in 15 s: SIGKILL to its process group" >&2
-      kill -KILL -- "-$pid" 2>/dev/null
-      kill -KILL "$pid" 2>/dev/null
-    fi
-  fi
-  [[ -n $DOCKERD_PID ]] && wait "$DOCKERD_PID" 2>/dev/null
-  return 0
-}
-leftovers() {
-  local p id d
-  for p in $(processes_ours); do echo "process: $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-120)"; done
-  for p in "${CONTAINER_PIDS[@]}"; do
-    alive "$p" && container_pid_is_ours "$p" && echo "container process: $p"
-  done
-  for id in "${CONTAINER_IDS[@]}"; do
-    for d in "${CGROUP_PARENTS[@]}"; do [[ -d $d/$id ]] && echo "cgroup: $d/$id"; done
-  done
-  mounts_ours | sed 's/^/mount: /'
-  [[ -e $WORK ]] && echo "directory: $WORK"
-  [[ -n $W && -e $W ]] && echo "directory: $W"
-  return 0
-}
-
 cp_cleanup() {
-  local rc=$? ids p d id m left new
+  local rc=$? id left new
   trap - EXIT INT TERM ERR
   set +e  # a failing step here must not end the cleanup
   [[ -n $SAMPLER_PID ]] && { kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null; }
@@ -163,47 +85,7 @@ cp_cleanup() {
       timeout -k 2 30 "$RUNVM" --root "$RUNVM_ROOT" delete --force "$id" >/dev/null 2>&1
     done
   fi
-  if [[ -n $DOCKERD_PID ]] && alive "$DOCKERD_PID"; then
-    ids=$(timeout -k 5 20 "${DOCKER[@]}" ps -aq 2>/dev/null)
-    # shellcheck disable=SC2086
-    [[ -n $ids ]] && timeout -k 5 120 "${DOCKER[@]}" rm -f $ids >/dev/null 2>&1
-  fi
-  [[ -n $W ]] && stop_dockerd
-  for _ in 1 2; do  # monitors, QEMU, virtiofsd, dockerd's containerd and shims
-    for p in $(processes_ours); do
-      echo "$BENCH_NAME: killing leftover $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-120)" >&2
-      kill -KILL "$p" 2>/dev/null
-    done
-    for p in "${CONTAINER_PIDS[@]}"; do
-      if alive "$p" && container_pid_is_ours "$p"; then
-        echo "$BENCH_NAME: killing leftover container process $p" >&2
-        kill -KILL "$p" 2>/dev/null
-      fi
-    done
-    sleep 0.3
-  done
-  for id in "${CONTAINER_IDS[@]}"; do
-    for d in "${CGROUP_PARENTS[@]}"; do [[ -d $d/$id ]] && rmdir "$d/$id" 2>/dev/null; done
-  done
-  for _ in 1 2 3; do  # a runtime may remove its cgroups a moment late
-    m=0
-    for d in "${CGROUP_PARENTS[@]}"; do
-      [[ -d $d && -z ${CGROUP_EXISTED[$d]:-} ]] && { rmdir "$d" 2>/dev/null || m=1; }
-    done
-    ((m)) || break
-    sleep 0.5
-  done
-  for d in "${CGROUP_PARENTS[@]}"; do
-    [[ -d $d && -z ${CGROUP_EXISTED[$d]:-} ]] &&
-      echo "$BENCH_NAME: note: $d (made during the run) is not empty: kept" >&2
-  done
-  for _ in 1 2 3; do
-    m=$(mounts_ours)
-    [[ -z $m ]] && break
-    while IFS= read -r p; do umount -l "$p" 2>/dev/null; done <<<"$m"
-  done
-  rm -rf "$WORK"
-  [[ -n $W ]] && rm -rf "$W"
+  docker_cleanup
   left=$(leftovers)
   new=$(comm -13 <(echo "$NETNS_BEFORE") <(ls /run/netns 2>/dev/null | sort) | paste -sd' ')
   [[ -n $new ]] && echo "$BENCH_NAME: note: /run/netns gained '$new' during the run" \
@@ -231,26 +113,6 @@ status_kb() {  # PID FIELD: /proc/PID/status FIELD in kB, or ?
   local v
   v=$(awk -v f="$2:" '$1 == f { print $2; exit }' "/proc/$1/status" 2>/dev/null) || v=
   if [[ $v =~ ^[0-9]+$ ]]; then echo "$v"; else echo '?'; fi
-}
-children_of() {  # PID: its descendants' PIDs
-  local f stat p pp
-  local -A kids=()
-  for f in /proc/[0-9]*/stat; do
-    { stat=$(<"$f"); } 2>/dev/null || continue
-    p=${f#/proc/}
-    p=${p%/stat}
-    stat=${stat##*) }
-    read -r _ pp _ <<<"$stat"
-    kids[$pp]+=" $p"
-  done
-  local -a queue=("$1")
-  while ((${#queue[@]})); do
-    p=${queue[0]}
-    queue=("${queue[@]:1}")
-    [[ $p != "$1" ]] && echo "$p"
-    # shellcheck disable=SC2206
-    queue+=(${kids[$p]:-})
-  done
 }
 
 # sampler ROOT OUT: until killed, every 20 ms, writes to OUT "RSS HWM COMM":
@@ -337,19 +199,6 @@ run_peak() {
   RUN_US=$((t1 - t0))
 }
 
-# dk ARGS...: docker ARGS (stdin /dev/null, a time limit), its stdout on
-# stdout; dies with its stderr if it fails.
-dk() {
-  local rc=0 err
-  err=$(mktemp "$W/dk-err.XXXXXX")
-  timeout -k 5 "$TIMEOUT" "${DOCKER[@]}" "$@" </dev/null 2>"$err" || rc=$?
-  if ((rc != 0)); then
-    echo "$BENCH_NAME: 'docker $*' failed (exit $rc); its stderr:" >&2
-    sed 's/^/  /' "$err" >&2
-    exit 1
-  fi
-  rm -f "$err"
-}
 # rv ARGS...: runvm --root RUNVM_ROOT ARGS (the same), stdout on stdout.
 rv() {
   local rc=0 err
@@ -381,35 +230,12 @@ docker_sum() {  # big|small PATH-in-container
 squash() { tr -s ' \t\n' '  ' <<<"$1" | sed 's/^ //; s/ $//'; }
 
 # ---------------------------------------------------------------- setup: runvm snapshot
-# Waits for runvm and its guest to be there and stable, then copies them.
-snapshot_runvm() {
-  local dst=$WORK/rt try s1 s2
-  mkdir -p "$dst/bin" "$dst/share/runvm"
-  for ((try = 1; ; try++)); do
-    if [[ -x $RUNVM && -f $KERNEL && -f $INITRAMFS ]]; then
-      s1=$(stat -c '%s %Y' "$RUNVM" "$KERNEL" "$INITRAMFS")
-      sleep 1
-      s2=$(stat -c '%s %Y' "$RUNVM" "$KERNEL" "$INITRAMFS" 2>/dev/null || true)
-      if [[ $s1 == "$s2" ]] &&
-        cp "$RUNVM" "$dst/bin/runvm" 2>/dev/null &&
-        cp "$KERNEL" "$dst/share/runvm/vmlinuz" 2>/dev/null &&
-        cp "$INITRAMFS" "$dst/share/runvm/initramfs.img" 2>/dev/null &&
-        [[ $(stat -c '%s %Y' "$RUNVM" "$KERNEL" "$INITRAMFS" 2>/dev/null) == "$s1" ]] &&
-        "$dst/bin/runvm" check >/dev/null 2>&1; then
-        break
-      fi
-    fi
-    ((try < 60)) || die "$RUNVM, $KERNEL or $INITRAMFS missing or changing for 2 minutes (build the project first)"
-    echo "$BENCH_NAME: $RUNVM or its guest is missing or being rebuilt; retrying" >&2
-    sleep 1
-  done
-  RUNVM_ORIG=$RUNVM
-  RUNVM=$dst/bin/runvm
-  KERNEL=$dst/share/runvm/vmlinuz
-  INITRAMFS=$dst/share/runvm/initramfs.img
-  export RUNVM_KERNEL=$KERNEL RUNVM_INITRAMFS=$INITRAMFS
-}
-snapshot_runvm
+snapshot_runvm "$WORK/rt" /dev/null
+RUNVM_ORIG=$RUNVM
+RUNVM=$WORK/rt/bin/runvm
+KERNEL=$WORK/rt/share/runvm/vmlinuz
+INITRAMFS=$WORK/rt/share/runvm/initramfs.img
+export RUNVM_KERNEL=$KERNEL RUNVM_INITRAMFS=$INITRAMFS
 
 # ---------------------------------------------------------------- setup: payloads
 SRC=$WORK/src
@@ -452,7 +278,7 @@ rv start "$ID"
 MON_PID=$(rv state "$ID" | jq -r .pid)
 [[ $MON_PID =~ ^[1-9][0-9]*$ ]] && alive "$MON_PID" || die "runvm state $ID: pid '$MON_PID' is not running"
 QEMU_PID='' VFS_PID=''
-for p in $(children_of "$MON_PID"); do
+for p in $(descendants "$MON_PID"); do
   case $(cat "/proc/$p/comm" 2>/dev/null) in
     qemu-system*) [[ -z $QEMU_PID ]] && QEMU_PID=$p ;;
     virtiofsd*) [[ -z $VFS_PID ]] && VFS_PID=$p ;;
@@ -460,47 +286,12 @@ for p in $(children_of "$MON_PID"); do
 done
 
 # ---------------------------------------------------------------- setup: dockerd
-W=$(mktemp -d /tmp/cbXXX)
-chmod 711 "$W"
-NS=c${W#/tmp/cb}  # containerd namespace: unique while $W exists, short for the socket paths
-DOCKER=("$DOCKER_CLI" -H "unix://$W/docker.sock")
-export DOCKER_CONFIG=$W/client  # the client's own config: nothing of the user's
-unset DOCKER_HOST DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH
-mkdir -p "$W/rootfs"/{bin,etc,proc,sys,dev,tmp,root,data}
-chmod 1777 "$W/rootfs/tmp"
-cp "$BUSYBOX" "$W/rootfs/bin/busybox"
-for applet in sh true sleep cat rm stat md5sum cut find sort xargs wc echo; do
-  ln -s busybox "$W/rootfs/bin/$applet"
-done
-echo 'root:x:0:0:root:/root:/bin/sh' >"$W/rootfs/etc/passwd"
-echo 'root:x:0:' >"$W/rootfs/etc/group"
-tar -C "$W/rootfs" --numeric-owner --owner=0 --group=0 -cf "$W/rootfs.tar" .
-rm -rf "$W/rootfs"
-echo '{}' >"$W/daemon.json"
-env -u RUNVM_KERNEL -u RUNVM_INITRAMFS -u RUNVM_KERNEL_ARGS \
-  setsid "$DOCKERD" --iptables=false --bridge=none \
-  --data-root "$W/data" --exec-root "$W" \
-  --pidfile "$W/docker.pid" -H "unix://$W/docker.sock" \
-  --config-file "$W/daemon.json" \
-  --containerd-namespace "$NS" --containerd-plugins-namespace "${NS}p" \
-  </dev/null >"$W/dockerd.log" 2>&1 &
-DOCKERD_PID=$!
-up=0
-for ((i = 0; i < 150; i++)); do
-  alive "$DOCKERD_PID" || { tail -20 "$W/dockerd.log" >&2; die "dockerd exited at start"; }
-  if timeout 5 "${DOCKER[@]}" version >/dev/null 2>&1; then up=1; break; fi
-  sleep 0.2
-done
-((up)) || { tail -20 "$W/dockerd.log" >&2; die "dockerd did not answer 'docker version' within 30 s"; }
-dk import "$W/rootfs.tar" "$IMAGE" >/dev/null
-DOCKER_VERSION=$(dk version -f 'client {{.Client.Version}}, server {{.Server.Version}} (API {{.Server.APIVersion}})')
+docker_dir cb c
+# shellcheck disable=SC2119  # runc only: no runtime to add
+start_dockerd
+import_busybox "sh true sleep cat rm stat md5sum cut find sort xargs wc echo" data
 STORAGE=$(dk info -f '{{.Driver}}')
-CID=$(dk run -d --name cb-runc --runtime runc --network none "$IMAGE" sleep 100000)
-[[ $CID =~ ^[0-9a-f]{64}$ ]] || die "docker run -d: unexpected output '$CID'"
-CONTAINER_IDS+=("$CID")
-CPID=$(dk inspect -f '{{.State.Pid}}' "$CID")
-[[ $CPID =~ ^[1-9][0-9]*$ ]] || die "State.Pid is '$CPID'"
-CONTAINER_PIDS+=("$CPID")
+start_sleeper runc cb-runc
 
 # ---------------------------------------------------------------- header
 echo "== cp: runvm cp vs docker cp (runc), $RUNS round(s) =="

@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # Docker benchmark (not a test): runvm against runc through Docker, side by
 # side, on one private dockerd started the way tests/e2e/docker_test.cc
-# starts it (its own data root, exec root, pidfile, socket, config file and
-# containerd namespaces, under a short temp dir /tmp/dbXXX: runvm keeps its
-# Unix sockets in <exec-root>/runtime-runc/<namespace>/<64-hex id>/, and
-# socket paths cannot exceed 107 bytes), with the image a `docker import` of
-# a busybox-static rootfs. The docker 20.10 client /usr/bin/docker talks to
-# it. Measures, for runtime R in runc and runvm, interleaved round-robin so
-# that drift on a shared machine hits both alike (one untimed warm-up each):
+# starts it (bench/docker_lib.sh: its own data root, exec root, pidfile,
+# socket, config file and containerd namespaces, under a short temp dir
+# /tmp/dbXXX), with the image a `docker import` of a busybox-static rootfs.
+# The docker 20.10 client /usr/bin/docker talks to it. Measures, for runtime
+# R in runc and runvm, interleaved round-robin so that drift on a shared
+# machine hits both alike (one untimed warm-up each):
 #   run    `docker run --rm --network none --runtime R IMG true`, exec to exit;
 #   exec   `docker exec C true` into a running `sleep` container per runtime;
 #   idle   host memory per idle running container: K containers per runtime
@@ -49,160 +48,25 @@ RUNVM=${RUNVM:-$REPO/build/bin/runvm}
 RUNVM_SHARE=$(dirname "$(dirname "$RUNVM")")/share/runvm
 KERNEL=${RUNVM_KERNEL:-$RUNVM_SHARE/vmlinuz}
 INITRAMFS=${RUNVM_INITRAMFS:-$RUNVM_SHARE/initramfs.img}
-DOCKER_CLI=/usr/bin/docker  # the docker.io 20.10 client: it matches the daemon's API
 IMAGE=runvm-bench-busybox:1
 
 die() { echo "$BENCH_NAME: $*" >&2; exit 1; }
 
 ((EUID == 0)) || die "needs root (dockerd, cgroups, /proc/PID/smaps_rollup)"
-DOCKERD=$(command -v dockerd || true)
-[[ -n $DOCKERD && -x $DOCKER_CLI ]] || die "dockerd or $DOCKER_CLI not found (package docker.io)"
-for tool in jq findmnt setsid timeout tar; do
-  command -v "$tool" >/dev/null || die "'$tool' not found"
-done
+# shellcheck source=bench/docker_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/docker_lib.sh"  # DOCKERD DOCKER W NS dk start_dockerd docker_cleanup ...
+command -v jq >/dev/null || die "'jq' not found"
 BUSYBOX=$(command -v busybox || true)
 if [[ -z $BUSYBOX ]] || ! file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked'; then
   die "no static busybox (apt-get install busybox-static)"
 fi
 
 # ---------------------------------------------------------------- cleanup
-# Docker's cgroup parent in every hierarchy (v1 controllers, the unified
-# hierarchy of a hybrid host, or the root of a pure v2 host); those that
-# exist now are not ours to remove.
-CGROUP_PARENTS=(/sys/fs/cgroup/docker)
-for d in /sys/fs/cgroup/*/; do CGROUP_PARENTS+=("${d}docker"); done
-declare -A CGROUP_EXISTED
-for d in "${CGROUP_PARENTS[@]}"; do [[ -d $d ]] && CGROUP_EXISTED[$d]=1; done
-
-W=$(mktemp -d /tmp/dbXXX)
-chmod 711 "$W"
-NS=b${W#/tmp/db}  # containerd namespace: unique while $W exists, short for the socket paths
-DOCKER=("$DOCKER_CLI" -H "unix://$W/docker.sock")
-export DOCKER_CONFIG=$W/client  # the client's own config: nothing of the user's
-unset DOCKER_HOST DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH
-DOCKERD_PID=
-CONTAINER_IDS=()   # every container started with -d (full ids)
-CONTAINER_PIDS=()  # their State.Pid
-
-# names_w PID: whether the process's command line names $W (as a path).
-names_w() {
-  local cmd
-  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
-  [[ $cmd =~ $W(/|[[:space:]]|$) ]]
-}
-alive() {  # PID: exists and is not a zombie
-  local stat
-  { stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
-  stat=${stat##*) }
-  [[ ${stat:0:1} != Z ]]
-}
-# Our processes: every one whose command line names $W (dockerd, its
-# containerd, the shims, runvm's monitors, QEMU, virtiofsd).
-processes_naming_w() {
-  local p
-  for p in /proc/[0-9]*; do
-    p=${p#/proc/}
-    [[ $p == "$$" || $p == "$BASHPID" ]] && continue
-    names_w "$p" && echo "$p"
-  done
-  return 0
-}
-
-stop_dockerd() {
-  local pid i
-  pid=$(cat "$W/docker.pid" 2>/dev/null || true)
-  if ! [[ $pid =~ ^[0-9]+$ ]] || ! names_w "$pid"; then pid=$DOCKERD_PID; fi
-  [[ -n $pid ]] || return 0
-  if alive "$pid"; then
-    kill -TERM "$pid" 2>/dev/null
-    for ((i = 0; i < 150; i++)); do alive "$pid" || break; sleep 0.1; done
-    if alive "$pid"; then
-      echo "$BENCH_NAME: dockerd $pid did not stop in 15 s: SIGKILL to its process group" >&2
-      kill -KILL -- "-$pid" 2>/dev/null
-      kill -KILL "$pid" 2>/dev/null
-    fi
-  fi
-  [[ -n $DOCKERD_PID ]] && wait "$DOCKERD_PID" 2>/dev/null
-  return 0
-}
-
-mounts_under_w() {  # deepest first
-  findmnt -rn -o TARGET | { grep -E "^$W(/|$)" || true; } | awk '{ print length($0) "\t" $0 }' |
-    sort -rn | cut -f2-
-}
-
-# What is left of the run: processes naming $W, our containers' processes,
-# mounts under $W, $W itself.
-leftovers() {
-  local p
-  pgrep -af -- "$W(/|[[:space:]]|$)" | sed 's/^/process: /' || true
-  for p in "${CONTAINER_PIDS[@]}"; do
-    alive "$p" && container_pid_is_ours "$p" && echo "container process: $p"
-  done
-  for id in "${CONTAINER_IDS[@]}"; do
-    for d in "${CGROUP_PARENTS[@]}"; do [[ -d $d/$id ]] && echo "cgroup: $d/$id"; done
-  done
-  mounts_under_w | sed 's/^/mount: /'
-  [[ -e $W ]] && echo "directory: $W"
-  return 0
-}
-container_pid_is_ours() {  # PID: its cgroup names one of our containers
-  local id
-  for id in "${CONTAINER_IDS[@]}"; do
-    grep -q "$id" "/proc/$1/cgroup" 2>/dev/null && return 0
-  done
-  return 1
-}
-
 cleanup() {
-  local rc=$? ids p d id m left msg
+  local rc=$? left msg
   trap - EXIT INT TERM ERR
   set +e  # a failing step here must not end the cleanup
-  if [[ -n $DOCKERD_PID ]] && alive "$DOCKERD_PID"; then
-    ids=$(timeout -k 5 20 "${DOCKER[@]}" ps -aq 2>/dev/null)
-    # shellcheck disable=SC2086
-    [[ -n $ids ]] && timeout -k 5 120 "${DOCKER[@]}" rm -f $ids >/dev/null 2>&1
-  fi
-  stop_dockerd
-  for _ in 1 2; do
-    for p in $(processes_naming_w); do
-      echo "$BENCH_NAME: killing leftover $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-120)" >&2
-      kill -KILL "$p" 2>/dev/null
-    done
-    for p in "${CONTAINER_PIDS[@]}"; do
-      if alive "$p" && container_pid_is_ours "$p"; then
-        echo "$BENCH_NAME: killing leftover container process $p" >&2
-        kill -KILL "$p" 2>/dev/null
-      fi
-    done
-    sleep 0.3
-  done
-  # The containers' cgroups (the runtimes remove them on delete: this is for
-  # a run that died), then Docker's parents that this run made.
-  for id in "${CONTAINER_IDS[@]}"; do
-    for d in "${CGROUP_PARENTS[@]}"; do
-      [[ -d $d/$id ]] && rmdir "$d/$id" 2>/dev/null
-    done
-  done
-  for _ in 1 2 3; do  # a runtime may remove its cgroups a moment late
-    m=0
-    for d in "${CGROUP_PARENTS[@]}"; do
-      [[ -d $d && -z ${CGROUP_EXISTED[$d]:-} ]] && { rmdir "$d" 2>/dev/null || m=1; }
-    done
-    ((m)) || break
-    sleep 0.5
-  done
-  for d in "${CGROUP_PARENTS[@]}"; do
-    [[ -d $d && -z ${CGROUP_EXISTED[$d]:-} ]] &&
-      echo "$BENCH_NAME: note: $d (made during the run) is not empty: kept;" \
-        "in it: $(cd "$d" && find . -mindepth 1 -maxdepth 1 -type d -printf '%f ' 2>/dev/null)" >&2
-  done
-  for _ in 1 2 3; do
-    m=$(mounts_under_w)
-    [[ -z $m ]] && break
-    while IFS= read -r p; do umount -l "$p" 2>/dev/null; done <<<"$m"
-  done
-  rm -rf "$W"
+  docker_cleanup
   left=$(leftovers)
   if [[ -n $left ]]; then
     sed "s/^/$BENCH_NAME: left behind: /" <<<"$left" >&2
@@ -216,6 +80,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 trap 'echo "$BENCH_NAME: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
+docker_dir db b
 
 # ---------------------------------------------------------------- helpers
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
@@ -227,21 +92,6 @@ median() {
     else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 minmax() { printf '%s\n' "$@" | sort -g | sed -n '1p;$p' | paste -sd' '; }
-
-# dk ARGS...: docker ARGS (stdin /dev/null, a time limit), its stdout on
-# stdout; dies with its stderr if it fails. Use as `x=$(dk ...)` or plain,
-# never inside another command's arguments (set -e would not see it).
-dk() {
-  local rc=0 err
-  err=$(mktemp "$W/dk-err.XXXXXX")
-  timeout -k 5 "$TIMEOUT" "${DOCKER[@]}" "$@" </dev/null 2>"$err" || rc=$?
-  if ((rc != 0)); then
-    echo "$BENCH_NAME: 'docker $*' failed (exit $rc); its stderr:" >&2
-    sed 's/^/  /' "$err" >&2
-    exit 1
-  fi
-  rm -f "$err"
-}
 
 # timed VAR LOG ARGS...: `docker ARGS` (stdout and stderr to LOG), VAR = its
 # duration in µs from exec to exit; dies with LOG if it fails.
@@ -259,78 +109,11 @@ timed() {
   printf -v "$var" '%s' $((t1 - t0))
 }
 
-# start_sleeper RUNTIME NAME: a detached `sleep 100000` container, recorded
-# for the cleanup; sets CID (full id) and CPID (State.Pid).
-start_sleeper() {
-  CID=$(dk run -d --name "$2" --network none --runtime "$1" "$IMAGE" sleep 100000)
-  [[ $CID =~ ^[0-9a-f]{64}$ ]] || die "docker run -d $2: unexpected output '$CID'"
-  CONTAINER_IDS+=("$CID")
-  CPID=$(dk inspect -f '{{.State.Pid}}' "$CID")
-  [[ $CPID =~ ^[1-9][0-9]*$ ]] || die "$2: State.Pid is '$CPID'"
-  CONTAINER_PIDS+=("$CPID")
-}
-
 # ---------------------------------------------------------------- setup
-# A snapshot of runvm and its guest: a concurrent rebuild of $RUNVM (missing
-# or half-written for a moment) must not break the run. Waits for the files
-# to be there and stable, then copies; retries a failed copy.
-snapshot_runvm() {
-  local dst=$W/rt try f s1 s2
-  mkdir -p "$dst/bin" "$dst/share/runvm"
-  for ((try = 1; ; try++)); do
-    if [[ -x $RUNVM && -f $KERNEL && -f $INITRAMFS ]]; then
-      s1=$(stat -c '%s %Y' "$RUNVM" "$KERNEL" "$INITRAMFS")
-      sleep 1
-      s2=$(stat -c '%s %Y' "$RUNVM" "$KERNEL" "$INITRAMFS" 2>/dev/null || true)
-      if [[ $s1 == "$s2" ]] &&
-        cp "$RUNVM" "$dst/bin/runvm" 2>/dev/null &&
-        cp "$KERNEL" "$dst/share/runvm/vmlinuz" 2>/dev/null &&
-        cp "$INITRAMFS" "$dst/share/runvm/initramfs.img" 2>/dev/null &&
-        [[ $(stat -c '%s %Y' "$RUNVM" "$KERNEL" "$INITRAMFS" 2>/dev/null) == "$s1" ]] &&
-        "$dst/bin/runvm" check >"$W/check.json" 2>/dev/null; then
-        break
-      fi
-    fi
-    ((try < 60)) || die "$RUNVM, $KERNEL or $INITRAMFS missing or changing for 2 minutes (build the project first)"
-    echo "$BENCH_NAME: $RUNVM or its guest is missing or being rebuilt; retrying" >&2
-    sleep 1
-  done
-  RUNVM_BIN=$dst/bin/runvm
-}
-snapshot_runvm
-
-# The image: a busybox-static rootfs.
-mkdir -p "$W/rootfs"/{bin,etc,proc,sys,dev,tmp,root}
-chmod 1777 "$W/rootfs/tmp"
-cp "$BUSYBOX" "$W/rootfs/bin/busybox"
-for applet in sh true sleep cat; do ln -s busybox "$W/rootfs/bin/$applet"; done
-echo 'root:x:0:0:root:/root:/bin/sh' >"$W/rootfs/etc/passwd"
-echo 'root:x:0:' >"$W/rootfs/etc/group"
-tar -C "$W/rootfs" --numeric-owner --owner=0 --group=0 -cf "$W/rootfs.tar" .
-rm -rf "$W/rootfs"
-
-# The daemon: flags as in tests/e2e/docker_test.cc; an empty config file so
-# that no /etc/docker/daemon.json changes it; runvm as --add-runtime. In its
-# own session (process group), with no runvm guest overrides in its
-# environment (the snapshot's guest is next to its binary).
-echo '{}' >"$W/daemon.json"
-env -u RUNVM_KERNEL -u RUNVM_INITRAMFS -u RUNVM_KERNEL_ARGS \
-  setsid "$DOCKERD" --iptables=false --bridge=none \
-  --data-root "$W/data" --exec-root "$W" \
-  --pidfile "$W/docker.pid" -H "unix://$W/docker.sock" \
-  --config-file "$W/daemon.json" --add-runtime "runvm=$RUNVM_BIN" \
-  --containerd-namespace "$NS" --containerd-plugins-namespace "${NS}p" \
-  </dev/null >"$W/dockerd.log" 2>&1 &
-DOCKERD_PID=$!
-up=0
-for ((i = 0; i < 150; i++)); do
-  alive "$DOCKERD_PID" || { tail -20 "$W/dockerd.log" >&2; die "dockerd exited at start"; }
-  if timeout 5 "${DOCKER[@]}" version >/dev/null 2>&1; then up=1; break; fi
-  sleep 0.2
-done
-((up)) || { tail -20 "$W/dockerd.log" >&2; die "dockerd did not answer 'docker version' within 30 s"; }
-dk import "$W/rootfs.tar" "$IMAGE" >/dev/null
-DOCKER_VERSION=$(dk version -f 'client {{.Client.Version}}, server {{.Server.Version}} (API {{.Server.APIVersion}})')
+snapshot_runvm "$W/rt" "$W/check.json"
+RUNVM_BIN=$W/rt/bin/runvm  # its guest is next to it: dockerd gets no RUNVM_KERNEL
+start_dockerd --add-runtime "runvm=$RUNVM_BIN"
+import_busybox "sh true sleep cat"
 CONTAINERD_VERSION=$(dk info -f '{{.ContainerdCommit.ID}}')
 
 # ---------------------------------------------------------------- header
@@ -420,26 +203,11 @@ shim_of() {
 # of its host cgroups; both), the shim left out.
 declare -A PROC_HOW
 container_processes() {
-  local id=$1 root=$2 shim=$3 f p pp stat cg
-  local -A kids=()
-  local -a queue
+  local id=$1 root=$2 shim=$3 p cg
   PROC_HOW=()
-  for f in /proc/[0-9]*/stat; do
-    { stat=$(<"$f"); } 2>/dev/null || continue
-    p=${f#/proc/}
-    p=${p%/stat}
-    stat=${stat##*) }
-    read -r _ pp _ <<<"$stat"
-    kids[$pp]+=" $p"
-  done
-  queue=("$root")
-  while ((${#queue[@]})); do
-    p=${queue[0]}
-    queue=("${queue[@]:1}")
+  for p in "$root" $(descendants "$root"); do
     [[ -e /proc/$p ]] || continue
     PROC_HOW[$p]=tree
-    # shellcheck disable=SC2206
-    queue+=(${kids[$p]:-})
   done
   for cg in $(container_cgroups "$id"); do
     while read -r p; do
