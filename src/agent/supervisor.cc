@@ -25,6 +25,7 @@
 #include "common/io.h"
 #include "common/log.h"
 #include "net/apply.h"
+#include "net/nic_slots.h"
 #include "proto/session.h"
 
 namespace runvm::agent {
@@ -106,6 +107,8 @@ class Supervisor {
   Status on_copy(const json& request);
   Status on_stat_path(const json& request);
   void reclaim_caches();
+  void start_dns_relay();
+  Status on_network_update(const json& update);
   Status on_dns_answer(const json& answer);
   void relay_dns_queries();
   void on_shutdown();
@@ -142,6 +145,7 @@ class Supervisor {
   UniqueFd sigchld_;
   proto::Session session_;
   std::map<std::string, Process> processes_;
+  std::optional<net::NicSlots> nic_slots_;  // when the VM has spare NICs
   std::optional<GuestDnsRelay> dns_;  // 127.0.0.11:53, when the host has a server to relay to
   std::map<std::string, Input> inputs_;
   bool init_created_ = false;
@@ -269,6 +273,32 @@ Status Supervisor::handle(const proto::Event& event) {
   return ok();
 }
 
+void Supervisor::start_dns_relay() {
+  if (dns_) return;
+  auto relay = GuestDnsRelay::listen();
+  if (relay) dns_ = std::move(*relay);
+  else log::warn("no DNS relay: " + relay.error().describe());
+}
+
+// The container's namespace on the host changed while it runs (`docker
+// network connect` or `disconnect`): NICs move in or out of sight as the
+// host says (net/nic_slots.h), then the whole network is applied again,
+// which adds what is new and leaves what is there.
+Status Supervisor::on_network_update(const json& update) {
+  auto follow = [&]() -> Status {
+    if (!nic_slots_) return fail("this VM has no spare network devices");
+    net::NetworkConfig network = TRY(net::from_json(update.value("network", json())));
+    std::vector<net::NicSlot> nics = TRY(net::nic_slots_from_json(update.value("nics", json())));
+    TRY(nic_slots_->follow(nics));
+    TRY(net::apply_network_config(network));
+    if (update.value("dns_relay", false)) start_dns_relay();
+    return ok();
+  };
+  json answer = {{"type", "network_updated"}};
+  if (Status s = follow(); !s) answer["error"] = s.error().describe();
+  return session_.send_message(control(), answer);
+}
+
 // The host's virtiofsd holds a descriptor per inode this kernel caches
 // (runtime/fs_pressure.h): dropping the unused dentries and inodes ("2";
 // the page cache of files in use stays) sends it the FORGETs that let it
@@ -293,6 +323,7 @@ Status Supervisor::handle_message(const std::string& stream, const json& body) {
   if (type == "dns_answer") return on_dns_answer(body);
   if (type == "copy_in" || type == "copy_out") return on_copy(body);
   if (type == "stat_path") return on_stat_path(body);
+  if (type == "network_update") return on_network_update(body);
   if (type == "reclaim_caches") {
     reclaim_caches();
     return ok();
@@ -454,16 +485,22 @@ Status Supervisor::on_create(const json& request) {
                                               : Result<net::NetworkConfig>(net::NetworkConfig{});
   if (!network)
     return start_failed(pid_name, "invalid create request: " + network.error().describe(), 1, outputs, stdin_stream);
-  if (!network->interfaces.empty())
+  auto nics = net::nic_slots_from_json(request.value("nics", json()));
+  if (!nics)
+    return start_failed(pid_name, "invalid create request: " + nics.error().describe(), 1, outputs, stdin_stream);
+  if (!network->interfaces.empty() || !nics->empty())
     if (Status s = load_modules(kNetworkModuleList); !s)
       return start_failed(pid_name, "load the network driver: " + s.error().describe(), 1, outputs, stdin_stream);
+  if (!nics->empty()) {
+    auto slots = net::NicSlots::set_up(*nics);
+    if (!slots)
+      return start_failed(pid_name, "set up the network devices: " + slots.error().describe(), 1, outputs,
+                          stdin_stream);
+    nic_slots_.emplace(std::move(*slots));
+  }
   if (Status s = net::apply_network_config(*network); !s)
     return start_failed(pid_name, "configure the network: " + s.error().describe(), 1, outputs, stdin_stream);
-  if (request.value("dns_relay", false)) {
-    auto relay = GuestDnsRelay::listen();
-    if (relay) dns_ = std::move(*relay);
-    else log::warn("no DNS relay: " + relay.error().describe());
-  }
+  if (request.value("dns_relay", false)) start_dns_relay();
   init_created_ = true;
   StartFailure failure;
   auto prepared = prepare_init(config, failure);

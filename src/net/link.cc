@@ -71,6 +71,19 @@ Status set_link_mtu(NetlinkSocket& netlink, const Link& link, uint32_t mtu) {
   return netlink.execute(request, "set the MTU of " + link.name + " to " + std::to_string(mtu));
 }
 
+Status set_link_mac(NetlinkSocket& netlink, const Link& link, const std::vector<uint8_t>& mac) {
+  NetlinkRequest request = change_link(link);
+  request.put(IFLA_ADDRESS, mac.data(), mac.size());
+  return netlink.execute(request, "set the MAC address of " + link.name);
+}
+
+Status move_link(NetlinkSocket& netlink, const Link& link, int netns_fd, const std::string& name) {
+  NetlinkRequest request = change_link(link);
+  request.put_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(netns_fd));
+  request.put_string(IFLA_IFNAME, name);
+  return netlink.execute(request, "move " + link.name + " to another network namespace as " + name);
+}
+
 Status rename_link(NetlinkSocket& netlink, const Link& link, const std::string& name) {
   NetlinkRequest request = change_link(link);
   request.put_string(IFLA_IFNAME, name);

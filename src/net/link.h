@@ -27,6 +27,11 @@ Result<Link> find_link(NetlinkSocket& netlink, const std::string& name);
 
 Status set_link_up(NetlinkSocket& netlink, const Link& link, bool up);
 Status set_link_mtu(NetlinkSocket& netlink, const Link& link, uint32_t mtu);
+Status set_link_mac(NetlinkSocket& netlink, const Link& link, const std::vector<uint8_t>& mac);
+// Moves the link into the network namespace `netns_fd`, under `name` there
+// (so it cannot clash with a link of that namespace). The socket must be
+// in the link's current namespace.
+Status move_link(NetlinkSocket& netlink, const Link& link, int netns_fd, const std::string& name);
 // The kernel renames only a link that is down.
 Status rename_link(NetlinkSocket& netlink, const Link& link, const std::string& name);
 

@@ -132,3 +132,33 @@ Result<std::vector<NetlinkMessage>> NetlinkSocket::dump(NetlinkRequest& request,
 }
 
 }  // namespace runvm::net
+
+namespace runvm::net {
+
+Result<NetlinkWatch> NetlinkWatch::open(uint32_t groups) {
+  int raw = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+  if (raw < 0) return fail_errno("open rtnetlink socket");
+  UniqueFd fd(raw);
+  sockaddr_nl local{};
+  local.nl_family = AF_NETLINK;
+  local.nl_groups = groups;
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) < 0)
+    return fail_errno("listen for network changes");
+  return NetlinkWatch(std::move(fd));
+}
+
+bool NetlinkWatch::drain() {
+  bool changed = false;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::recv(fd_.get(), buf, sizeof buf, MSG_TRUNC);
+    if (n > 0 || (n < 0 && errno == ENOBUFS)) {
+      changed = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return changed;
+  }
+}
+
+}  // namespace runvm::net

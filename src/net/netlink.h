@@ -38,4 +38,21 @@ class NetlinkSocket {
   uint32_t seq_ = 0;
 };
 
+// A socket that hears the kernel's rtnetlink notifications (multicast
+// groups, RTMGRP_*) of the namespace it was opened in: for a poll loop,
+// which only needs to know that something changed and then reads the
+// namespace again. Non-blocking.
+class NetlinkWatch {
+ public:
+  static Result<NetlinkWatch> open(uint32_t groups);
+  int fd() const { return fd_.get(); }
+  // Reads whatever is pending; true if anything was. An overrun (ENOBUFS:
+  // notifications were lost) counts as a change too.
+  bool drain();
+
+ private:
+  explicit NetlinkWatch(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+};
+
 }  // namespace runvm::net

@@ -13,6 +13,7 @@
 
 #include "common/io.h"
 #include "common/log.h"
+#include "common/scope_guard.h"
 #include "net/tc.h"
 
 namespace runvm::net {
@@ -22,7 +23,7 @@ constexpr int kMaxTapIndex = 999999;
 
 // IFF_TUN_EXCL: a new device or an error, never a persistent tap someone
 // left with our name.
-Result<UniqueFd> create_tap(const std::string& name) {
+Result<UniqueFd> open_tap_device(const std::string& name) {
   UniqueFd fd = TRY_CTX(io::open_file("/dev/net/tun", O_RDWR), "create tap " + name);
   ifreq request{};
   std::memcpy(request.ifr_name, name.c_str(), name.size() + 1);
@@ -42,11 +43,6 @@ Status disable_ipv6(const std::string& name) {
   return std::move(io::write_all(fd.get(), "1")).context("disable IPv6 on " + name);
 }
 
-Status prepare_tap(NetlinkSocket& netlink, const Link& tap, uint32_t mtu) {
-  TRY(disable_ipv6(tap.name));
-  TRY(set_link_mtu(netlink, tap, mtu));
-  return set_link_up(netlink, tap, true);
-}
 
 }  // namespace
 
@@ -98,25 +94,51 @@ Status TapLink::remove() {
   return result;
 }
 
-Result<TapLink> connect_tap(int interface_ifindex, int index) {
+Result<TapLink> create_tap(int index) {
   if (index < 0 || index > kMaxTapIndex)
     return fail("tap index " + std::to_string(index) + " out of range (0 to 999999)");
   TapLink link;
   link.netlink_.emplace(TRY(NetlinkSocket::open()));
-  NetlinkSocket& netlink = *link.netlink_;
-  link.interface_ = TRY(find_link(netlink, interface_ifindex));
-  std::string what = "connect " + link.interface_.name + " to a tap";
-  link.fd_ = TRY_CTX(create_tap(tap_name(index)), what);
-  link.tap_ = TRY_CTX(find_link(netlink, tap_name(index)), what);
-  TRY_CTX(prepare_tap(netlink, link.tap_, link.interface_.mtu), what);
+  std::string what = "create tap " + tap_name(index);
+  link.fd_ = TRY(open_tap_device(tap_name(index)));
+  link.tap_ = TRY_CTX(find_link(*link.netlink_, tap_name(index)), what);
+  TRY_CTX(disable_ipv6(link.tap_.name), what);
+  return link;
+}
+
+Status TapLink::attach(int interface_ifindex) {
+  if (attached()) return fail(tap_.name + " is already joined to " + interface_.name);
+  NetlinkSocket& netlink = *netlink_;
+  interface_ = TRY(find_link(netlink, interface_ifindex));
+  std::string what = "connect " + interface_.name + " to " + tap_.name;
+  // Whatever fails below leaves the tap as it was: down and joined to nothing.
+  ScopeGuard undo([this] { (void)detach(); });
+  TRY_CTX(set_link_mtu(netlink, tap_, interface_.mtu), what);
+  TRY_CTX(set_link_up(netlink, tap_, true), what);
   // The guest's side first, so the interface's frames have somewhere to go
   // from the moment they are redirected.
-  TRY_CTX(add_ingress_qdisc(netlink, link.tap_), what);
-  link.tap_qdisc_ = true;
-  TRY_CTX(add_redirect_filter(netlink, link.tap_, link.interface_), what);
-  TRY_CTX(add_ingress_qdisc(netlink, link.interface_), what);
-  link.interface_qdisc_ = true;
-  TRY_CTX(add_redirect_filter(netlink, link.interface_, link.tap_), what);
+  TRY_CTX(add_ingress_qdisc(netlink, tap_), what);
+  tap_qdisc_ = true;
+  TRY_CTX(add_redirect_filter(netlink, tap_, interface_), what);
+  TRY_CTX(add_ingress_qdisc(netlink, interface_), what);
+  interface_qdisc_ = true;
+  TRY_CTX(add_redirect_filter(netlink, interface_, tap_), what);
+  undo.dismiss();
+  return ok();
+}
+
+Status TapLink::detach() {
+  // An interface that went away took its qdisc along: remove() says so.
+  Status removed = remove();
+  interface_ = Link{};
+  TRY(std::move(removed));
+  if (fd_.valid()) return set_link_up(*netlink_, tap_, false);
+  return ok();
+}
+
+Result<TapLink> connect_tap(int interface_ifindex, int index) {
+  TapLink link = TRY(create_tap(index));
+  TRY(link.attach(interface_ifindex));
   return link;
 }
 

@@ -43,8 +43,17 @@ class TapLink {
 
   const std::string& name() const { return tap_.name; }
   int ifindex() const { return tap_.ifindex; }
+  // The interface it is joined to; 0 and "" while it is joined to none.
   const std::string& interface_name() const { return interface_.name; }
   int interface_ifindex() const { return interface_.ifindex; }
+  bool attached() const { return interface_.ifindex != 0; }
+
+  // Joins the tap to the interface: the interface's MTU, up, and the
+  // redirects both ways. On failure the tap is left as it was.
+  Status attach(int interface_ifindex);
+  // Undoes attach(): the redirects go and the tap goes down, for another
+  // interface later (an interface that is already gone is no error).
+  Status detach();
 
   // The tap's queue for QEMU (`-netdev tap,fd=N`); -1 once released.
   int fd() const { return fd_.get(); }
@@ -57,7 +66,7 @@ class TapLink {
  private:
   TapLink() = default;
   void remove_or_warn();
-  friend Result<TapLink> connect_tap(int interface_ifindex, int index);
+  friend Result<TapLink> create_tap(int index);
 
   std::optional<NetlinkSocket> netlink_;
   UniqueFd fd_;
@@ -67,9 +76,11 @@ class TapLink {
   bool tap_qdisc_ = false;
 };
 
-// Creates tap_name(index) in the current network namespace with the
-// interface's MTU, IPv6 disabled (the host stack must send nothing to the
-// guest), up, and both redirects in place. On failure nothing is left.
+// Creates tap_name(index) in the current network namespace, IPv6 disabled
+// (the host stack must send nothing to the guest), down and joined to
+// nothing: a spare, for an interface that appears later (see attach()).
+Result<TapLink> create_tap(int index);
+// create_tap() and attach(): on failure nothing is left.
 Result<TapLink> connect_tap(int interface_ifindex, int index);
 
 // For a cleanup path that holds no TapLink: deletes the ingress qdisc (and

@@ -118,7 +118,7 @@ Status leaves_a_foreign_qdisc_alone() {
   NET_CHECK(!tap);
   NET_CHECK_EQ(tap.error().errno_value(), EEXIST);
   NET_CHECK_EQ(tap.error().message(),
-               "connect eth0 to a tap: add an ingress qdisc to eth0: it has one already, which "
+               "connect eth0 to runvm-tap0: add an ingress qdisc to eth0: it has one already, which "
                "runvm would disturb");
   NET_CHECK(NET_TRY(has_ingress_qdisc("eth0")));
   NET_CHECK(!sh("ip link show runvm-tap0").has_value());
@@ -127,6 +127,43 @@ Status leaves_a_foreign_qdisc_alone() {
 
 TEST(ConnectTap, LeavesAForeignQdiscAlone) {
   EXPECT_EQ(in_new_netns(leaves_a_foreign_qdisc_alone), "");
+}
+
+// A spare: made joined to nothing and down; joined later to an interface
+// (its MTU, the redirects), then freed (no qdisc on either side, down) and
+// joined again, as NICs move between interfaces on a running VM.
+Status spare_tap_joins_leaves_and_joins_again() {
+  Netns far = NET_TRY(Netns::create());
+  NET_TRY(add_interface(far));
+  int eth0 = NET_TRY(eth0_index());
+  TapLink tap = NET_TRY(create_tap(3));
+  NET_CHECK(!tap.attached());
+  json link = NET_TRY(sh_json("ip -j link show runvm-tap3"))[0];
+  NET_CHECK(link["flags"].dump().find("\"UP\"") == std::string::npos);
+  NET_TRY(tap.attach(eth0));
+  NET_CHECK(tap.attached());
+  NET_CHECK_EQ(tap.interface_name(), std::string("eth0"));
+  NET_TRY(check_redirect("eth0", "runvm-tap3"));
+  NET_TRY(check_redirect("runvm-tap3", "eth0"));
+  link = NET_TRY(sh_json("ip -j link show runvm-tap3"))[0];
+  NET_CHECK_EQ(link["mtu"].get<int>(), 1450);
+  NET_CHECK(!tap.attach(eth0));  // once at a time
+  NET_TRY(tap.detach());
+  NET_CHECK(!tap.attached());
+  NET_CHECK(!NET_TRY(has_ingress_qdisc("eth0")));
+  NET_CHECK(!NET_TRY(has_ingress_qdisc("runvm-tap3")));
+  link = NET_TRY(sh_json("ip -j link show runvm-tap3"))[0];
+  NET_CHECK(link["flags"].dump().find("\"UP\"") == std::string::npos);
+  NET_TRY(tap.attach(eth0));
+  NET_TRY(check_redirect("eth0", "runvm-tap3"));
+  // The interface goes (docker network disconnect): freeing is no error.
+  NET_TRY(sh("ip link del eth0"));
+  NET_TRY(tap.detach());
+  return ok();
+}
+
+TEST(ConnectTap, SpareTapJoinsLeavesAndJoinsAgain) {
+  EXPECT_EQ(in_new_netns(spare_tap_joins_leaves_and_joins_again), "");
 }
 
 Status moved_tap_link_cleans_up_once() {

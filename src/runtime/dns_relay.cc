@@ -30,8 +30,8 @@ std::optional<uint16_t> embedded_dns_port(std::string_view proc_net_udp) {
   return std::nullopt;
 }
 
-std::optional<DnsRelay> DnsRelay::find() {
-  auto text = io::read_file("/proc/self/net/udp");
+std::optional<DnsRelay> DnsRelay::find(int proc_fd) {
+  auto text = io::read_file_at(proc_fd, "self/net/udp");
   if (!text) return std::nullopt;
   std::optional<uint16_t> port;
   try {

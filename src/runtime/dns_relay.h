@@ -32,8 +32,10 @@ class DnsRelay {
   static constexpr size_t kMaxPending = 64;
   static constexpr std::chrono::seconds kTimeout{10};
 
-  // The relay for this namespace's embedded DNS server, if it has one.
-  static std::optional<DnsRelay> find();
+  // The relay for this namespace's embedded DNS server, if it has one;
+  // `proc_fd` is the host's /proc (the monitor may have left the host's
+  // mount namespace).
+  static std::optional<DnsRelay> find(int proc_fd);
 
   // Sends a guest's query on; a query over the limits is dropped, as a
   // lost datagram would be.

@@ -122,6 +122,7 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
                       {"binds", m->config_.binds},
                       {"devices", m->config_.devices},
                       {"network", net::to_json(m->config_.network.config)},
+                      {"nics", m->config_.network.slots_json()},
                       {"dns_relay", m->config_.network.dns.has_value()},
                       {"stdio", init->relay.streams()}}));
   // Bounded like the boot: a guest that never answers must not leave
@@ -200,7 +201,14 @@ Status Monitor::step(int timeout_ms) {
   std::optional<DnsRelay>& dns = config_.network.dns;
   size_t dns_base = fds.size();
   if (dns) dns->add_to_poll(fds);
-  int housekeeping_ms = fs_pressure_.ms_until_due(FsPressure::Clock::now());
+  std::optional<net::NetlinkWatch>& network_watch = config_.network.watch;
+  size_t network_base = fds.size();
+  if (network_watch) fds.push_back({network_watch->fd(), POLLIN, 0});
+  auto now = std::chrono::steady_clock::now();
+  int housekeeping_ms = fs_pressure_.ms_until_due(now);
+  if (network_resync_at_)
+    housekeeping_ms = std::min(housekeeping_ms, static_cast<int>(std::max<int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(*network_resync_at_ - now).count())));
   if (timeout_ms < 0 || housekeeping_ms < timeout_ms) timeout_ms = housekeeping_ms;
   if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
     if (errno == EINTR) return ok();
@@ -230,6 +238,9 @@ Status Monitor::step(int timeout_ms) {
   Status agent = fds[0].revents ? handle_agent_events() : ok();
   finish_exits();
   TRY(watch_file_servers());
+  if (network_watch && fds[network_base].revents && network_watch->drain() && !network_resync_at_)
+    network_resync_at_ = std::chrono::steady_clock::now() + kNetworkSettleTime;
+  TRY(follow_network());
   TRY(link_->flush());
   if (!agent) return agent;
   for (size_t i = 0; i < watch.size(); ++i)
@@ -276,6 +287,21 @@ Status Monitor::watch_file_servers() {
   return link_->send({{"type", "reclaim_caches"}});
 }
 
+// The engine changed the container's namespace (`docker network connect`
+// or `disconnect` on a running container): once the changes have settled,
+// the VM follows.
+Status Monitor::follow_network() {
+  if (!network_resync_at_ || std::chrono::steady_clock::now() < *network_resync_at_) return ok();
+  network_resync_at_.reset();
+  auto update = config_.network.follow(proc_.get());
+  if (!update) {
+    log::error("network: follow the container's namespace: " + update.error().describe());
+    return ok();
+  }
+  if (*update) return link_->send(**update);
+  return ok();
+}
+
 // A guest's query for 127.0.0.11, sent on to the engine's server in the
 // container's namespace; whatever is malformed is dropped, as a lost
 // datagram would be.
@@ -291,6 +317,11 @@ Status Monitor::relay_dns_query(const json& m) {
 Status Monitor::on_message(const json& m) {
   std::string type = m.value("type", "");
   if (type == "dns_query") return relay_dns_query(m);
+  if (type == "network_updated") {
+    if (m.contains("error") && m["error"].is_string())
+      log::error("network: the guest could not follow the container's network: " + m["error"].get<std::string>());
+    return ok();
+  }
   if (m.contains("request")) {
     int request = m.value("request", 0);
     auto it = pending_queries_.find(request);

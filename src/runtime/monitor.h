@@ -80,6 +80,7 @@ class Monitor {
   Status on_message(const nlohmann::json& m);
   Status relay_dns_query(const nlohmann::json& m);
   Status watch_file_servers();
+  Status follow_network();
   void on_client(Client& client);
   Status on_request(Client& client, const nlohmann::json& request, std::vector<UniqueFd> fds);
   Status request_start(int client_fd);
@@ -110,6 +111,10 @@ class Monitor {
   bool lost_ = false;                   // the VM or the agent went away
   bool abandoned_ = false;              // killed before it started
   FsPressure fs_pressure_;
+  // When to read the container's namespace again, after it changed: its
+  // engine makes a change in several steps (link, addresses, routes).
+  std::optional<std::chrono::steady_clock::time_point> network_resync_at_;
+  static constexpr std::chrono::milliseconds kNetworkSettleTime{250};
 };
 
 }  // namespace runvm::runtime

@@ -1,16 +1,22 @@
 #include "runtime/network.h"
 
+#include <fcntl.h>
+#include <linux/rtnetlink.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 
+#include "common/io.h"
 #include "common/log.h"
+#include "common/procfs.h"
 #include "net/link.h"
 #include "net/netlink.h"
 #include "net/scan.h"
 
 namespace runvm::runtime {
 namespace {
+
+using nlohmann::json;
 
 bool has_network_namespace(const oci::Spec& spec) {
   return std::any_of(spec.namespaces.begin(), spec.namespaces.end(),
@@ -30,13 +36,99 @@ Status refuse_shared_namespace() {
   return ok();
 }
 
+Result<int> spare_nic_count(const oci::Spec& spec) {
+  auto it = spec.annotations.find(kSpareNicsAnnotation);
+  if (it == spec.annotations.end()) return kDefaultSpareNics;
+  int n = -1;
+  if (!procfs::parse_number(it->second, n) || n < 0 || n > kMaxSpareNics)
+    return fail(std::string("annotation ") + kSpareNicsAnnotation + "=\"" + it->second +
+                "\": expected a number of spare network interfaces from 0 to " + std::to_string(kMaxSpareNics));
+  return n;
+}
+
+// Locally administered, "rv" and the slot: seen only by the guest, while
+// the NIC is spare.
+net::Mac slot_mac(size_t slot) {
+  return {0x02, 0x72, 0x76, 0x00, static_cast<uint8_t>(slot >> 8), static_cast<uint8_t>(slot)};
+}
+
+// The scan's config, less the interfaces no NIC carries (and their routes
+// and neighbours).
+net::NetworkConfig carried_only(net::NetworkConfig config, const std::set<std::string>& carried) {
+  std::erase_if(config.interfaces, [&](const auto& i) { return !carried.count(i.name); });
+  std::erase_if(config.routes, [&](const auto& r) { return !carried.count(r.device); });
+  std::erase_if(config.neighbors, [&](const auto& n) { return !carried.count(n.device); });
+  return config;
+}
+
 }  // namespace
 
 std::vector<vm::Nic> ContainerNetwork::nics() const {
   std::vector<vm::Nic> nics;
-  for (size_t i = 0; i < taps.size(); ++i)
-    nics.push_back({taps[i].fd(), net::format_mac(config.interfaces[i].mac), config.interfaces[i].mtu});
+  for (const NicSlot& s : slots) {
+    uint32_t mtu = 0;  // a spare's MTU is set when it is joined: no upper bound now
+    for (const auto& i : config.interfaces)
+      if (i.mac == s.mac) mtu = i.mtu;
+    nics.push_back({s.tap.fd(), net::format_mac(s.mac), mtu});
+  }
   return nics;
+}
+
+json ContainerNetwork::slots_json() const {
+  json out = json::array();
+  for (const NicSlot& s : slots)
+    out.push_back({{"slot", net::format_mac(s.slot_mac)},
+                   {"mac", s.interface_ifindex ? json(net::format_mac(s.mac)) : json(nullptr)}});
+  return out;
+}
+
+Result<std::optional<json>> ContainerNetwork::follow(int proc_fd) {
+  net::ScanResult scan = TRY_CTX(net::scan_network_namespace(), "read the container's network");
+  bool changed = false;
+  // Interfaces that went (docker network disconnect): their NICs are spare again.
+  for (NicSlot& s : slots) {
+    if (!s.interface_ifindex) continue;
+    auto at = std::find(scan.ifindexes.begin(), scan.ifindexes.end(), s.interface_ifindex);
+    if (at != scan.ifindexes.end() && scan.config.interfaces[at - scan.ifindexes.begin()].mac == s.mac) continue;
+    TRY_CTX(s.tap.detach(), "free " + s.tap.name());
+    s.interface_ifindex = 0;
+    s.mac = s.slot_mac;
+    changed = true;
+  }
+  std::set<std::string> carried;
+  for (size_t i = 0; i < scan.ifindexes.size(); ++i) {
+    const net::InterfaceConfig& interface = scan.config.interfaces[i];
+    int ifindex = scan.ifindexes[i];
+    auto holder = std::find_if(slots.begin(), slots.end(), [&](const NicSlot& s) { return s.interface_ifindex == ifindex; });
+    if (holder == slots.end()) {
+      holder = std::find_if(slots.begin(), slots.end(), [](const NicSlot& s) { return !s.interface_ifindex; });
+      if (holder == slots.end()) {
+        if (unplaced.insert(ifindex).second)
+          log::error("network: " + interface.name + " was added to the running container, but its VM has no "
+                     "spare network interface left (it booted with " + std::to_string(slots.size()) +
+                     "); it is not carried into the VM. Recreate the container with it, or with a larger "
+                     "annotation " + kSpareNicsAnnotation);
+        continue;
+      }
+      if (Status s = holder->tap.attach(ifindex); !s) {
+        log::error("network: carry " + interface.name + " into the VM: " + s.error().describe());
+        continue;
+      }
+      holder->interface_ifindex = ifindex;
+      holder->mac = interface.mac;
+      changed = true;
+    }
+    carried.insert(interface.name);
+  }
+  net::NetworkConfig now = carried_only(std::move(scan.config), carried);
+  bool dns_found = false;
+  if (!dns && (dns = DnsRelay::find(proc_fd))) dns_found = true;
+  if (!changed && !dns_found && now == config) return std::optional<json>();
+  config = std::move(now);
+  return std::optional<json>(json{{"type", "network_update"},
+                                  {"network", net::to_json(config)},
+                                  {"nics", slots_json()},
+                                  {"dns_relay", dns.has_value()}});
 }
 
 NetnsId current_netns() {
@@ -53,15 +145,34 @@ Result<ContainerNetwork> wire_network(const oci::Spec& spec, NetnsId callers) {
     return fail("the container would use the host's network (--network host, or no network namespace "
                 "in the spec); a VM has a network stack of its own and cannot share the host's "
                 "interfaces: use a bridge network, or --network none");
+  int spares = TRY(spare_nic_count(spec));
   TRY_CTX(refuse_shared_namespace(), "network");
+  ContainerNetwork network;
+  // Listening before the scan, so no change after it goes unheard.
+  // Neighbour changes are not listened to: ARP traffic makes them all the
+  // time, and only permanent entries are carried.
+  if (spares > 0)
+    network.watch.emplace(TRY_CTX(net::NetlinkWatch::open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
+                                                           RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE),
+                                  "watch the container's network"));
   net::ScanResult scan = TRY_CTX(net::scan_network_namespace(), "read the container's network");
   for (const auto& s : scan.skipped) log::debug("network: not carried into the VM: " + s.what + " (" + s.reason + ")");
-  ContainerNetwork network;
-  for (size_t i = 0; i < scan.config.interfaces.size(); ++i)
-    network.taps.push_back(TRY_CTX(net::connect_tap(scan.ifindexes[i], static_cast<int>(i)),
-                                   "connect " + scan.config.interfaces[i].name + " to the VM"));
+  for (size_t i = 0; i < scan.config.interfaces.size(); ++i) {
+    net::TapLink tap = TRY_CTX(net::connect_tap(scan.ifindexes[i], static_cast<int>(i)),
+                               "connect " + scan.config.interfaces[i].name + " to the VM");
+    network.slots.push_back({std::move(tap), slot_mac(i), scan.ifindexes[i], scan.config.interfaces[i].mac});
+  }
+  // A container with no network at create (--network none) gets none
+  // later either: Docker and podman refuse to connect one.
+  if (network.slots.empty()) network.watch.reset();
+  for (int k = 0; network.watch && k < spares; ++k) {
+    size_t i = network.slots.size();
+    net::TapLink tap = TRY_CTX(net::create_tap(static_cast<int>(i)), "make a spare network interface");
+    network.slots.push_back({std::move(tap), slot_mac(i), 0, slot_mac(i)});
+  }
   network.config = std::move(scan.config);
-  network.dns = DnsRelay::find();
+  UniqueFd proc = TRY(io::open_file("/proc", O_PATH | O_DIRECTORY));
+  network.dns = DnsRelay::find(proc.get());
   return network;
 }
 

@@ -2,16 +2,23 @@
 // in the container's network namespace (Docker's libnetwork from its
 // prestart hook, podman's netavark, CNI) becomes one tap per interface,
 // wired to the interface by tc redirects, and a virtio-net device in the
-// guest with the interface's MAC, MTU, addresses and routes. See
-// docs/ARCHITECTURE.md, "Networking".
+// guest with the interface's MAC, MTU, addresses and routes. Interfaces
+// added later (`docker network connect` on a running container) take one of
+// a few spare NICs the VM boots with, and one that goes away frees its NIC.
+// See docs/ARCHITECTURE.md, "Networking".
 #pragma once
 
 #include <sys/types.h>
 
+#include <optional>
+#include <set>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "common/result.h"
 #include "net/config.h"
+#include "net/netlink.h"
 #include "net/tap_redirect.h"
 #include "oci/spec.h"
 #include "runtime/dns_relay.h"
@@ -19,13 +26,39 @@
 
 namespace runvm::runtime {
 
+// How many spare NICs a VM with a network boots with, unless the
+// annotation kSpareNicsAnnotation says otherwise (0 to kMaxSpareNics).
+inline constexpr int kDefaultSpareNics = 2;
+inline constexpr int kMaxSpareNics = 8;
+inline constexpr const char* kSpareNicsAnnotation = "io.runvm.network.spare-interfaces";
+
+// One of the VM's NICs. Its tap is joined to a container interface, or to
+// none (a spare, parked by the agent where the container cannot see it).
+// `slot_mac` names the NIC to the agent for good; the guest NIC wears it
+// while spare and the interface's MAC while joined.
+struct NicSlot {
+  net::TapLink tap;
+  net::Mac slot_mac{};
+  int interface_ifindex = 0;  // 0: spare
+  net::Mac mac{};             // the MAC the guest NIC has now
+};
+
 struct ContainerNetwork {
-  // Held for the container's life: dropping one removes its redirects.
-  std::vector<net::TapLink> taps;
-  net::NetworkConfig config;  // for the guest (the create request's `network`)
+  std::vector<NicSlot> slots;  // the interfaces found at create, then the spares
+  net::NetworkConfig config;   // what the guest was last given (the create request's `network`)
   std::optional<DnsRelay> dns;  // the engine's embedded DNS server, relayed for the guest
+  // Hears changes in the container's namespace; only when it has spares.
+  std::optional<net::NetlinkWatch> watch;
+  std::set<int> unplaced;  // interfaces with no spare left, warned about once
 
   std::vector<vm::Nic> nics() const;
+  // The create request's and network_update's `nics` (docs/protocol.md).
+  nlohmann::json slots_json() const;
+  // Reads the namespace again, joins new interfaces to spare NICs and
+  // frees the NICs of interfaces that went. Returns the network_update
+  // message for the guest if anything changed. Run in the container's
+  // namespace (the monitor stays there); `proc_fd` is the host's /proc.
+  Result<std::optional<nlohmann::json>> follow(int proc_fd);
 };
 
 // A network namespace's identity.

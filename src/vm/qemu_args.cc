@@ -62,7 +62,7 @@ std::vector<std::string> qemu_command_line(const QemuPaths& paths, const VmSpec&
     std::string id = "net" + std::to_string(i);
     cmd.insert(cmd.end(), {"-netdev", "tap,id=" + id + ",fd=" + std::to_string(kFirstTapFd + i),
                            "-device", "virtio-net-device,netdev=" + id + ",mac=" + nic.mac +
-                                          ",host_mtu=" + std::to_string(nic.mtu)});
+                                          (nic.mtu ? ",host_mtu=" + std::to_string(nic.mtu) : "")});
   }
   if (spec.accel == Accel::kvm) {
     cmd.insert(cmd.end(), {"-accel", "kvm", "-cpu", "host"});

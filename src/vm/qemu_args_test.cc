@@ -97,7 +97,7 @@ TEST(QemuArgs, EachShareIsAVhostUserFsDeviceWithItsOwnSocket) {
 
 TEST(QemuArgs, EachNicIsAVirtioNetDeviceOnAPassedTap) {
   VmSpec s = spec(Accel::tcg);
-  s.nics = {{7, "02:42:ac:11:00:02", 1500}, {8, "aa:bb:cc:dd:ee:ff", 9000}};
+  s.nics = {{7, "02:42:ac:11:00:02", 1500}, {8, "aa:bb:cc:dd:ee:ff", 9000}, {9, "02:72:76:00:00:02", 0}};
   auto cmd = qemu_command_line({"q", "v"}, s, vm_files("/w"), false);
   EXPECT_EQ(value_of(cmd, "-netdev", "net0"), "tap,id=net0,fd=10");
   EXPECT_EQ(value_of(cmd, "-netdev", "net1"), "tap,id=net1,fd=11");
@@ -105,6 +105,8 @@ TEST(QemuArgs, EachNicIsAVirtioNetDeviceOnAPassedTap) {
             "virtio-net-device,netdev=net0,mac=02:42:ac:11:00:02,host_mtu=1500");
   EXPECT_EQ(value_of(cmd, "-device", "netdev=net1"),
             "virtio-net-device,netdev=net1,mac=aa:bb:cc:dd:ee:ff,host_mtu=9000");
+  // A spare: no MTU advertised, so the guest may give it any MTU later.
+  EXPECT_EQ(value_of(cmd, "-device", "netdev=net2"), "virtio-net-device,netdev=net2,mac=02:72:76:00:00:02");
 }
 
 }  // namespace

@@ -30,6 +30,8 @@ struct Share {
 struct Nic {
   int tap_fd = -1;  // owned by the caller; must stay open until boot returns
   std::string mac;  // "aa:bb:cc:dd:ee:ff"
+  // Advertised to the guest as the NIC's MTU and its upper bound; 0: none
+  // (a spare NIC, whose MTU the guest sets when it is given an interface).
   uint32_t mtu = 1500;
 };
 

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
@@ -200,5 +201,80 @@ TEST_F(NetworkTest, ANamespaceAnotherVmCarriesIsRefused) {
   EXPECT_EQ(run_runvm({"--root", root_.path(), "delete", "--force", "c1"}).exit_code, 0);
 }
 
+
+// `docker network connect` and `disconnect` on a running container, as the
+// engine does them: a veth appears in (or leaves) the namespace while the
+// VM runs. The VM boots with two spare NICs, out of the container's sight;
+// a new interface takes one, with its MAC, MTU, address and route, and
+// traffic flows; a removed one gives its NIC back for the next. An
+// interface beyond the spares is not carried, and the monitor says why.
+TEST_F(NetworkTest, InterfacesAddedAndRemovedWhileRunningFollowIntoTheGuest) {
+  bundle_.set_args({"sleep", "600"});
+  bundle_.write_config();
+  std::string runvm = runvm_binary() + " --root " + root_.path();
+  // The monitor logs where --log says, as runc does (Docker reads it).
+  std::string log = root_.path() + ".runvm.log";
+  ShellResult created = create_and_start(runvm + " --log " + log, bundle_.path(), "c1", "/dev/null");
+  ASSERT_EQ(created.status, 0) << created.out;
+  auto guest = [&](const std::string& command) { return shell(runvm + " exec c1 " + command); };
+  auto guest_links = [&] { return guest("busybox ip -o link").out; };
+  // Waits (up to 30 s) until the guest's `ip -o addr` does (or does not) show `text`.
+  auto await_addr = [&](const std::string& text, bool present) {
+    std::string seen;
+    for (int i = 0; i < 150; ++i) {
+      seen = guest("busybox ip -o addr").out;
+      if (contains(seen, text) == present) return true;
+      std::this_thread::sleep_for(200ms);
+    }
+    ADD_FAILURE() << "waiting for " << text << (present ? "" : " to go") << "; the guest has:\n" << seen;
+    return false;
+  };
+  auto add_interface = [&](const std::string& name, int n, int mtu) {
+    std::string peer = "peer" + std::to_string(n), net = "10.7" + std::to_string(n) + ".0.";
+    sh("ip -n " + ns_ + " link add " + name + " type veth peer name " + peer + " netns " + peer_);
+    sh("ip -n " + peer_ + " link set " + peer + " mtu " + std::to_string(mtu) + " up");
+    sh("ip -n " + peer_ + " addr add " + net + "1/24 dev " + peer);
+    sh("ip -n " + ns_ + " link set " + name + " address 02:77:00:00:0" + std::to_string(n) + ":02 mtu " +
+       std::to_string(mtu) + " up");
+    sh("ip -n " + ns_ + " addr add " + net + "2/24 dev " + name);
+  };
+  std::string before = guest_links();
+  EXPECT_EQ(std::count(before.begin(), before.end(), '\n'), 2) << "lo and eth0 only; spares unseen:\n" << before;
+
+  add_interface("eth1", 8, 1300);
+  ASSERT_TRUE(await_addr("eth1    inet 10.78.0.2/24", true));
+  EXPECT_TRUE(contains(guest("busybox ip -o link show dev eth1").out, "mtu 1300"));
+  EXPECT_TRUE(contains(guest("busybox ip -o link show dev eth1").out, "ether 02:77:00:00:08:02"));
+  ShellResult ping = guest("busybox ping -c 1 -W 10 10.78.0.1");
+  EXPECT_EQ(ping.status, 0) << ping.out;
+  EXPECT_EQ(guest("busybox ping -c 1 -W 10 10.77.0.1").status, 0) << "eth0 still works";
+
+  sh("ip -n " + ns_ + " link del eth1");
+  ASSERT_TRUE(await_addr("10.78.0.2", false));
+  EXPECT_FALSE(contains(guest_links(), "eth1")) << guest_links();
+
+  // Both spares again (eth1's NIC came back), and then none.
+  add_interface("eth2", 5, 1500);
+  add_interface("eth3", 6, 1500);
+  add_interface("eth4", 9, 1500);
+  ASSERT_TRUE(await_addr("eth2    inet 10.75.0.2/24", true));
+  ASSERT_TRUE(await_addr("eth3    inet 10.76.0.2/24", true));
+  EXPECT_EQ(guest("busybox ping -c 1 -W 10 10.76.0.1").status, 0);
+  std::string log_text;
+  for (int i = 0; i < 50 && !contains(log_text, "eth4 was added"); ++i) {
+    std::this_thread::sleep_for(200ms);
+    std::ifstream monitor_log(log);
+    log_text.assign(std::istreambuf_iterator<char>(monitor_log), {});
+  }
+  EXPECT_TRUE(contains(log_text, "eth4 was added to the running container, but its VM has no spare network "
+                                 "interface left")) << log_text;
+  EXPECT_FALSE(contains(guest_links(), "eth4"));
+  ::unlink(log.c_str());
+  EXPECT_EQ(shell(runvm + " delete --force c1").status, 0);
+  for (const char* name : {"eth2", "eth3", "eth4"}) {
+    std::string qdiscs = sh("tc -n " + ns_ + " qdisc show dev " + name);
+    EXPECT_FALSE(contains(qdiscs, "ingress")) << name << ": " << qdiscs;
+  }
+}
 }  // namespace
 }  // namespace runvm::testing
