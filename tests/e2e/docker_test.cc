@@ -681,8 +681,6 @@ TEST_F(DockerNetworkTest, UserDefinedNetworkResolvesNames) {
 }
 
 // `docker network connect` before start: the VM gets both interfaces.
-// (After start Docker adds a veth that runvm does not see: a VM's devices
-// are fixed at boot; see ARCHITECTURE.)
 TEST_F(DockerNetworkTest, TwoNetworksConnectedBeforeStart) {
   std::string net = "rvnet2" + std::to_string(::getpid());
   ASSERT_EQ(dk({"network", "create", "--subnet", "10.233.0.0/24", net}).code, 0);
@@ -699,6 +697,39 @@ TEST_F(DockerNetworkTest, TwoNetworksConnectedBeforeStart) {
   start("multipeer", "runc");
   std::string second = inspect("multi", "{{(index .NetworkSettings.Networks \"" + net + "\").IPAddress}}");
   EXPECT_TRUE(pings("multipeer", second)) << "reached on the second network at " << second;
+  for (const auto& n : names_) dk({"rm", "-f", n}, "", 60s);
+  names_.clear();
+  dk({"network", "rm", net}, "", 30s);
+}
+
+// `docker network connect` and `disconnect` on a running container: Docker
+// changes the namespace without asking the runtime; the VM follows on one of
+// its spare NICs (see ARCHITECTURE, "Networking"). The new network carries
+// traffic and its DNS names resolve; after disconnect the interface is gone
+// from the VM and the first network still works.
+TEST_F(DockerNetworkTest, NetworkConnectedAndDisconnectedWhileRunning) {
+  std::string net = "rvnet3" + std::to_string(::getpid());
+  ASSERT_EQ(dk({"network", "create", "--subnet", "10.234.0.0/24", net}).code, 0);
+  Started vm = start("live", "runvm");
+  ASSERT_FALSE(vm.v4.empty());
+  Cmd links = dk({"exec", "live", "ip", "-o", "link"});
+  EXPECT_EQ(std::count(links.out.begin(), links.out.end(), '\n'), 2) << "lo and eth0; spares unseen:\n" << links.out;
+  ASSERT_EQ(dk({"network", "connect", net, "live"}).code, 0);
+  network_ = net;
+  start("livepeer", "runc");
+  std::string second = inspect("live", "{{(index .NetworkSettings.Networks \"" + net + "\").IPAddress}}");
+  ASSERT_FALSE(second.empty());
+  EXPECT_TRUE(wait_until([&] { return contains(dk({"exec", "live", "ip", "-o", "-4", "addr"}).out, "inet " + second + "/24"); },
+                         30s))
+      << dk({"exec", "live", "ip", "-o", "addr"}).out;
+  Cmd mac = dk({"exec", "live", "cat", "/sys/class/net/eth1/address"});
+  EXPECT_EQ(mac.out, inspect("live", "{{(index .NetworkSettings.Networks \"" + net + "\").MacAddress}}") + "\n");
+  EXPECT_TRUE(pings("livepeer", second)) << "runc reaches the VM on the network connected after start";
+  EXPECT_TRUE(pings("live", "livepeer")) << "by name, through the embedded DNS the VM got with the network";
+  ASSERT_EQ(dk({"network", "disconnect", net, "live"}).code, 0);
+  EXPECT_TRUE(wait_until([&] { return !contains(dk({"exec", "live", "ip", "-o", "link"}).out, "eth1"); }, 30s))
+      << dk({"exec", "live", "ip", "-o", "link"}).out;
+  EXPECT_TRUE(pings("live", "10.231.0.1")) << "the first network still works";
   for (const auto& n : names_) dk({"rm", "-f", n}, "", 60s);
   names_.clear();
   dk({"network", "rm", net}, "", 30s);
