@@ -3,6 +3,7 @@
 // Before the <linux/...> headers, which then leave its definitions alone.
 #include <net/if.h>
 
+#include <fcntl.h>
 #include <linux/if_addr.h>
 #include <linux/if_arp.h>
 #include <linux/neighbour.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <map>
 
+#include "common/io.h"
 #include "net/link.h"
 #include "net/netlink.h"
 
@@ -143,6 +145,14 @@ Status add_neighbor(NetlinkSocket& netlink, const Neighbor& n, const std::vector
   return netlink.execute(request, what);
 }
 
+// The guest's /proc/sys/net is its container's: the process runs in the
+// guest's namespace.
+Status set_arp(const ArpSetting& a) {
+  std::string path = "/proc/sys/net/ipv4/conf/" + a.scope + "/" + a.key;
+  UniqueFd fd = TRY_CTX(io::open_file(path, O_WRONLY), "set " + describe(a));
+  return std::move(io::write_all(fd.get(), std::to_string(a.value))).context("set " + describe(a));
+}
+
 }  // namespace
 
 Status apply_network_config(const NetworkConfig& config) {
@@ -161,6 +171,7 @@ Status apply_network_config(const NetworkConfig& config) {
   for (const Matched& m : matched)
     TRY_CTX(configure_interface(netlink, m), "configure interface " + m.config->name);
   for (const Neighbor& n : config.neighbors) TRY(add_neighbor(netlink, n, matched));
+  for (const ArpSetting& a : config.arp) TRY(set_arp(a));
   return add_routes(netlink, config.routes, matched);
 }
 

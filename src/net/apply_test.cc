@@ -46,6 +46,7 @@ NetworkConfig guest_config() {
       {AF_INET6, "::", 0, "2001:db8:7::1", "eth7", 1024, 0, false},
       {AF_INET6, "2001:db8:70::", 48, "fe80::1", "eth7", 50, 0, false},
   };
+  c.arp = {{"all", "arp_ignore", 1}, {"eth7", "arp_announce", 2}, {"eth7", "arp_notify", 1}};
   return c;
 }
 
@@ -104,13 +105,13 @@ Status applies_config_to_a_renamed_link() {
   NET_TRY(apply_network_config(config));
   NET_TRY(check_with_ip_tools());
   // What the host would scan here now is what was applied.
-  ScanResult scan = NET_TRY(scan_network_namespace());
+  ScanResult scan = NET_TRY(scan_network_namespace(testing::proc_fd()));
   sort_routes(scan.config);
   sort_routes(config);
   NET_CHECK_EQ(to_json(scan.config), to_json(config));
   // Applying again changes nothing and is no error.
   NET_TRY(apply_network_config(guest_config()));
-  ScanResult again = NET_TRY(scan_network_namespace());
+  ScanResult again = NET_TRY(scan_network_namespace(testing::proc_fd()));
   sort_routes(again.config);
   NET_CHECK_EQ(to_json(again.config), to_json(config));
   return ok();

@@ -1,5 +1,7 @@
 #include "net/config.h"
 
+#include <algorithm>
+
 #include <sys/socket.h>
 
 #include <limits>
@@ -195,6 +197,17 @@ Result<Neighbor> parse_neighbor(const json& v, const std::string& path) {
   return n;
 }
 
+Result<ArpSetting> parse_arp(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  ArpSetting a;
+  a.scope = TRY(require_string(v, path, "scope"));
+  a.key = TRY(require_string(v, path, "key"));
+  auto known = std::find_if(std::begin(kArpKeys), std::end(kArpKeys), [&](const auto& k) { return k.first == a.key; });
+  if (known == std::end(kArpKeys)) return bad(member(path, "key"), "not an ARP setting runvm carries: " + a.key);
+  a.value = static_cast<int>(TRY(require_integer(v, path, "value", 0, known->second)));
+  return a;
+}
+
 // Rules across fields: the guest finds links by MAC and renames them, so
 // names and MACs must be unique, and a route needs a configured device.
 Status check_references(const NetworkConfig& config) {
@@ -215,6 +228,9 @@ Status check_references(const NetworkConfig& config) {
     if (!names.count(config.neighbors[k].device))
       return bad(element("neighbors", k) + ".device",
                  "no interface named \"" + config.neighbors[k].device + "\"");
+  for (size_t k = 0; k < config.arp.size(); ++k)
+    if (config.arp[k].scope != "all" && !names.count(config.arp[k].scope))
+      return bad(element("arp", k) + ".scope", "neither \"all\" nor an interface: \"" + config.arp[k].scope + "\"");
   return ok();
 }
 
@@ -233,6 +249,10 @@ Result<NetworkConfig> parse_config(const json& v) {
     const json* neighbors = TRY(require_array(v, "", "neighbors"));
     for (size_t k = 0; k < neighbors->size(); ++k)
       config.neighbors.push_back(TRY(parse_neighbor((*neighbors)[k], element("neighbors", k))));
+  }
+  if (find(v, "arp")) {
+    const json* arp = TRY(require_array(v, "", "arp"));
+    for (size_t k = 0; k < arp->size(); ++k) config.arp.push_back(TRY(parse_arp((*arp)[k], element("arp", k))));
   }
   TRY(check_references(config));
   return config;
@@ -267,7 +287,9 @@ json to_json(const NetworkConfig& config) {
   for (const Neighbor& n : config.neighbors)
     neighbors.push_back({{"family", family_name(n.family)}, {"address", n.address},
                          {"mac", format_mac(n.mac)}, {"device", n.device}});
-  return {{"interfaces", interfaces}, {"routes", routes}, {"neighbors", neighbors}};
+  json arp = json::array();
+  for (const ArpSetting& a : config.arp) arp.push_back({{"scope", a.scope}, {"key", a.key}, {"value", a.value}});
+  return {{"interfaces", interfaces}, {"routes", routes}, {"neighbors", neighbors}, {"arp", arp}};
 }
 
 // The checks above never let nlohmann throw, but the message comes from
@@ -288,6 +310,10 @@ Result<NetworkConfig> parse_network_config(std::string_view text) {
 
 std::string describe(const Address& address) {
   return address.address + "/" + std::to_string(address.prefix_length);
+}
+
+std::string describe(const ArpSetting& a) {
+  return "net.ipv4.conf." + a.scope + "." + a.key + "=" + std::to_string(a.value);
 }
 
 std::string describe(const Neighbor& n) {

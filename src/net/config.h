@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -59,10 +60,27 @@ struct Neighbor {
   bool operator==(const Neighbor&) const = default;
 };
 
+// An ARP setting of the namespace, net.ipv4.conf.<scope>.<key>, carried
+// when it is not the kernel's default (0 for every key carried): `scope`
+// is "all" or an InterfaceConfig's name.
+struct ArpSetting {
+  std::string scope;
+  std::string key;  // one of kArpKeys
+  int value = 0;
+
+  bool operator==(const ArpSetting&) const = default;
+};
+
+// The ARP-relevant keys of net.ipv4.conf.*, with their largest values.
+inline constexpr std::pair<std::string_view, int> kArpKeys[] = {
+    {"arp_ignore", 8}, {"arp_announce", 2}, {"arp_filter", 1},
+    {"arp_notify", 1}, {"arp_accept", 2},   {"proxy_arp", 1}};
+
 struct NetworkConfig {
   std::vector<InterfaceConfig> interfaces;
   std::vector<Route> routes;
   std::vector<Neighbor> neighbors;
+  std::vector<ArpSetting> arp;
 
   bool operator==(const NetworkConfig&) const = default;
 };
@@ -78,6 +96,8 @@ Result<NetworkConfig> parse_network_config(std::string_view text);
 std::string describe(const Address& address);
 // As `ip route` shows it: "default via 10.0.0.1 dev eth0 metric 100".
 std::string describe(const Route& route);
+// "net.ipv4.conf.eth0.arp_ignore=1"
+std::string describe(const ArpSetting& setting);
 // "169.254.1.1 lladdr ee:ee:ee:ee:ee:ee dev eth0"
 std::string describe(const Neighbor& neighbor);
 

@@ -22,6 +22,7 @@ NetworkConfig sample() {
   c.routes.push_back({AF_INET6, "::", 0, "fe80::1", "eth0", 1024, 0, false});
   c.routes.push_back({AF_INET, "192.168.7.0", 24, "169.254.1.1", "eth0", 5, 0, true});
   c.neighbors.push_back({AF_INET, "169.254.1.1", {0xee, 0xee, 0xee, 0xee, 0xee, 0xee}, "eth0"});
+  c.arp = {{"all", "arp_ignore", 1}, {"eth0", "arp_announce", 2}};
   return c;
 }
 
@@ -40,6 +41,24 @@ TEST(NetworkConfig, NeighborsNeedAKnownDeviceAndAMac) {
   j["neighbors"][0]["device"] = "eth0";
   j["neighbors"][0]["mac"] = "zz";
   EXPECT_FALSE(from_json(j));
+}
+
+TEST(NetworkConfig, ArpSettingsAreKnownKeysInRangeOnKnownScopes) {
+  json j = to_json(sample());
+  EXPECT_EQ(j["arp"][1], (json{{"scope", "eth0"}, {"key", "arp_announce"}, {"value", 2}}));
+  EXPECT_EQ(describe(sample().arp[1]), "net.ipv4.conf.eth0.arp_announce=2");
+  auto with = [&](const char* field, json value) {
+    json k = j;
+    k["arp"][1][field] = std::move(value);
+    auto r = from_json(k);
+    return r ? std::string("accepted") : r.error().describe();
+  };
+  EXPECT_NE(with("key", "forwarding").find("arp[1].key: not an ARP setting runvm carries: forwarding"),
+            std::string::npos) << with("key", "forwarding");
+  EXPECT_NE(with("value", 3).find("arp[1].value: out of range (0 to 2)"), std::string::npos);
+  EXPECT_NE(with("scope", "eth9").find("arp[1].scope"), std::string::npos);
+  EXPECT_NE(with("scope", "../../../vm/drop_caches").find("arp[1].scope"), std::string::npos);
+  EXPECT_EQ(with("scope", "net1"), "accepted");
 }
 
 TEST(NetworkConfig, JsonUsesTextForms) {

@@ -108,4 +108,9 @@ Result<nlohmann::json> sh_json(const std::string& command) {
   return parsed;
 }
 
+int proc_fd() {
+  static int fd = ::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  return fd;
+}
+
 }  // namespace runvm::net::testing

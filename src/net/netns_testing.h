@@ -36,6 +36,9 @@ class Netns {
   UniqueFd fd_;
 };
 
+// A descriptor of /proc, for scan_network_namespace; opened once.
+int proc_fd();
+
 // Runs /bin/sh -c command; its stdout, or an error with its stderr when it
 // exits non-zero.
 Result<std::string> sh(const std::string& command);

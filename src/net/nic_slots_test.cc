@@ -43,7 +43,10 @@ TEST(NicSlots, SparesArePutAwayAndComeBackWearingTheInterfacesMac) {
     Netns far = NET_TRY(Netns::create());
     NET_TRY(add_nic(far, "eth0", kEth0));
     NET_TRY(add_nic(far, "eth1", kSlot1));
-    NicSlots slots = NET_TRY(NicSlots::set_up({{kSlot0, kEth0}, {kSlot1, std::nullopt}}));
+    const std::vector<NicSlot> booted = {{kSlot0, kEth0}, {kSlot1, std::nullopt}};
+    auto set_up = NicSlots::set_up(booted);
+    if (!set_up) return std::move(set_up).error();
+    NicSlots& slots = *set_up;
     auto links = NET_TRY(links_here());
     NET_CHECK_EQ(links.size(), 1u);  // the spare is out of sight
     NET_CHECK_EQ(links[format_mac(kEth0)], std::string("eth0"));

@@ -13,6 +13,8 @@
 #include <map>
 #include <optional>
 
+#include "common/io.h"
+#include "common/procfs.h"
 #include "net/link.h"
 #include "net/netlink.h"
 #include "net/tap_redirect.h"
@@ -173,9 +175,28 @@ Status scan_neighbors(NetlinkSocket& netlink, ScanResult& out) {
   return ok();
 }
 
+// /proc/sys/net shows the namespace of the process reading it: this one's.
+Status scan_arp_settings(int proc_fd, ScanResult& out) {
+  std::vector<std::string> scopes = {"all"};
+  for (const auto& i : out.config.interfaces) scopes.push_back(i.name);
+  for (const std::string& scope : scopes)
+    for (const auto& [key, max] : kArpKeys) {
+      std::string path = "sys/net/ipv4/conf/" + scope + "/" + std::string(key);
+      auto text = io::read_file_at(proc_fd, path);
+      if (!text && text.error().errno_value() == ENOENT) continue;  // no IPv4 on the link
+      if (!text) return std::move(text).error().context("read the ARP settings");
+      int value = 0;
+      auto fields = procfs::split_ws(*text);
+      if (fields.empty() || !procfs::parse_number(fields[0], value) || value < 0 || value > max)
+        return fail("read the ARP settings: /proc/" + path + ": unexpected value \"" + *text + "\"");
+      if (value != 0) out.config.arp.push_back({scope, std::string(key), value});
+    }
+  return ok();
+}
+
 }  // namespace
 
-Result<ScanResult> scan_network_namespace() {
+Result<ScanResult> scan_network_namespace(int proc_fd) {
   NetlinkSocket netlink = TRY(NetlinkSocket::open());
   std::vector<Link> links = TRY(list_links(netlink));
   AddressesByLink addresses = TRY(list_addresses(netlink));
@@ -183,6 +204,7 @@ Result<ScanResult> scan_network_namespace() {
   for (const Link& link : links) scan_link(link, addresses, out);
   TRY(scan_routes(netlink, out));
   TRY(scan_neighbors(netlink, out));
+  TRY(scan_arp_settings(proc_fd, out));
   return out;
 }
 

@@ -31,9 +31,12 @@ struct ScanResult {
 // or has addresses, with its MAC and MTU; its global IPv4 and IPv6
 // addresses, but not link-local ones nor those the kernel (6.1 on) marks
 // as made from router advertisements, since the guest makes both itself
-// from the same MAC; and the main table's unicast routes through those
+// from the same MAC; the main table's unicast routes through those
 // links, except the kernel's connected routes, which the guest kernel adds
-// with the addresses.
-Result<ScanResult> scan_network_namespace();
+// with the addresses; permanent neighbour entries on them; and the ARP
+// settings (kArpKeys) of "all" and of those links that are not 0, read
+// from /proc/sys/net/ipv4/conf through `proc_fd`, a descriptor of /proc
+// (the caller may have left the mount namespace /proc is in).
+Result<ScanResult> scan_network_namespace(int proc_fd);
 
 }  // namespace runvm::net

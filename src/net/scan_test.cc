@@ -103,7 +103,7 @@ std::string skipped_text(const std::vector<Skipped>& skipped) {
 Status reads_what_an_engine_configured() {
   Netns far = NET_TRY(Netns::create());
   NET_TRY(set_up_namespace(far));
-  ScanResult scan = NET_TRY(scan_network_namespace());
+  ScanResult scan = NET_TRY(scan_network_namespace(testing::proc_fd()));
   sort_routes(scan.config);
   NetworkConfig expected = expected_config();
   sort_routes(expected);
@@ -131,7 +131,7 @@ TEST(ScanNetworkNamespace, ReadsWhatAnEngineConfigured) {
 
 Status empty_namespace_has_nothing_to_carry() {
   NET_TRY(sh("ip link set lo up"));
-  ScanResult scan = NET_TRY(scan_network_namespace());
+  ScanResult scan = NET_TRY(scan_network_namespace(testing::proc_fd()));
   NET_CHECK_EQ(to_json(scan.config), to_json(NetworkConfig{}));
   NET_CHECK(scan.skipped.empty());
   return ok();
@@ -146,7 +146,7 @@ Status carries_a_down_link_with_addresses() {
   Netns far = NET_TRY(Netns::create());
   NET_TRY(add_veth(far, "eth0"));
   NET_TRY(sh("ip addr add 10.1.2.3/8 dev eth0"));
-  ScanResult scan = NET_TRY(scan_network_namespace());
+  ScanResult scan = NET_TRY(scan_network_namespace(testing::proc_fd()));
   NET_CHECK_EQ(scan.config.interfaces.size(), 1u);
   NET_CHECK_EQ(scan.config.interfaces[0].addresses.size(), 1u);
   NET_CHECK_EQ(describe(scan.config.interfaces[0].addresses[0]), "10.1.2.3/8");
@@ -155,6 +155,28 @@ Status carries_a_down_link_with_addresses() {
 
 TEST(ScanNetworkNamespace, CarriesADownLinkWithAddresses) {
   EXPECT_EQ(in_new_netns(carries_a_down_link_with_addresses), "");
+}
+
+// The ARP settings that are not the kernel's default, of the namespace
+// ("all") and of carried links; not of links left out.
+Status reads_arp_settings() {
+  Netns far = NET_TRY(Netns::create());
+  NET_TRY(add_veth(far, "eth0"));
+  NET_TRY(add_veth(far, "idle0"));  // down, no addresses: not carried
+  NET_TRY(sh("ip link set eth0 up"));
+  NET_TRY(sh("echo 1 > /proc/sys/net/ipv4/conf/all/arp_ignore"));
+  NET_TRY(sh("echo 2 > /proc/sys/net/ipv4/conf/eth0/arp_announce && echo 1 > /proc/sys/net/ipv4/conf/eth0/arp_notify"));
+  NET_TRY(sh("echo 1 > /proc/sys/net/ipv4/conf/idle0/proxy_arp"));
+  ScanResult scan = NET_TRY(scan_network_namespace(testing::proc_fd()));
+  NET_CHECK_EQ(scan.config.arp.size(), 3u);
+  NET_CHECK_EQ(describe(scan.config.arp[0]), std::string("net.ipv4.conf.all.arp_ignore=1"));
+  NET_CHECK_EQ(describe(scan.config.arp[1]), std::string("net.ipv4.conf.eth0.arp_announce=2"));
+  NET_CHECK_EQ(describe(scan.config.arp[2]), std::string("net.ipv4.conf.eth0.arp_notify=1"));
+  return ok();
+}
+
+TEST(ScanNetworkNamespace, ReadsArpSettings) {
+  EXPECT_EQ(in_new_netns(reads_arp_settings), "");
 }
 
 }  // namespace

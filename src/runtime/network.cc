@@ -58,6 +58,7 @@ net::NetworkConfig carried_only(net::NetworkConfig config, const std::set<std::s
   std::erase_if(config.interfaces, [&](const auto& i) { return !carried.count(i.name); });
   std::erase_if(config.routes, [&](const auto& r) { return !carried.count(r.device); });
   std::erase_if(config.neighbors, [&](const auto& n) { return !carried.count(n.device); });
+  std::erase_if(config.arp, [&](const auto& a) { return a.scope != "all" && !carried.count(a.scope); });
   return config;
 }
 
@@ -83,7 +84,7 @@ json ContainerNetwork::slots_json() const {
 }
 
 Result<std::optional<json>> ContainerNetwork::follow(int proc_fd) {
-  net::ScanResult scan = TRY_CTX(net::scan_network_namespace(), "read the container's network");
+  net::ScanResult scan = TRY_CTX(net::scan_network_namespace(proc_fd), "read the container's network");
   bool changed = false;
   // Interfaces that went (docker network disconnect): their NICs are spare again.
   for (NicSlot& s : slots) {
@@ -155,7 +156,8 @@ Result<ContainerNetwork> wire_network(const oci::Spec& spec, NetnsId callers) {
     network.watch.emplace(TRY_CTX(net::NetlinkWatch::open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
                                                            RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE),
                                   "watch the container's network"));
-  net::ScanResult scan = TRY_CTX(net::scan_network_namespace(), "read the container's network");
+  UniqueFd proc = TRY(io::open_file("/proc", O_PATH | O_DIRECTORY));
+  net::ScanResult scan = TRY_CTX(net::scan_network_namespace(proc.get()), "read the container's network");
   for (const auto& s : scan.skipped) log::debug("network: not carried into the VM: " + s.what + " (" + s.reason + ")");
   for (size_t i = 0; i < scan.config.interfaces.size(); ++i) {
     net::TapLink tap = TRY_CTX(net::connect_tap(scan.ifindexes[i], static_cast<int>(i)),
@@ -171,7 +173,6 @@ Result<ContainerNetwork> wire_network(const oci::Spec& spec, NetnsId callers) {
     network.slots.push_back({std::move(tap), slot_mac(i), 0, slot_mac(i)});
   }
   network.config = std::move(scan.config);
-  UniqueFd proc = TRY(io::open_file("/proc", O_PATH | O_DIRECTORY));
   network.dns = DnsRelay::find(proc.get());
   return network;
 }

@@ -384,6 +384,41 @@ TEST_F(ContainerdTest, PauseResumeKillWithSigkillAndDelete) {
   EXPECT_EQ(run(ctr({"container", "info", "detached"}), "", 20s).code, 1);
 }
 
+// 1 GiB each way through the shim (issue 6): `tar ... | ctr task exec -i
+// ... tar xf -` and back, streamed by shell pipelines so that nothing,
+// not even this test, holds the payload; checked by checksum.
+TEST_F(ContainerdTest, ExecTarOneGibibyteThroughTheShim) {
+  Cmd r = run(ctr_run({"--detach"}, "tarbig", {"sleep", "900"}), "", 90s);
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_TRUE(wait_for_status("tarbig", "RUNNING"));
+  std::string work = e2e::make_short_temp_dir("g", 3);
+  auto line = [](const std::vector<std::string>& args) {
+    std::string s;
+    for (const auto& a : args) s += "'" + a + "' ";
+    return s;
+  };
+  ASSERT_EQ(std::system(("head -c 1073741824 /dev/urandom > " + work + "/big").c_str()), 0);
+  std::string sum = run({"/bin/sh", "-c", "md5sum < " + work + "/big"}, "", 120s).out;
+  Cmd in = run({"/bin/sh", "-c", "tar cf - -C " + work + " big | timeout 600 " +
+                                     line(exec("tarbig", "xbig", {"tar", "xf", "-", "-C", "/"}))},
+               "", 650s);
+  EXPECT_EQ(in.code, 0) << in.err;
+  ::unlink((work + "/big").c_str());
+  std::string back = work + "/back";
+  ::mkdir(back.c_str(), 0755);
+  Cmd out = run({"/bin/sh", "-c", "timeout 600 " + line(exec("tarbig", "cbig", {"tar", "cf", "-", "-C", "/", "big"})) +
+                                      "| tar xf - -C " + back},
+                "", 650s);
+  EXPECT_EQ(out.code, 0) << out.err;
+  EXPECT_EQ(run({"/bin/sh", "-c", "md5sum < " + back + "/big"}, "", 120s).out, sum);
+  e2e::unmount_and_remove(work);
+  ::unlink((rootfs_->rootfs() + "/big").c_str());
+  EXPECT_EQ(run(ctr({"task", "kill", "-s", "SIGKILL", "tarbig"}), "", 20s).code, 0);
+  EXPECT_TRUE(wait_for_status("tarbig", "STOPPED"));
+  EXPECT_EQ(run(ctr({"task", "delete", "tarbig"}), "", 30s).code, 0);
+  EXPECT_EQ(run(ctr({"container", "delete", "tarbig"}), "", 20s).code, 0);
+}
+
 // kubectl cp's path: `tar` exec'd through the runc shim (`ctr task exec`
 // with stdin, as the CRI plugin does) on a rootfs without tar: the agent's
 // built-in tar unpacks and packs, and each exec ends once the data is

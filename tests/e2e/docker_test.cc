@@ -532,6 +532,40 @@ TEST_F(DockerTest, ExecTarOnAnImageWithoutTarOrShell) {
   }
 }
 
+// The same pipelines with 1 GiB each way (issue 6: 0 B to 1 GiB through
+// docker exec -i): the payload streams through dockerd, the shim, runvm's
+// exec stand-in and the agent without being held, and each pipeline ends
+// when the data is through. Checked by checksum at both ends.
+TEST_F(DockerTest, ExecTarOneGibibyteBothWays) {
+  names_.push_back("bare1g");
+  Cmd d = dk({"run", "-d", "--name", "bare1g", "--runtime", "runvm", "--network", "none", kBareImage,
+              "/bin/busybox", "sleep", "900"});
+  ASSERT_EQ(d.code, 0) << d.err;
+  std::string docker_cmd;
+  for (const auto& a : docker({})) docker_cmd += a + " ";
+  std::string big = work_ + "/big";
+  ASSERT_EQ(std::system(("head -c 1073741824 /dev/urandom > " + big).c_str()), 0);
+  std::string sum = run({"/bin/sh", "-c", "md5sum < " + big}, "", 120s).out;
+  auto started = Clock::now();
+  Cmd in = run({"/bin/sh", "-c", "tar cf - -C " + work_ + " big | timeout 600 " + docker_cmd +
+                                     "exec -i bare1g tar xf - -C /tmp"},
+               "", 650s);
+  auto in_took = Clock::now() - started;
+  ASSERT_EQ(in.code, 0) << in.err;
+  ::unlink(big.c_str());
+  std::string back = work_ + "/back1g";
+  ::mkdir(back.c_str(), 0755);
+  started = Clock::now();
+  Cmd out = run({"/bin/sh", "-c", "timeout 600 " + docker_cmd + "exec bare1g tar cf - -C /tmp big | tar xf - -C " + back},
+                "", 650s);
+  auto out_took = Clock::now() - started;
+  ASSERT_EQ(out.code, 0) << out.err;
+  EXPECT_EQ(run({"/bin/sh", "-c", "md5sum < " + back + "/big"}, "", 120s).out, sum);
+  ::unlink((back + "/big").c_str());
+  std::cerr << "1 GiB through docker exec: in " << std::chrono::duration_cast<std::chrono::seconds>(in_took).count()
+            << " s, out " << std::chrono::duration_cast<std::chrono::seconds>(out_took).count() << " s\n";
+}
+
 // `docker run -it` on a terminal (script(1) gives it a pty): the process sees
 // a /dev/pts/N, input typed reaches it, and a resize of the outer terminal
 // reaches the container's terminal.

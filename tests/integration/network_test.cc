@@ -87,6 +87,10 @@ class NetworkTest : public ::testing::Test {
     sh("ip -n " + ns_ + " route add 10.88.0.0/16 via 10.77.0.1 metric 7");
     // A permanent neighbour, as CNI plugins like Calico set for their gateway.
     sh("ip -n " + ns_ + " neigh add 10.77.0.99 lladdr 02:99:00:00:00:99 dev eth0 nud permanent");
+    // ARP behaviour a CNI may set (arp_ignore/arp_announce for an anycast
+    // or load-balanced address).
+    sh("ip netns exec " + ns_ + " sh -c 'echo 1 > /proc/sys/net/ipv4/conf/eth0/arp_ignore && "
+       "echo 2 > /proc/sys/net/ipv4/conf/all/arp_announce'");
     sh("ip -n " + peer_ + " link set peer0 mtu 1400 up");
     sh("ip -n " + peer_ + " addr add 10.77.0.1/24 dev peer0");
     sh("ip -n " + peer_ + " addr add fd77::1/64 dev peer0 nodad");
@@ -128,6 +132,7 @@ TEST_F(NetworkTest, TheGuestHasTheInterfaceAndReachesThePeer) {
       "busybox ip -o link show dev eth0 | busybox grep -o 'mtu [0-9]*\\|ether [0-9a-f:]*'; "
       "busybox ip route show | busybox sort; "
       "busybox ip neigh show 10.77.0.99; "
+      "echo arp=$(busybox cat /proc/sys/net/ipv4/conf/eth0/arp_ignore),$(busybox cat /proc/sys/net/ipv4/conf/all/arp_announce); "
       "busybox ping -c 1 -W 10 10.77.0.1 >/dev/null && echo ping-ok; "
       "busybox ping -6 -c 1 -W 10 fd77::1 >/dev/null && echo ping6-ok; "
       "busybox ping -c 1 -W 5 127.0.0.1 >/dev/null && echo loopback-ok; "
@@ -138,6 +143,7 @@ TEST_F(NetworkTest, TheGuestHasTheInterfaceAndReachesThePeer) {
   EXPECT_TRUE(contains(r.out, "eth0 inet6 fd77::2/64\n")) << r.out;
   EXPECT_TRUE(contains(r.out, "mtu 1400\nether 02:77:00:00:00:02\n")) << "the interface's MAC and MTU:\n" << r.out;
   EXPECT_TRUE(contains(r.out, "default via 10.77.0.1 dev eth0")) << r.out;
+  EXPECT_TRUE(contains(r.out, "arp=1,2\n")) << "the namespace's ARP settings:\n" << r.out;
   EXPECT_TRUE(contains(r.out, "10.88.0.0/16 via 10.77.0.1 dev eth0  metric 7")) << r.out;
   EXPECT_TRUE(contains(r.out, "10.77.0.99 dev eth0 lladdr 02:99:00:00:00:99 ")) << r.out;
   EXPECT_TRUE(contains(r.out, " PERMANENT\n")) << "the static neighbour entry:\n" << r.out;
