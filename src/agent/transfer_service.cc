@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "agent/root_share.h"
 #include "common/io.h"
 #include "transfer/path_info.h"
 
@@ -171,9 +172,16 @@ json stat_answer(pid_t init_pid, const json& request) {
   // the container's mount namespace (binds included) and never leave it.
   auto root = io::open_file("/proc/" + std::to_string(init_pid) + "/root", O_PATH | O_DIRECTORY);
   if (!root) return failed(root.error());
-  auto info = transfer::stat_in_root(root->get(), *path, bool_member(request, "follow_link"));
+  bool follow = bool_member(request, "follow_link");
+  auto info = transfer::stat_in_root(root->get(), *path, follow);
   if (!info) return failed(info.error());
-  return transfer::path_info_to_json(*info);
+  json answer = transfer::path_info_to_json(*info);
+  if (bool_member(request, "root_share")) {
+    // An error here is a "no": the copy then goes through the guest.
+    auto shared = on_root_share(init_pid, *path, follow);
+    answer["root_share"] = shared && *shared;
+  }
+  return answer;
 }
 
 }  // namespace runvm::agent

@@ -232,7 +232,7 @@ Status copy_files(const CopyOptions& o) {
   ContainerState state = TRY(find_container(o.root, id));
   std::string status = live_status(state);
   std::unique_ptr<ContainerSide> side;
-  if (status == "running") side = guest_side(o.root + "/" + id);
+  if (status == "running") side = guest_side(o.root + "/" + id, state.rootfs);
   else if (status == "paused") side = TRY(rootfs_side(state.rootfs));
   else return fail("container " + id + " is not running");
   if (!dest.container.empty()) return copy_in(o, *side, src, dest);

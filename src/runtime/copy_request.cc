@@ -24,10 +24,14 @@ Result<GuestCopy> guest_copy(const json& request, std::vector<UniqueFd> fds) {
 
 json stat_path_query(const json& request) {
   auto path = request.find("path");
-  auto follow = request.find("follow_link");
+  auto flag = [&](const char* key) {
+    auto it = request.find(key);
+    return it != request.end() && it->is_boolean() && it->get<bool>();
+  };
   return {{"type", "stat_path"},
           {"path", path != request.end() && path->is_string() ? *path : json("")},
-          {"follow_link", follow != request.end() && follow->is_boolean() && follow->get<bool>()}};
+          {"follow_link", flag("follow_link")},
+          {"root_share", flag("root_share")}};
 }
 
 }  // namespace runvm::runtime

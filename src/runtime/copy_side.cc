@@ -43,10 +43,14 @@ std::string string_of(const json& j, const char* key, const std::string& fallbac
 }
 
 // A copy in the guest: the tar stream on a pipe whose other end the
-// monitor relays, as it relays an exec's stdio.
+// monitor relays, as it relays an exec's stdio. Where the guest says the
+// path lies on the rootfs share with nothing mounted at or below it, the
+// copy is made on the host's view instead (`on_host`), as for a paused
+// container: the same tree, without every byte crossing the agent channel.
 class GuestSide : public ContainerSide {
  public:
-  explicit GuestSide(std::string state_dir) : state_dir_(std::move(state_dir)) {}
+  GuestSide(std::string state_dir, std::unique_ptr<ContainerSide> on_host)
+      : state_dir_(std::move(state_dir)), on_host_(std::move(on_host)) {}
 
   Result<transfer::PathInfo> stat(const std::string& path, bool follow_link) override {
     json reply = TRY(ask_monitor(state_dir_, {{"op", "stat_path"}, {"path", path}, {"follow_link", follow_link}}));
@@ -57,6 +61,14 @@ class GuestSide : public ContainerSide {
 
   Result<transfer::TransferSummary> receive(const std::string& dir, bool same_owner,
                                             const Producer& produce) override {
+    if (on_root_share(dir, true)) {
+      auto unpacked = on_host_->receive(dir, same_owner, produce);
+      // The guest may have looked the new names up before (a cached "no
+      // such file") or hold what was replaced: it drops what it caches, so
+      // what runs next sees the copy.
+      (void)ask_monitor(state_dir_, {{"op", "forget_cached"}});
+      return unpacked;
+    }
     auto [r, w] = TRY(io::make_pipe());
     json request = {{"op", "copy_in"}, {"dest", dir}, {"options", {{"same_owner", same_owner}}}};
     UniqueFd conn = TRY(start(request, r.get()));
@@ -72,6 +84,7 @@ class GuestSide : public ContainerSide {
 
   Status send(const std::string& path, const transfer::ExportOptions& options,
               const Consumer& consume) override {
+    if (on_root_share(path, options.follow_link)) return on_host_->send(path, options, consume);
     auto [r, w] = TRY(io::make_pipe());
     json request = {{"op", "copy_out"},
                     {"path", path},
@@ -93,6 +106,15 @@ class GuestSide : public ContainerSide {
   }
 
  private:
+  // Asked afresh just before the copy; any doubt (an error, an older
+  // agent) means the guest's way.
+  bool on_root_share(const std::string& path, bool follow_link) {
+    if (!on_host_) return false;
+    auto reply = ask_monitor(state_dir_, {{"op", "stat_path"}, {"path", path}, {"follow_link", follow_link},
+                                          {"root_share", true}});
+    return reply && reply->value("root_share", false) == true;
+  }
+
   Result<json> next_reply(int conn) {
     auto message = TRY(host::receive_message(conn));
     if (!message) return fail("the container's monitor went away");
@@ -129,6 +151,7 @@ class GuestSide : public ContainerSide {
   }
 
   std::string state_dir_;
+  std::unique_ptr<ContainerSide> on_host_;
 };
 
 // A paused container: the copy is made here, on the rootfs directory, with
@@ -191,8 +214,11 @@ class RootfsSide : public ContainerSide {
 
 }  // namespace
 
-std::unique_ptr<ContainerSide> guest_side(const std::string& state_dir) {
-  return std::make_unique<GuestSide>(state_dir);
+std::unique_ptr<ContainerSide> guest_side(const std::string& state_dir, const std::string& rootfs) {
+  auto on_host = rootfs_side(rootfs);
+  if (!on_host) log::debug("runvm cp: the rootfs is not reachable here, every copy goes through the guest: " +
+                           on_host.error().describe());
+  return std::make_unique<GuestSide>(state_dir, on_host ? std::move(*on_host) : nullptr);
 }
 
 Result<std::unique_ptr<ContainerSide>> rootfs_side(const std::string& rootfs) {

@@ -3,7 +3,9 @@
 //
 // Running: in the guest, through the monitor (copy_request.h), so the copy
 // sees what the container sees (its mounts, binds included) and runs in its
-// namespaces and cgroup. Paused: the VM is frozen and cannot answer, so the
+// namespaces and cgroup; except where the guest says the path is on the
+// rootfs share with nothing mounted at or below it, which is the same tree
+// on the host, copied there at a host copy's speed. Paused: the VM is frozen and cannot answer, so the
 // copy is made on the host, in the rootfs directory that the virtio-fs
 // share serves, with the same confined transfer functions: the rootfs as
 // the host sees it, without the container's bind mounts or tmpfs mounts.
@@ -40,7 +42,9 @@ class ContainerSide {
                       const Consumer& consume) = 0;
 };
 
-std::unique_ptr<ContainerSide> guest_side(const std::string& state_dir);
+// `rootfs`: the bundle's rootfs, where a path the guest says is plain
+// rootfs is copied on the host (see GuestSide in copy_side.cc).
+std::unique_ptr<ContainerSide> guest_side(const std::string& state_dir, const std::string& rootfs);
 Result<std::unique_ptr<ContainerSide>> rootfs_side(const std::string& rootfs);
 
 // Which failure a copy reports when the writer and the reader of its

@@ -416,6 +416,12 @@ Status Monitor::on_request(Client& client, const json& request, std::vector<Uniq
   if (op == "exec") return request_exec(client, request, std::move(fds));
   if (op == "copy_in" || op == "copy_out") return request_copy(client, request, std::move(fds));
   if (op == "stat_path") return forward_query(fd, stat_path_query(request));
+  if (op == "forget_cached") {
+    // runvm cp wrote on the host's view of the rootfs (copy_side.cc).
+    TRY(link_->send({{"type", "reclaim_caches"}}));
+    reply(fd, {{"ok", true}});
+    return ok();
+  }
   if (op == "kill") {
     TRY(request_kill(request));
     reply(fd, {{"ok", true}});

@@ -26,6 +26,7 @@
 #include <sstream>
 #include <thread>
 
+#include "runtime/lifecycle.h"
 #include "tests/integration/harness.h"
 #include "transfer/testing.h"
 
@@ -345,8 +346,9 @@ TEST_F(CpTest, ProgressOnATerminalOnly) {
   double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   ASSERT_EQ(shown.status, 0) << shown.out;
   EXPECT_NE(shown.out.find("Successfully copied 48.0 MiB to c1:/root/p.bin"), std::string::npos) << shown.out;
-  if (seconds > 1.5)
+  if (seconds > 1.5) {
     EXPECT_NE(shown.out.find("Copying to c1:/root/p.bin: "), std::string::npos) << shown.out;
+  }
   Shell quiet = sh("script -qec '" + runvm_ + " cp -q " + big + " c1:/root/p.bin' /dev/null");
   ASSERT_EQ(quiet.status, 0) << quiet.out;
   EXPECT_EQ(quiet.out, "");
@@ -440,7 +442,8 @@ TEST_F(CpTest, NothingLeftBehind) {
 // its descriptor limit used to cap how many files a copy (or any program in
 // the container) could touch: the monitor makes the guest let go of cached
 // files as the count nears the limit. c2 runs under a 1024-descriptor limit
-// (its virtiofsd's too) and 3000 files go in, out and in again.
+// (its virtiofsd's too), and 3000 files go in and out through the guest
+// (exec tar: runvm cp into plain rootfs would be made on the host's view).
 TEST_F(CpTest, ManyMoreFilesThanVirtiofsdHasDescriptors) {
   std::string tree = host("many");
   ASSERT_EQ(sh("mkdir -p " + tree + " && cd " + tree + " && for i in $(seq 3000); do echo $i > f$i; done")
@@ -448,17 +451,50 @@ TEST_F(CpTest, ManyMoreFilesThanVirtiofsdHasDescriptors) {
   Shell created = create_and_start("prlimit --nofile=1024:1024 " + runvm_, bundle_.path(), "c2",
                                    host("c2.out"));
   ASSERT_EQ(created.status, 0) << created.out;
-  Shell in = sh(runvm_ + " cp " + tree + " c2:/home/many");
+  Shell in = sh("tar cf - -C " + host("") + " many | " + runvm_ + " exec c2 tar xf - -C /home");
   ASSERT_EQ(in.status, 0) << in.out;
   EXPECT_EQ(count_entries(rootfs("/home/many")), 3000u);
   EXPECT_EQ(slurp(rootfs("/home/many/f2999")), "2999\n");
-  Shell out = sh(runvm_ + " cp c2:/home/many " + host("many.back"));
+  ::mkdir(host("back").c_str(), 0755);
+  Shell out = sh(runvm_ + " exec c2 tar cf - -C /home many | tar xf - -C " + host("back"));
   ASSERT_EQ(out.status, 0) << out.out;
-  EXPECT_EQ(count_entries(host("many.back")), 3000u);
-  EXPECT_EQ(sh("diff -r " + tree + " " + host("many.back")).status, 0);
-  Shell again = sh(runvm_ + " cp " + tree + " c2:/tmp/many");
-  ASSERT_EQ(again.status, 0) << again.out;
-  EXPECT_EQ(sh(runvm_ + " exec c2 cat /tmp/many/f1234").out, "1234\n");
+  EXPECT_EQ(count_entries(host("back/many")), 3000u);
+  EXPECT_EQ(sh("diff -r " + tree + " " + host("back/many")).status, 0);
+}
+
+// A running container's path that the guest says is plain rootfs (on the
+// rootfs share, nothing mounted at or below it) is copied on the host's view
+// of it; any other goes through the guest. What the guest looked up before
+// (a miss it caches, a file it read) does not hide the copy from what runs
+// next.
+TEST_F(CpTest, PlainRootfsPathsAreCopiedOnTheHostAndSeenAtOnce) {
+  auto on_root_share = [&](const std::string& path, bool follow) {
+    auto r = runtime::ask_monitor(root_.path() + "/c1", {{"op", "stat_path"}, {"path", path},
+                                                          {"follow_link", follow}, {"root_share", true}});
+    EXPECT_TRUE(r) << path;
+    return r && r->value("root_share", false);
+  };
+  ASSERT_EQ(::symlink("/tmp", rootfs("/root/to-tmp").c_str()), 0);
+  EXPECT_TRUE(on_root_share("/root", true));
+  EXPECT_TRUE(on_root_share("/bin/busybox", false));
+  EXPECT_FALSE(on_root_share("/", true)) << "/proc, /dev and /tmp are mounted below it";
+  EXPECT_FALSE(on_root_share("/tmp", true)) << "the guest's tmpfs";
+  EXPECT_FALSE(on_root_share("/proc/self", true));
+  EXPECT_FALSE(on_root_share("/root/to-tmp", true)) << "a symlink to the tmpfs, followed";
+  EXPECT_FALSE(on_root_share("/root/to-tmp", false)) << "a symlink is no directory to unpack into";
+  EXPECT_FALSE(on_root_share("/nope", true));
+
+  EXPECT_NE(exec("cat /root/fresh.txt").status, 0);  // the guest now caches the miss
+  write(host("fresh.txt"), "fresh\n");
+  ASSERT_EQ(cp(host("fresh.txt") + " c1:/root/").status, 0);
+  EXPECT_EQ(exec("cat /root/fresh.txt").out, "fresh\n");
+  write(host("fresh.txt"), "replaced, and longer\n");
+  ASSERT_EQ(cp(host("fresh.txt") + " c1:/root/").status, 0);
+  EXPECT_EQ(exec("cat /root/fresh.txt").out, "replaced, and longer\n");
+  // Made in the guest, read back on the host's view.
+  ASSERT_EQ(exec("sh -c 'echo from-guest > /root/made'").status, 0);
+  ASSERT_EQ(cp("c1:/root/made " + host("made")).status, 0);
+  EXPECT_EQ(slurp(host("made")), "from-guest\n");
 }
 }  // namespace
 }  // namespace runvm::testing
