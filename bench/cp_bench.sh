@@ -278,11 +278,17 @@ rv start "$ID"
 MON_PID=$(rv state "$ID" | jq -r .pid)
 [[ $MON_PID =~ ^[1-9][0-9]*$ ]] && alive "$MON_PID" || die "runvm state $ID: pid '$MON_PID' is not running"
 QEMU_PID='' VFS_PID=''
-for p in $(descendants "$MON_PID"); do
-  case $(cat "/proc/$p/comm" 2>/dev/null) in
-    qemu-system*) [[ -z $QEMU_PID ]] && QEMU_PID=$p ;;
-    virtiofsd*) [[ -z $VFS_PID ]] && VFS_PID=$p ;;
-  esac
+# A few tries: one run of the whole bench once came back without them
+# (a /proc walk that raced with processes coming and going).
+for _ in 1 2 3 4 5; do
+  for p in $(descendants "$MON_PID"); do
+    case $(cat "/proc/$p/comm" 2>/dev/null) in
+      qemu-system*) [[ -z $QEMU_PID ]] && QEMU_PID=$p ;;
+      virtiofsd*) [[ -z $VFS_PID ]] && VFS_PID=$p ;;
+    esac
+  done
+  [[ -n $QEMU_PID && -n $VFS_PID ]] && break
+  sleep 0.2
 done
 
 # ---------------------------------------------------------------- setup: dockerd
