@@ -44,6 +44,7 @@ Result<CopyJob> parse_copy_in(const json& request, const json& options) {
   job.import.same_owner = bool_member(options, "same_owner");
   job.import.same_permissions = true;
   job.import.allow_devices = true;
+  job.import.keep_kinds = true;
   return job;
 }
 

@@ -133,6 +133,7 @@ struct Host {
     options.same_owner = same_owner;
     options.same_permissions = true;
     options.allow_fifos = true;
+    options.keep_kinds = true;  // as docker cp
     if (!plan.contents_only) options.only_under = plan.name.empty() ? basename_of(plan.source) : plan.name;
     options.no_symlinks = true;
     options.on_warning = warn;

@@ -179,6 +179,7 @@ class RootfsSide : public ContainerSide {
     options.same_owner = same_owner;
     options.same_permissions = true;
     options.allow_devices = true;
+    options.keep_kinds = true;  // as docker cp
     options.on_warning = [](const std::string& m) { log::warn(m); };
     transfer::FdSource source(r.get());
     Result<transfer::TransferSummary> unpacked = transfer::import_tar(root_.get(), dir, source, options);

@@ -57,8 +57,8 @@ uint64_t count_open(int proc_fd, pid_t pid) {
 
 }  // namespace
 
-bool is_busy(const DescriptorUse& u) { return u.limit > 0 && u.open * 4 >= u.limit; }
-bool needs_reclaim(const DescriptorUse& u) { return u.limit > 0 && u.open * 2 >= u.limit; }
+bool is_busy(const DescriptorUse& u) { return u.limit > 0 && u.open * 8 >= u.limit; }
+bool needs_reclaim(const DescriptorUse& u) { return u.limit > 0 && u.open * 4 >= u.limit; }
 
 DescriptorUse read_descriptor_use(int proc_fd, pid_t pid) {
   std::string base = std::to_string(pid);

@@ -5,7 +5,7 @@
 // under memory pressure. So a guest that touches more files than virtiofsd
 // may open (a `runvm cp` of 20,000 files, a `find /`) fails with EMFILE,
 // however much memory it has. The monitor watches each virtiofsd's open
-// descriptors and, past half its limit, asks the agent to drop the guest's
+// descriptors and, past a quarter of its limit, asks the agent to drop the guest's
 // unused dentries and inodes (each drop is a FUSE FORGET, and virtiofsd
 // closes the descriptor). See docs/ARCHITECTURE.md, "virtiofsd's
 // descriptors".
@@ -58,7 +58,8 @@ class FsPressure {
   bool reclaimed_last_ = false;
 };
 
-// Busy above a quarter of the limit, reclaim above half.
+// Busy from an eighth of the limit, reclaim from a quarter: the guest can
+// open files faster than a check comes round, and the rest is headroom.
 bool is_busy(const DescriptorUse& u);
 bool needs_reclaim(const DescriptorUse& u);
 

@@ -19,7 +19,7 @@ TEST(FsPressure, IdleUseIsCheckedOncePerIntervalAndNeverReclaimed) {
   FsPressure p;
   Clock::time_point t{};
   EXPECT_EQ(p.ms_until_due(t), 0);
-  EXPECT_FALSE(p.check({{100, 1024}, {20, 1024}}, t));
+  EXPECT_FALSE(p.check({{100, 1024}, {20, 1024}}, t));  // under an eighth
   EXPECT_EQ(p.ms_until_due(t), 1000);
   EXPECT_EQ(p.ms_until_due(t + 400ms), 600);
 }
@@ -27,16 +27,16 @@ TEST(FsPressure, IdleUseIsCheckedOncePerIntervalAndNeverReclaimed) {
 TEST(FsPressure, BusyUseIsCheckedOftenAndHalfTheLimitReclaims) {
   FsPressure p;
   Clock::time_point t{};
-  EXPECT_FALSE(p.check({{256, 1024}}, t));  // a quarter: busy, not yet over
+  EXPECT_FALSE(p.check({{128, 1024}}, t));  // an eighth: busy, not yet over
   EXPECT_EQ(p.ms_until_due(t), 100);
-  EXPECT_TRUE(p.check({{30, 1024}, {512, 1024}}, t + 100ms));  // either server over half
+  EXPECT_TRUE(p.check({{30, 1024}, {256, 1024}}, t + 100ms));  // either server at a quarter
 }
 
 TEST(FsPressure, AReclaimThatWorkedLetsTheNextOneComeSoon) {
   FsPressure p;
   Clock::time_point t{};
   ASSERT_TRUE(p.check({{600, 1024}}, t));
-  EXPECT_FALSE(p.check({{300, 1024}}, t + 100ms));
+  EXPECT_FALSE(p.check({{200, 1024}}, t + 100ms));
   EXPECT_TRUE(p.check({{700, 1024}}, t + 400ms));
 }
 

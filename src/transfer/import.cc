@@ -14,6 +14,16 @@ namespace {
 using detail::ImportContext;
 using detail::Place;
 
+Status refuse_kind_change(const Place& at, bool entry_is_dir) {
+  struct stat st;
+  if (::fstatat(at.parent.get(), at.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return ok();
+  if (S_ISDIR(st.st_mode) && !entry_is_dir)
+    return fail("cannot overwrite directory \"" + at.path + "\" with non-directory");
+  if (!S_ISDIR(st.st_mode) && entry_is_dir)
+    return fail("cannot overwrite non-directory \"" + at.path + "\" with directory");
+  return ok();
+}
+
 Status extract_entry(ImportContext& ctx, TarReader& reader, archive_entry* e) {
   std::vector<std::string> parts = TRY(member_components(archive_entry_pathname(e)));
   bool is_dir = archive_entry_filetype(e) == AE_IFDIR && !archive_entry_hardlink(e);
@@ -26,6 +36,7 @@ Status extract_entry(ImportContext& ctx, TarReader& reader, archive_entry* e) {
     return fail("entry outside " + ctx.options.only_under + ", the path that was asked for");
   parts.insert(parts.begin(), ctx.dest.begin(), ctx.dest.end());
   Place at = TRY(detail::place_for(ctx.root_fd, parts, ctx.options.no_symlinks));
+  if (ctx.options.keep_kinds) TRY(refuse_kind_change(at, is_dir));
   if (archive_entry_hardlink(e)) return detail::extract_hardlink(ctx, e, at);
   switch (archive_entry_filetype(e)) {
     case AE_IFREG: return detail::extract_file(ctx, reader, e, at);

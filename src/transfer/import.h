@@ -55,6 +55,10 @@ struct ImportOptions {
   // anywhere in the destination directory. What was asked for never goes
   // through one: an exporter does not follow symlinks below its top.
   bool no_symlinks = false;
+  // As docker cp (its archive package's NoOverwriteDirNonDir): an entry
+  // never replaces a directory with a non-directory or the other way round;
+  // that is an error naming both. tar (false) replaces them.
+  bool keep_kinds = false;
   std::function<void(const std::string& name)> on_entry;  // before each entry (tar -v)
   std::function<void(const Error& error)> on_error;       // each failed entry
   std::function<void(const std::string& message)> on_warning;

@@ -426,7 +426,7 @@ TEST_F(CpTest, NothingLeftBehind) {
   ASSERT_EQ(sh("mkdir -p " + host("blocked/eight/x")).status, 0);
   Shell blocked = cp("c1:/root/eight " + host("blocked"));
   EXPECT_EQ(blocked.status, 1);
-  EXPECT_NE(blocked.out.find("cannot replace non-empty directory"), std::string::npos) << blocked.out;
+  EXPECT_NE(blocked.out.find("cannot overwrite directory"), std::string::npos) << blocked.out;
   EXPECT_EQ(monitor_fds(), fds_before);
   Shell ps = sh(runvm_ + " ps c1");
   EXPECT_EQ(std::count(ps.out.begin(), ps.out.end(), '\n'), 2) << ps.out;  // header and sleep
@@ -441,14 +441,14 @@ TEST_F(CpTest, NothingLeftBehind) {
 // virtiofsd keeps a descriptor open for every file the guest has cached, so
 // its descriptor limit used to cap how many files a copy (or any program in
 // the container) could touch: the monitor makes the guest let go of cached
-// files as the count nears the limit. c2 runs under a 1024-descriptor limit
+// files as the count nears the limit. c2 runs under a 2048-descriptor limit
 // (its virtiofsd's too), and 3000 files go in and out through the guest
 // (exec tar: runvm cp into plain rootfs would be made on the host's view).
 TEST_F(CpTest, ManyMoreFilesThanVirtiofsdHasDescriptors) {
   std::string tree = host("many");
   ASSERT_EQ(sh("mkdir -p " + tree + " && cd " + tree + " && for i in $(seq 3000); do echo $i > f$i; done")
                 .status, 0);
-  Shell created = create_and_start("prlimit --nofile=1024:1024 " + runvm_, bundle_.path(), "c2",
+  Shell created = create_and_start("prlimit --nofile=2048:2048 " + runvm_, bundle_.path(), "c2",
                                    host("c2.out"));
   ASSERT_EQ(created.status, 0) << created.out;
   Shell in = sh("tar cf - -C " + host("") + " many | " + runvm_ + " exec c2 tar xf - -C /home");
@@ -495,6 +495,45 @@ TEST_F(CpTest, PlainRootfsPathsAreCopiedOnTheHostAndSeenAtOnce) {
   ASSERT_EQ(exec("sh -c 'echo from-guest > /root/made'").status, 0);
   ASSERT_EQ(cp("c1:/root/made " + host("made")).status, 0);
   EXPECT_EQ(slurp(host("made")), "from-guest\n");
+}
+
+// As docker cp: a copy never replaces a directory with a file or a file
+// with a directory, in either direction and on either of runvm cp's paths
+// (plain rootfs on the host's view, the guest's tmpfs through the agent);
+// what was there stays.
+TEST_F(CpTest, ADirectoryAndAFileNeverReplaceEachOther) {
+  ASSERT_EQ(::mkdir(rootfs("/root/adir").c_str(), 0755), 0);
+  write(host("adir"), "a file\n");
+  Shell file_over_dir = cp(host("adir") + " c1:/root/");
+  EXPECT_EQ(file_over_dir.status, 1);
+  EXPECT_NE(file_over_dir.out.find("cannot overwrite directory \"root/adir\" with non-directory"), std::string::npos)
+      << file_over_dir.out;
+  struct stat st;
+  ASSERT_EQ(::stat(rootfs("/root/adir").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+
+  write(rootfs("/root/afile"), "stays\n");
+  ASSERT_EQ(::mkdir(host("afile").c_str(), 0755), 0);
+  Shell dir_over_file = cp(host("afile") + " c1:/root/");
+  EXPECT_EQ(dir_over_file.status, 1);
+  EXPECT_NE(dir_over_file.out.find("cannot overwrite non-directory \"root/afile\" with directory"), std::string::npos)
+      << dir_over_file.out;
+  EXPECT_EQ(slurp(rootfs("/root/afile")), "stays\n");
+
+  ASSERT_EQ(exec("mkdir /tmp/gdir").status, 0);
+  write(host("gdir"), "a file\n");
+  Shell through_guest = cp(host("gdir") + " c1:/tmp/");
+  EXPECT_EQ(through_guest.status, 1);
+  EXPECT_NE(through_guest.out.find("cannot overwrite directory"), std::string::npos) << through_guest.out;
+  EXPECT_EQ(exec("test -d /tmp/gdir").status, 0);
+
+  ::mkdir(host("out").c_str(), 0755);
+  ASSERT_EQ(::mkdir(host("out/afile").c_str(), 0755), 0);
+  Shell out = cp("c1:/root/afile " + host("out/"));
+  EXPECT_EQ(out.status, 1);
+  EXPECT_NE(out.out.find("cannot overwrite directory"), std::string::npos) << out.out;
+  ASSERT_EQ(::stat(host("out/afile").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
 }
 }  // namespace
 }  // namespace runvm::testing
