@@ -3,40 +3,136 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-namespace runvm::agent {
+#include <cerrno>
 
-Result<GuestDnsRelay> GuestDnsRelay::listen() {
-  UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+namespace runvm::agent {
+namespace {
+
+Result<UniqueFd> bound(int type) {
+  UniqueFd s(::socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!s.valid()) return fail_errno("socket for the DNS relay");
+  int on = 1;
+  ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   sockaddr_in at{};
   at.sin_family = AF_INET;
   at.sin_port = htons(53);
   at.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 10);  // 127.0.0.11
   if (::bind(s.get(), reinterpret_cast<sockaddr*>(&at), sizeof at) < 0)
-    return fail_errno("bind 127.0.0.11:53 for the DNS relay");
-  return GuestDnsRelay(std::move(s));
+    return fail_errno(std::string("bind 127.0.0.11:53/") + (type == SOCK_STREAM ? "tcp" : "udp") +
+                      " for the DNS relay");
+  return s;
 }
 
-std::vector<std::pair<uint64_t, std::string>> GuestDnsRelay::receive() {
-  std::vector<std::pair<uint64_t, std::string>> queries;
-  for (int i = 0; i < 16; ++i) {  // a bounded batch per wakeup
-    char buf[4096];
-    sockaddr_in from{};
-    socklen_t len = sizeof from;
-    ssize_t n = ::recvfrom(socket_.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
-    if (n <= 0) break;
-    if (clients_.size() >= kMaxClients) clients_.erase(clients_.begin());
-    uint64_t id = next_id_++;
-    clients_[id] = from;
-    queries.emplace_back(id, std::string(buf, static_cast<size_t>(n)));
+std::string length_prefixed(std::string_view data) {
+  std::string out = {static_cast<char>(data.size() >> 8), static_cast<char>(data.size() & 0xff)};
+  out.append(data);
+  return out;
+}
+
+}  // namespace
+
+Result<GuestDnsRelay> GuestDnsRelay::listen() {
+  UniqueFd udp = TRY(bound(SOCK_DGRAM));
+  UniqueFd tcp = TRY(bound(SOCK_STREAM));
+  if (::listen(tcp.get(), static_cast<int>(kMaxConnections)) < 0) return fail_errno("listen on 127.0.0.11:53/tcp");
+  return GuestDnsRelay(std::move(udp), std::move(tcp));
+}
+
+std::vector<pollfd> GuestDnsRelay::poll_set() const {
+  std::vector<pollfd> fds = {{udp_.get(), POLLIN, 0}, {tcp_.get(), POLLIN, 0}};
+  for (const auto& [fd, c] : connections_)
+    fds.push_back({fd, static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
+  return fds;
+}
+
+std::vector<DnsQuery> GuestDnsRelay::handle(const std::vector<pollfd>& ready) {
+  std::vector<DnsQuery> queries;
+  for (const pollfd& p : ready) {
+    if (!p.revents) continue;
+    if (p.fd == udp_.get()) {
+      receive_datagrams(queries);
+    } else if (p.fd == tcp_.get()) {
+      accept_connections();
+    } else if (auto it = connections_.find(p.fd); it != connections_.end()) {
+      bool keep = true;
+      if (p.revents & POLLOUT) keep = write_to(it->second);
+      if (keep && (p.revents & (POLLIN | POLLHUP | POLLERR))) keep = read_from(it->second, queries);
+      if (!keep) {
+        std::erase_if(tcp_askers_, [fd = p.fd](const auto& a) { return a.second == fd; });
+        connections_.erase(it);
+      }
+    }
   }
   return queries;
 }
 
+void GuestDnsRelay::receive_datagrams(std::vector<DnsQuery>& queries) {
+  for (int i = 0; i < 16; ++i) {  // a bounded batch per wakeup
+    char buf[kMaxQuery];
+    sockaddr_in from{};
+    socklen_t len = sizeof from;
+    ssize_t n = ::recvfrom(udp_.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+    if (n <= 0) break;
+    if (clients_.size() >= kMaxClients) clients_.erase(clients_.begin());
+    uint64_t id = next_id_++;
+    clients_[id] = from;
+    queries.push_back({id, std::string(buf, static_cast<size_t>(n)), false});
+  }
+}
+
+void GuestDnsRelay::accept_connections() {
+  for (;;) {
+    int fd = ::accept4(tcp_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) return;
+    UniqueFd owned(fd);
+    if (connections_.size() >= kMaxConnections) continue;  // closed: the client retries or gives up
+    connections_[fd] = Connection{std::move(owned), "", ""};
+  }
+}
+
+bool GuestDnsRelay::read_from(Connection& c, std::vector<DnsQuery>& queries) {
+  char buf[kMaxQuery + 2];
+  ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, 0);
+  if (n < 0) return errno == EAGAIN || errno == EINTR;
+  if (n == 0) return false;
+  c.in.append(buf, static_cast<size_t>(n));
+  while (c.in.size() >= 2) {
+    size_t length = (static_cast<uint8_t>(c.in[0]) << 8) | static_cast<uint8_t>(c.in[1]);
+    if (length == 0 || length > kMaxQuery) return false;
+    if (c.in.size() < 2 + length) break;
+    uint64_t id = next_id_++;
+    tcp_askers_[id] = c.fd.get();
+    queries.push_back({id, c.in.substr(2, length), true});
+    c.in.erase(0, 2 + length);
+  }
+  return c.in.size() <= kMaxQuery + 2;
+}
+
+bool GuestDnsRelay::write_to(Connection& c) {
+  while (!c.out.empty()) {
+    ssize_t n = ::send(c.fd.get(), c.out.data(), c.out.size(), MSG_NOSIGNAL);
+    if (n < 0) return errno == EAGAIN || errno == EINTR;
+    c.out.erase(0, static_cast<size_t>(n));
+  }
+  return true;
+}
+
 void GuestDnsRelay::answer(uint64_t query_id, std::string_view data) {
+  if (auto asker = tcp_askers_.find(query_id); asker != tcp_askers_.end()) {
+    auto c = connections_.find(asker->second);
+    tcp_askers_.erase(asker);
+    if (c == connections_.end() || data.size() > 65535) return;
+    if (c->second.out.size() + data.size() + 2 > kMaxPendingOutput) return;  // a client that does not read
+    c->second.out += length_prefixed(data);
+    if (!write_to(c->second)) {
+      std::erase_if(tcp_askers_, [fd = c->first](const auto& a) { return a.second == fd; });
+      connections_.erase(c);
+    }
+    return;
+  }
   auto it = clients_.find(query_id);
   if (it == clients_.end()) return;
-  (void)!::sendto(socket_.get(), data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&it->second),
+  (void)!::sendto(udp_.get(), data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&it->second),
                   sizeof it->second);
   clients_.erase(it);
 }

@@ -1,9 +1,13 @@
 // The guest's end of the embedded-DNS relay (see runtime/dns_relay.h): a
-// UDP socket on 127.0.0.11:53 whose queries go to the host as control
-// messages, and whose answers go back to the asking client.
+// UDP socket and a TCP listener on 127.0.0.11:53 whose queries go to the
+// host as control messages, and whose answers go back to the asking
+// client. TCP is what a resolver falls back to for an answer too large for
+// a datagram: each connection carries length-prefixed queries, one at a
+// time or several. Everything is bounded: clients, connections, sizes.
 #pragma once
 
 #include <netinet/in.h>
+#include <poll.h>
 
 #include <cstdint>
 #include <map>
@@ -17,26 +21,49 @@
 
 namespace runvm::agent {
 
+// A query for the host: its id (for the answer), the message, and whether
+// the client asked over TCP.
+struct DnsQuery {
+  uint64_t id = 0;
+  std::string data;
+  bool tcp = false;
+};
+
 class GuestDnsRelay {
  public:
-  static constexpr size_t kMaxClients = 64;
+  static constexpr size_t kMaxClients = 64;      // UDP queries awaiting an answer
+  static constexpr size_t kMaxConnections = 16;  // TCP clients at once
+  static constexpr size_t kMaxQuery = 4096;
+  static constexpr size_t kMaxPendingOutput = 4 * 65537;  // per TCP client
 
-  // Binds 127.0.0.11:53 (lo must be up).
+  // Binds 127.0.0.11:53, UDP and TCP (lo must be up).
   static Result<GuestDnsRelay> listen();
 
-  int fd() const { return socket_.get(); }
-  // The queries waiting on the socket, each with the id its answer must
-  // carry.
-  std::vector<std::pair<uint64_t, std::string>> receive();
+  // What to poll, and for what: the UDP socket, the listener, each client.
+  std::vector<pollfd> poll_set() const;
+  // After poll: accepts, reads and writes what is ready; returns the
+  // queries that came whole.
+  std::vector<DnsQuery> handle(const std::vector<pollfd>& ready);
   // Sends an answer to the client that asked; unknown ids are ignored.
   void answer(uint64_t query_id, std::string_view data);
 
  private:
-  explicit GuestDnsRelay(UniqueFd socket) : socket_(std::move(socket)) {}
+  struct Connection {
+    UniqueFd fd;
+    std::string in, out;
+  };
+  GuestDnsRelay(UniqueFd udp, UniqueFd tcp) : udp_(std::move(udp)), tcp_(std::move(tcp)) {}
+  void receive_datagrams(std::vector<DnsQuery>& queries);
+  void accept_connections();
+  // False when the connection is done with (closed, broken, malformed).
+  bool read_from(Connection& c, std::vector<DnsQuery>& queries);
+  bool write_to(Connection& c);
 
-  UniqueFd socket_;
+  UniqueFd udp_, tcp_;
   uint64_t next_id_ = 1;
-  std::map<uint64_t, sockaddr_in> clients_;  // oldest first; bounded
+  std::map<uint64_t, sockaddr_in> clients_;     // UDP: id -> the asker; oldest first
+  std::map<uint64_t, int> tcp_askers_;          // TCP: id -> the connection's fd
+  std::map<int, Connection> connections_;
 };
 
 }  // namespace runvm::agent

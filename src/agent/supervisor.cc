@@ -110,7 +110,7 @@ class Supervisor {
   void start_dns_relay();
   Status on_network_update(const json& update);
   Status on_dns_answer(const json& answer);
-  void relay_dns_queries();
+  void relay_dns_queries(const std::vector<pollfd>& ready);
   void on_shutdown();
 
   // Answers start_failed and EOFs the process's outputs.
@@ -171,7 +171,14 @@ Status Supervisor::run() {
     watch(port_.get(), static_cast<short>(POLLIN | (session_.outbox().empty() ? 0 : POLLOUT)),
           [&] { port_status = on_port_readable(); });
     watch(sigchld_.get(), POLLIN, [&] { reap_children(); });
-    if (dns_) watch(dns_->fd(), POLLIN, [this] { relay_dns_queries(); });
+    // The relay's sockets, handled together after poll (it reads their revents).
+    size_t dns_base = fds.size(), dns_count = 0;
+    bool dns_ready = false;
+    if (dns_)
+      for (const pollfd& p : dns_->poll_set()) {
+        watch(p.fd, p.events, [&dns_ready] { dns_ready = true; });
+        ++dns_count;
+      }
     for (auto& [id, p] : processes_) {
       Process* proc = &p;
       for (auto& out : p.outputs)
@@ -196,6 +203,9 @@ Status Supervisor::run() {
       actions[i]();
       if (i == 0) TRY(port_status);
     }
+    if (dns_ready)
+      relay_dns_queries(std::vector<pollfd>(fds.begin() + static_cast<long>(dns_base),
+                                            fds.begin() + static_cast<long>(dns_base + dns_count)));
     TRY(report_exits());
     TRY(flush_port());
   }
@@ -846,9 +856,12 @@ Status Supervisor::maybe_report_exit(Process& p, bool& done) {
 
 // Queries to 127.0.0.11 in the guest go to the host, which asks the
 // engine's embedded DNS server in the container's namespace.
-void Supervisor::relay_dns_queries() {
-  for (auto& [id, query] : dns_->receive())
-    (void)session_.send_message(control(), {{"type", "dns_query"}, {"query", id}, {"data", hex::encode(query)}});
+void Supervisor::relay_dns_queries(const std::vector<pollfd>& ready) {
+  for (DnsQuery& q : dns_->handle(ready)) {
+    json m = {{"type", "dns_query"}, {"query", q.id}, {"data", hex::encode(q.data)}};
+    if (q.tcp) m["tcp"] = true;
+    (void)session_.send_message(control(), m);
+  }
 }
 
 Status Supervisor::on_dns_answer(const json& answer) {

@@ -20,7 +20,8 @@ std::string state_text(const ContainerState& s) {
             {"rootfs", s.rootfs},          {"created", s.created},
             {"annotations", s.annotations}, {"hooks", s.hooks},
             {"cgroup", s.cgroup},          {"vmVcpus", s.vm_vcpus},
-            {"vmMemoryMiB", s.vm_memory_mib}};
+            {"vmMemoryMiB", s.vm_memory_mib}, {"netnsPath", s.netns_path},
+            {"redirectedLinks", s.redirected_links}};
   return j.dump();
 }
 
@@ -58,6 +59,8 @@ Result<ContainerState> load_state(const std::string& state_dir) {
     s.cgroup = j.value("cgroup", "");
     s.vm_vcpus = j.value("vmVcpus", 0u);
     s.vm_memory_mib = j.value("vmMemoryMiB", uint64_t{0});
+    s.netns_path = j.value("netnsPath", "");
+    s.redirected_links = j.value("redirectedLinks", std::vector<int>{});
   } catch (const json::exception& e) {
     return fail(state_dir + "/state.json is corrupt (" + e.what() +
                 "); remove the container with delete --force");

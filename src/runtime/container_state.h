@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +30,12 @@ struct ContainerState {
   std::string cgroup;       // the host cgroup path runvm made, if any ("" none)
   unsigned vm_vcpus = 0;    // the VM's size, fixed at boot
   uint64_t vm_memory_mib = 0;
+  // A network namespace the spec names by path, and the links of it that
+  // carry runvm's ingress redirect while the monitor runs: if the monitor
+  // dies without removing them (SIGKILL), delete does (see
+  // remove_leftover_redirects in network.h).
+  std::string netns_path;
+  std::vector<int> redirected_links;
 };
 
 Status save_state(const std::string& state_dir, const ContainerState& state);

@@ -251,6 +251,9 @@ Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code
   // After the hooks: Docker's prestart hook is what configures the netns.
   c.network = TRY(wire_network(c.spec, callers_netns));
   c.vm.nics = c.network.nics();
+  c.state.netns_path = netns_path_of(c.spec);
+  c.state.redirected_links = c.network.redirected_links();
+  TRY(save_state(c.state_dir, c.state));
   if (c.spec.process.terminal) {
     r.terminal.emplace(TRY(host_terminal(o, c.init_io, c.init_tty_follows_winch)));
   } else {

@@ -22,9 +22,10 @@
 
 namespace runvm::runtime {
 
-// The port of a UDP socket bound to 127.0.0.11 in /proc/net/udp's text, or
-// nullopt (no embedded DNS server in this namespace).
-std::optional<uint16_t> embedded_dns_port(std::string_view proc_net_udp);
+// The port of a socket bound to 127.0.0.11 in the text of /proc/net/udp,
+// or of /proc/net/tcp with `listening` (state LISTEN only); nullopt when
+// there is none (no embedded DNS server in this namespace).
+std::optional<uint16_t> embedded_dns_port(std::string_view proc_net, bool listening = false);
 
 class DnsRelay {
  public:
@@ -38,8 +39,9 @@ class DnsRelay {
   static std::optional<DnsRelay> find(int proc_fd);
 
   // Sends a guest's query on; a query over the limits is dropped, as a
-  // lost datagram would be.
-  void forward(uint64_t query_id, std::string_view query);
+  // lost datagram would be. `tcp`: the guest's client asked over TCP (for
+  // an answer too large for a datagram), so the server is asked over TCP.
+  void forward(uint64_t query_id, std::string_view query, bool tcp = false);
 
   void add_to_poll(std::vector<pollfd>& fds) const;
   // After poll, from `base` on: the answers that came, and expired
@@ -51,10 +53,18 @@ class DnsRelay {
     uint64_t query_id;
     UniqueFd socket;
     std::chrono::steady_clock::time_point deadline;
+    bool tcp = false;
+    std::string out;  // TCP: the length-prefixed query not yet sent
+    std::string in;   // TCP: the length-prefixed answer so far
   };
-  explicit DnsRelay(uint16_t port) : port_(port) {}
+  DnsRelay(uint16_t udp_port, std::optional<uint16_t> tcp_port) : port_(udp_port), tcp_port_(tcp_port) {}
+  void forward_tcp(uint64_t query_id, std::string_view query);
+  // TCP: reads or writes what the poll said; true when the exchange is
+  // over, with the answer in `answer` if one came whole.
+  bool step_tcp(Pending& p, short revents, std::optional<std::string>& answer);
 
   uint16_t port_;
+  std::optional<uint16_t> tcp_port_;
   std::vector<Pending> pending_;
 };
 

@@ -17,6 +17,18 @@ TEST(EmbeddedDnsPort, FoundOn127_0_0_11) {
   EXPECT_EQ(embedded_dns_port(text), 0xB0F7);
 }
 
+TEST(EmbeddedDnsPort, TcpCountsOnlyAListener) {
+  std::string text = std::string(kHeader) +
+                     "  0: 0B00007F:9C41 0B00007F:0035 01 00000000:00000000 00:00000000 00000000     0        0 4 1 0\n"
+                     "  1: 0B00007F:A1B2 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5 1 0\n";
+  EXPECT_EQ(embedded_dns_port(text, true), 0xA1B2);
+  EXPECT_EQ(embedded_dns_port(std::string(kHeader) +
+                                  "  0: 0B00007F:9C41 0B00007F:0035 01 00000000:00000000 00:00000000 00000000 0 0 4\n",
+                              true),
+            std::nullopt)
+      << "an established connection is no server";
+}
+
 TEST(EmbeddedDnsPort, AbsentOrMalformed) {
   EXPECT_EQ(embedded_dns_port(kHeader), std::nullopt);
   EXPECT_EQ(embedded_dns_port(std::string(kHeader) + "  1: 0100007F:0035 00000000:0000 07\n"), std::nullopt);

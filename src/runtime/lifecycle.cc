@@ -1,4 +1,5 @@
 #include "runtime/lifecycle.h"
+#include "runtime/network.h"
 
 #include <dirent.h>
 #include <poll.h>
@@ -143,6 +144,12 @@ Status delete_container(const std::string& root, const std::string& id, bool for
   if ((status == "running" || status == "paused") && !force)
     return fail("cannot delete container " + id + " that is not stopped: " + status);
   if (status != "stopped") TRY(stop_monitor(dir->path(), *state));
+  // A monitor that ended on its own recorded "stopped" after removing its
+  // redirects; one that was killed left them, in a namespace that may
+  // outlive the container (joined by path).
+  if (auto last = load_state(dir->path()); last && last->status != "stopped")
+    if (Status s = remove_leftover_redirects(last->netns_path, last->redirected_links); !s)
+      log::warn(s.error().describe());
   remove_cgroup(state->cgroup);
   if (Status s = run_hooks(hooks_from_json(state->hooks["poststop"]), state_for_hooks(*state, "stopped")); !s)
     log::error(s.error().describe());

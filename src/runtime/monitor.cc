@@ -298,8 +298,11 @@ Status Monitor::follow_network() {
     log::error("network: follow the container's namespace: " + update.error().describe());
     return ok();
   }
-  if (*update) return link_->send(**update);
-  return ok();
+  if (!*update) return ok();
+  config_.state.redirected_links = config_.network.redirected_links();
+  if (Status s = save_state_at(state_dir_fd_.get(), config_.state); !s)
+    log::warn("record the container's redirected links: " + s.error().describe());
+  return link_->send(**update);
 }
 
 // A guest's query for 127.0.0.11, sent on to the engine's server in the
@@ -310,7 +313,8 @@ Status Monitor::relay_dns_query(const json& m) {
   if (!dns || !m.contains("query") || !m["query"].is_number_unsigned() || !m.contains("data") ||
       !m["data"].is_string())
     return ok();
-  if (auto query = hex::decode(m["data"].get<std::string>())) dns->forward(m["query"].get<uint64_t>(), *query);
+  bool tcp = m.contains("tcp") && m["tcp"].is_boolean() && m["tcp"].get<bool>();
+  if (auto query = hex::decode(m["data"].get<std::string>())) dns->forward(m["query"].get<uint64_t>(), *query, tcp);
   return ok();
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/rtnetlink.h>
+#include <sched.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -75,6 +76,13 @@ std::vector<vm::Nic> ContainerNetwork::nics() const {
   return nics;
 }
 
+std::vector<int> ContainerNetwork::redirected_links() const {
+  std::vector<int> links;
+  for (const NicSlot& s : slots)
+    if (s.interface_ifindex) links.push_back(s.interface_ifindex);
+  return links;
+}
+
 json ContainerNetwork::slots_json() const {
   json out = json::array();
   for (const NicSlot& s : slots)
@@ -130,6 +138,25 @@ Result<std::optional<json>> ContainerNetwork::follow(int proc_fd) {
                                   {"network", net::to_json(config)},
                                   {"nics", slots_json()},
                                   {"dns_relay", dns.has_value()}});
+}
+
+std::string netns_path_of(const oci::Spec& spec) {
+  for (const oci::Namespace& ns : spec.namespaces)
+    if (ns.type == "network") return ns.path;
+  return "";
+}
+
+Status remove_leftover_redirects(const std::string& netns_path, const std::vector<int>& links) {
+  if (netns_path.empty() || links.empty()) return ok();
+  auto target = io::open_file(netns_path, O_RDONLY);
+  if (!target) return ok();  // the namespace went, and its links with it
+  UniqueFd here = TRY(io::open_file("/proc/thread-self/ns/net", O_RDONLY));
+  if (::setns(target->get(), CLONE_NEWNET) < 0) return fail_errno("enter the network namespace " + netns_path);
+  Status removed;
+  for (int ifindex : links)
+    if (Status s = net::remove_ingress_redirect(ifindex); !s && removed) removed = std::move(s);
+  if (::setns(here.get(), CLONE_NEWNET) < 0) return fail_errno("return to runvm's network namespace");
+  return std::move(removed).context("remove runvm's redirects in " + netns_path);
 }
 
 NetnsId current_netns() {

@@ -52,6 +52,8 @@ struct ContainerNetwork {
   std::set<int> unplaced;  // interfaces with no spare left, warned about once
 
   std::vector<vm::Nic> nics() const;
+  // The container links that carry a redirect to the VM now (state.json).
+  std::vector<int> redirected_links() const;
   // The create request's and network_update's `nics` (docs/protocol.md).
   nlohmann::json slots_json() const;
   // Reads the namespace again, joins new interfaces to spare NICs and
@@ -75,5 +77,14 @@ NetnsId current_netns();
 // which a VM cannot share: that is refused, as is a namespace whose
 // interfaces another runvm VM already carries.
 Result<ContainerNetwork> wire_network(const oci::Spec& spec, NetnsId callers);
+
+// The path of the network namespace the spec joins, or "" (a new one).
+std::string netns_path_of(const oci::Spec& spec);
+
+// For delete, after a monitor that died without cleaning up (SIGKILL): the
+// ingress qdiscs (and so the redirects) on those links of the namespace at
+// `netns_path`, which runvm added; links gone or without one are skipped.
+// A namespace that is gone has nothing left to clean.
+Status remove_leftover_redirects(const std::string& netns_path, const std::vector<int>& links);
 
 }  // namespace runvm::runtime

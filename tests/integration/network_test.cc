@@ -282,5 +282,80 @@ TEST_F(NetworkTest, InterfacesAddedAndRemovedWhileRunningFollowIntoTheGuest) {
     EXPECT_FALSE(contains(qdiscs, "ingress")) << name << ": " << qdiscs;
   }
 }
+
+// A monitor killed with SIGKILL cannot remove its redirects; the namespace,
+// joined by path, outlives it. `delete` removes them: after it, the
+// namespace is as the test made it (TearDown checks), and a new container
+// can be wired there.
+TEST_F(NetworkTest, DeleteAfterAKilledMonitorRemovesItsRedirects) {
+  bundle_.set_args({"sleep", "600"});
+  bundle_.write_config();
+  std::string runvm = runvm_binary() + " --root " + root_.path();
+  ShellResult created = create_and_start(runvm, bundle_.path(), "c1", "/dev/null");
+  ASSERT_EQ(created.status, 0) << created.out;
+  auto state = nlohmann::json::parse(shell(runvm + " state c1").out, nullptr, false);
+  pid_t monitor = state.value("pid", 0);
+  ASSERT_GT(monitor, 0);
+  ASSERT_EQ(::kill(monitor, SIGKILL), 0);
+  for (int i = 0; i < 50 && ::kill(monitor, 0) == 0; ++i) std::this_thread::sleep_for(100ms);
+  std::string qdiscs = sh("tc -n " + ns_ + " qdisc show dev eth0");
+  EXPECT_TRUE(contains(qdiscs, "ingress")) << "the killed monitor's redirect is still there:\n" << qdiscs;
+  EXPECT_EQ(shell(runvm + " delete c1").status, 0);
+  qdiscs = sh("tc -n " + ns_ + " qdisc show dev eth0");
+  EXPECT_FALSE(contains(qdiscs, "ingress")) << qdiscs;
+  RunResult again = run("busybox ping -c 1 -W 10 10.77.0.1 >/dev/null && echo ping-ok", "c2");
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(contains(again.out, "ping-ok")) << again.out;
+}
+
+// Docker's embedded DNS, as the relay meets it: a server on 127.0.0.11 in
+// the container's namespace, UDP and TCP at ports of its own. In the VM a
+// client asks 127.0.0.11:53 over UDP, and over TCP (what a resolver falls
+// back to for an answer too large for a datagram), and gets the server's
+// answers whole; here a stand-in server answers 1,012 bytes over TCP.
+TEST_F(NetworkTest, EmbeddedDnsAnswersOverUdpAndTcp) {
+  sh("ip -n " + ns_ + " link set lo up");
+  pid_t server = ::fork();
+  if (server == 0) {
+    ::execlp("ip", "ip", "netns", "exec", ns_.c_str(), "python3", "-c",
+             "import socket, threading\n"
+             "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.11', 45353))\n"
+             "t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+             "t.bind(('127.0.0.11', 45354)); t.listen(4)\n"
+             // A real answer over UDP (busybox's nslookup is the client): the
+             // query's ID and question, and an A record 10.1.2.3 for an A query.
+             "def reply(q):\n"
+             "    i = 12\n"
+             "    while q[i]: i += q[i] + 1\n"
+             "    question = q[12:i + 5]\n"
+             "    a = question[-4:-2] == b'\\x00\\x01'\n"
+             "    head = q[:2] + b'\\x81\\x80\\x00\\x01\\x00' + (b'\\x01' if a else b'\\x00') + b'\\x00\\x00\\x00\\x00'\n"
+             "    answer = b'\\xc0\\x0c\\x00\\x01\\x00\\x01\\x00\\x00\\x00\\x3c\\x00\\x04\\x0a\\x01\\x02\\x03'\n"
+             "    return head + question + (answer if a else b'')\n"
+             "def udp():\n"
+             "    while True:\n"
+             "        d, a = u.recvfrom(4096); u.sendto(reply(d), a)\n"
+             "threading.Thread(target=udp, daemon=True).start()\n"
+             "while True:\n"
+             "    c, _ = t.accept(); b = b''\n"
+             "    while len(b) < 2 or len(b) < 2 + int.from_bytes(b[:2], 'big'): b += c.recv(4096)\n"
+             "    a = b'answer:' + b[2:] + b'x' * 1000\n"
+             "    c.sendall(len(a).to_bytes(2, 'big') + a); c.close()\n",
+             nullptr);
+    ::_exit(127);
+  }
+  std::this_thread::sleep_for(700ms);
+  RunResult r = run(
+      "busybox nslookup some-container 127.0.0.11; "
+      "(printf '\\000\\005hello'; busybox sleep 3) | busybox nc -w 5 127.0.0.11 53 > /tmp/answer; "
+      "echo tcp-bytes=$(busybox wc -c < /tmp/answer); "
+      "echo tcp=$(busybox tail -c +3 /tmp/answer | busybox head -c 12)");
+  ::kill(server, SIGKILL);
+  ::waitpid(server, nullptr, 0);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "Address: 10.1.2.3")) << "the answer over UDP:\n" << r.out;
+  EXPECT_TRUE(contains(r.out, "tcp-bytes=1014\n")) << "2 + 1012 bytes, length-prefixed:\n" << r.out;
+  EXPECT_TRUE(contains(r.out, "tcp=answer:hello\n")) << r.out;
+}
 }  // namespace
 }  // namespace runvm::testing
