@@ -108,6 +108,7 @@ class Supervisor {
   Status on_stat_path(const json& request);
   void reclaim_caches();
   void start_dns_relay();
+  void settle_nics();
   Status on_network_update(const json& update);
   Status on_dns_answer(const json& answer);
   void relay_dns_queries(const std::vector<pollfd>& ready);
@@ -281,6 +282,14 @@ Status Supervisor::handle(const proto::Event& event) {
     host_gone_ = true;
   }
   return ok();
+}
+
+// Spare NICs are parked while create goes on (net/nic_slots.h); nothing of
+// the container runs before they are out of its sight. A failure leaves
+// them visible, down: worth a warning, not a failed container.
+void Supervisor::settle_nics() {
+  if (!nic_slots_) return;
+  if (Status s = nic_slots_->wait_parked(); !s) log::warn("spare network devices stay visible: " + s.error().describe());
 }
 
 void Supervisor::start_dns_relay() {
@@ -549,6 +558,7 @@ Status Supervisor::on_start(const json& request) {
   if (init.wait_status) return start_failed(id, "the container process has exited", 1, {});
   auto hooks = parse_hooks(request.value("hooks", json()));
   if (!hooks) return start_failed(id, "invalid start request: " + hooks.error().describe(), 1, {});
+  settle_nics();
   std::string state = request.value("state", json::object()).dump(
       -1, ' ', false, json::error_handler_t::replace);
   for (size_t i = 0; i < hooks->size(); ++i)
@@ -565,6 +575,7 @@ Status Supervisor::on_start(const json& request) {
 }
 
 Status Supervisor::on_exec(const json& request) {
+  settle_nics();
   ProcessRequest r = parse_process_request(request);
   auto& [id, process_json, process, streams, outputs, stdin_stream] = r;
   if (!id) return start_failed("", "invalid exec request: " + id.error().describe(), 1, {});

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <thread>
 
 #include "common/io.h"
 #include "net/link.h"
@@ -70,46 +72,92 @@ Result<std::vector<NicSlot>> nic_slots_from_json(const nlohmann::json& json) {
   return slots;
 }
 
-Result<NicSlots> NicSlots::set_up(const std::vector<NicSlot>& slots) {
-  UniqueFd root = TRY(io::open_file("/proc/thread-self/ns/net", O_RDONLY));
-  NetlinkSocket in_root = TRY(NetlinkSocket::open());
-  auto [parking, in_parking] = TRY(new_parking_namespace(root.get()));
-  NicSlots nics(std::move(root), std::move(parking), std::move(in_root), std::move(in_parking));
-  for (const NicSlot& s : slots) {
-    nics.carrying_[s.slot] = s.mac;
-    if (!s.mac) TRY_CTX(nics.park(s.slot, s.slot), "park the spare NIC " + format_mac(s.slot));
+struct NicSlots::State {
+  UniqueFd root, parking;              // the namespaces, by descriptor
+  std::optional<NetlinkSocket> in_root, in_parking;  // a socket opened in each
+  std::map<Mac, std::optional<Mac>> carrying;  // slot -> the interface MAC it wears
+  std::thread parker;
+  std::optional<Status> parked;  // set once the parker is joined
+
+  Status park(const Mac& slot, const Mac& now) {
+    Link link = TRY(link_with_mac(*in_root, now, "container's"));
+    if (link.flags & IFF_UP) TRY(set_link_up(*in_root, link, false));
+    if (now != slot) TRY(set_link_mac(*in_root, link, bytes(slot)));
+    return move_link(*in_root, link, parking.get(), slot_name("spare", slot));
   }
-  return nics;
+
+  Status unpark(const Mac& slot, const Mac& mac) {
+    Link link = TRY(link_with_mac(*in_parking, slot, "parking"));
+    TRY(set_link_mac(*in_parking, link, bytes(mac)));
+    return move_link(*in_parking, link, root.get(), slot_name("runvm-new", slot));
+  }
+
+  // On the parker thread: the namespace is made there (unshare acts on the
+  // calling thread alone), then every spare goes into it.
+  Status park_spares(std::vector<Mac> spares) {
+    auto [ns, socket] = TRY(new_parking_namespace(root.get()));
+    parking = std::move(ns);
+    in_parking.emplace(std::move(socket));
+    for (const Mac& slot : spares) TRY_CTX(park(slot, slot), "park the spare NIC " + format_mac(slot));
+    return ok();
+  }
+};
+
+NicSlots::NicSlots(std::unique_ptr<State> state) : state_(std::move(state)) {}
+NicSlots::NicSlots(NicSlots&&) noexcept = default;
+NicSlots& NicSlots::operator=(NicSlots&&) noexcept = default;
+NicSlots::~NicSlots() {
+  if (state_) (void)wait_parked();
 }
 
-Status NicSlots::park(const Mac& slot, const Mac& now) {
-  Link link = TRY(link_with_mac(in_root_, now, "container's"));
-  if (link.flags & IFF_UP) TRY(set_link_up(in_root_, link, false));
-  if (now != slot) TRY(set_link_mac(in_root_, link, bytes(slot)));
-  return move_link(in_root_, link, parking_.get(), slot_name("spare", slot));
+Result<NicSlots> NicSlots::set_up(const std::vector<NicSlot>& slots) {
+  auto state = std::make_unique<State>();
+  state->root = TRY(io::open_file("/proc/thread-self/ns/net", O_RDONLY));
+  state->in_root.emplace(TRY(NetlinkSocket::open()));
+  std::vector<Mac> spares;
+  for (const NicSlot& s : slots) {
+    state->carrying[s.slot] = s.mac;
+    if (!s.mac) spares.push_back(s.slot);
+  }
+  if (spares.empty()) {
+    state->parked = ok();  // nothing to hide, no namespace to make
+  } else {
+    State* raw = state.get();  // on the heap: stays put when NicSlots moves
+    state->parker = std::thread([raw, spares] {
+      // The thread's own status, read after join.
+      raw->parked = raw->park_spares(spares);
+    });
+  }
+  return NicSlots(std::move(state));
 }
 
-Status NicSlots::unpark(const Mac& slot, const Mac& mac) {
-  Link link = TRY(link_with_mac(in_parking_, slot, "parking"));
-  TRY(set_link_mac(in_parking_, link, bytes(mac)));
-  return move_link(in_parking_, link, root_.get(), slot_name("runvm-new", slot));
+Status NicSlots::wait_parked() {
+  if (state_->parker.joinable()) state_->parker.join();
+  return *state_->parked;
 }
 
 Status NicSlots::follow(const std::vector<NicSlot>& wanted) {
+  TRY_CTX(wait_parked(), "the spare NICs");
+  State& st = *state_;
   for (const NicSlot& w : wanted)
-    if (!carrying_.count(w.slot)) return fail("no NIC with slot " + format_mac(w.slot));
+    if (!st.carrying.count(w.slot)) return fail("no NIC with slot " + format_mac(w.slot));
   // Parked first, so that an interface MAC that moves from one slot to
   // another is never worn by two NICs in the root namespace.
   for (const NicSlot& w : wanted) {
-    std::optional<Mac>& now = carrying_[w.slot];
+    std::optional<Mac>& now = st.carrying[w.slot];
     if (!now || now == w.mac) continue;
-    TRY_CTX(park(w.slot, *now), "free the NIC of " + format_mac(*now));
+    if (!st.parking.valid()) {
+      auto [ns, socket] = TRY(new_parking_namespace(st.root.get()));
+      st.parking = std::move(ns);
+      st.in_parking.emplace(std::move(socket));
+    }
+    TRY_CTX(st.park(w.slot, *now), "free the NIC of " + format_mac(*now));
     now.reset();
   }
   for (const NicSlot& w : wanted) {
-    std::optional<Mac>& now = carrying_[w.slot];
+    std::optional<Mac>& now = st.carrying[w.slot];
     if (!w.mac || now == w.mac) continue;
-    TRY_CTX(unpark(w.slot, *w.mac), "give " + format_mac(*w.mac) + " a NIC");
+    TRY_CTX(st.unpark(w.slot, *w.mac), "give " + format_mac(*w.mac) + " a NIC");
     now = w.mac;
   }
   return ok();

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -41,9 +42,19 @@ class NicSlots {
   static constexpr size_t kMaxSlots = 64;
 
   // Takes the NICs as they booted (a NIC carrying an interface wears that
-  // MAC, a spare its slot MAC) and parks the spares. Run in the namespace
-  // the container will use.
+  // MAC, a spare its slot MAC) and starts parking the spares on a thread of
+  // its own (moving a NIC costs tens of milliseconds of a TCG guest, time
+  // the rest of create and the engine's way to start can overlap). Run in
+  // the namespace the container will use. Call wait_parked() before the
+  // container runs anything.
   static Result<NicSlots> set_up(const std::vector<NicSlot>& slots);
+  NicSlots(NicSlots&&) noexcept;
+  NicSlots& operator=(NicSlots&&) noexcept;
+  ~NicSlots();  // waits for the parking
+
+  // The spares are out of sight once this returns ok (the first call waits;
+  // later ones return the same answer).
+  Status wait_parked();
 
   // Moves NICs in and out of the parking namespace until each slot carries
   // what `wanted` says, leaving new ones down, under temporary names, for
@@ -51,15 +62,9 @@ class NicSlots {
   Status follow(const std::vector<NicSlot>& wanted);
 
  private:
-  NicSlots(UniqueFd root, UniqueFd parking, NetlinkSocket in_root, NetlinkSocket in_parking)
-      : root_(std::move(root)), parking_(std::move(parking)), in_root_(std::move(in_root)),
-        in_parking_(std::move(in_parking)) {}
-  Status park(const Mac& slot, const Mac& now);
-  Status unpark(const Mac& slot, const Mac& mac);
-
-  UniqueFd root_, parking_;  // the namespaces, by descriptor
-  NetlinkSocket in_root_, in_parking_;  // a socket opened in each
-  std::map<Mac, std::optional<Mac>> carrying_;  // slot -> the interface MAC it wears
+  struct State;
+  explicit NicSlots(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace runvm::net

@@ -28,7 +28,7 @@ namespace runvm::runtime {
 
 // How many spare NICs a VM with a network boots with, unless the
 // annotation kSpareNicsAnnotation says otherwise (0 to kMaxSpareNics).
-inline constexpr int kDefaultSpareNics = 2;
+inline constexpr int kDefaultSpareNics = 1;
 inline constexpr int kMaxSpareNics = 8;
 inline constexpr const char* kSpareNicsAnnotation = "io.runvm.network.spare-interfaces";
 

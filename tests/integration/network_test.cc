@@ -214,7 +214,9 @@ TEST_F(NetworkTest, ANamespaceAnotherVmCarriesIsRefused) {
 // a new interface takes one, with its MAC, MTU, address and route, and
 // traffic flows; a removed one gives its NIC back for the next. An
 // interface beyond the spares is not carried, and the monitor says why.
+// (Two spares by annotation; the default is one.)
 TEST_F(NetworkTest, InterfacesAddedAndRemovedWhileRunningFollowIntoTheGuest) {
+  bundle_.config()["annotations"] = {{"io.runvm.network.spare-interfaces", "2"}};
   bundle_.set_args({"sleep", "600"});
   bundle_.write_config();
   std::string runvm = runvm_binary() + " --root " + root_.path();
