@@ -47,6 +47,9 @@ class FsPressure {
 
   // Milliseconds until the next check is due (0: now).
   int ms_until_due(Clock::time_point now) const;
+  // Puts the next check off by an idle interval, without looking (the VM
+  // is paused: the guest could not act, and nothing grows meanwhile).
+  void defer(Clock::time_point now) { next_check_ = now + kIdleInterval; }
   // Given the use of every file server, whether to ask the guest to reclaim
   // now; schedules the next check.
   bool check(const std::vector<DescriptorUse>& use, Clock::time_point now);

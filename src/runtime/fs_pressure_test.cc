@@ -53,6 +53,13 @@ TEST(FsPressure, AReclaimThatDidNotHelpBacksOffDoubling) {
   EXPECT_TRUE(p.check({{900, 1024}}, t + 3300ms));
 }
 
+TEST(FsPressure, DeferPutsTheNextCheckOff) {
+  FsPressure p;
+  Clock::time_point t{};
+  p.defer(t);
+  EXPECT_EQ(p.ms_until_due(t), 1000);
+}
+
 TEST(FsPressure, AGoneProcessCountsForNothing) {
   FsPressure p;
   EXPECT_FALSE(p.check({{}}, Clock::time_point{}));

@@ -275,12 +275,16 @@ Status Monitor::handle_agent_events() {
   return received;
 }
 
-// Past half of virtiofsd's descriptor limit, the guest drops the dentries
+// Past a quarter of virtiofsd's descriptor limit, the guest drops the dentries
 // and inodes it is not using (runtime/fs_pressure.h). Not while paused: the
 // guest could not act on it, and nothing grows meanwhile.
 Status Monitor::watch_file_servers() {
   auto now = FsPressure::Clock::now();
-  if (config_.state.status == "paused" || fs_pressure_.ms_until_due(now) > 0) return ok();
+  if (fs_pressure_.ms_until_due(now) > 0) return ok();
+  if (config_.state.status == "paused") {
+    fs_pressure_.defer(now);  // else the check stays due and poll never waits
+    return ok();
+  }
   std::vector<DescriptorUse> use;
   for (pid_t pid : vm_->file_server_pids(proc_.get())) use.push_back(read_descriptor_use(proc_.get(), pid));
   if (!fs_pressure_.check(use, now)) return ok();

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <cerrno>
 #include <cstring>
 
@@ -24,6 +25,23 @@ bool needs_fd(mode_t mode) { return S_ISREG(mode) || S_ISDIR(mode); }
 bool same_object(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
          (a.st_mode & S_IFMT) == (b.st_mode & S_IFMT);
+}
+
+// Opens for reading the object that `path_fd` (O_PATH) pins, which was
+// `expected` when looked up: through /proc/self/fd, so it is that inode and
+// nothing the tree swapped in meanwhile. Opening by name again could open a
+// device node put there after the stat, and a device's open can act on it
+// (a watchdog arms, a tape rewinds): on the host that is the host's device.
+// Without /proc (a container that mounts none), by name, checked after.
+Result<UniqueFd> open_pinned(int path_fd, const struct stat& expected,
+                             const std::function<Result<UniqueFd>()>& by_name) {
+  struct stat now;
+  if (::fstat(path_fd, &now) < 0) return fail_errno("stat");
+  if (!same_object(expected, now) || !needs_fd(now.st_mode)) return fail("changed while being read");
+  int fd = ::open(("/proc/self/fd/" + std::to_string(path_fd)).c_str(), kReadFlags);
+  if (fd >= 0) return UniqueFd(fd);
+  if (errno != ENOENT) return fail_errno("open");
+  return by_name();
 }
 
 Result<std::string> read_link_at(int dir_fd, const std::string& name, size_t hint) {
@@ -79,9 +97,14 @@ Result<Node> load_at(int dir_fd, const std::string& name) {
     return node;
   }
   if (!needs_fd(node.st.st_mode)) return node;
-  int fd = ::openat(dir_fd, name.c_str(), kReadFlags | O_NOFOLLOW);
-  if (fd < 0) return fail_errno("open");
-  node.fd.reset(fd);
+  int pinned = ::openat(dir_fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (pinned < 0) return fail_errno("open");
+  UniqueFd path_fd(pinned);
+  node.fd = TRY(open_pinned(path_fd.get(), node.st, [&]() -> Result<UniqueFd> {
+    int fd = ::openat(dir_fd, name.c_str(), kReadFlags | O_NOFOLLOW);
+    if (fd < 0) return fail_errno("open");
+    return UniqueFd(fd);
+  }));
   struct stat now;
   if (::fstat(node.fd.get(), &now) < 0) return fail_errno("stat");
   if (!same_object(node.st, now)) return fail("changed while being read");
@@ -94,7 +117,7 @@ Result<Node> load_in_root(int root_fd, const std::string& path) {
   UniqueFd where = TRY(open_in_root(root_fd, path, O_PATH));
   if (::fstat(where.get(), &node.st) < 0) return fail_errno("stat " + path);
   if (!needs_fd(node.st.st_mode)) return node;
-  node.fd = TRY(open_in_root(root_fd, path, kReadFlags));
+  node.fd = TRY_CTX(open_pinned(where.get(), node.st, [&] { return open_in_root(root_fd, path, kReadFlags); }), path);
   struct stat now;
   if (::fstat(node.fd.get(), &now) < 0) return fail_errno("stat " + path);
   if (!same_object(node.st, now)) return fail(path + ": changed while being read");

@@ -72,6 +72,19 @@ long status_field_kib(pid_t pid, const std::string& field) {
 
 size_t count_entries(const std::string& dir) { return list_dir(dir).size(); }
 
+// utime + stime of a process, in clock ticks (/proc/PID/stat fields 14, 15).
+long cpu_ticks(pid_t pid) {
+  std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stol(field);
+    if (i == 15) stime = std::stol(field);
+  }
+  return utime + stime;
+}
+
 class CpTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -402,6 +415,12 @@ TEST_F(CpTest, PausedContainerIsCopiedOnTheHostView) {
   ASSERT_EQ(cp("-a " + tree + " c1:/root/prt").status, 0);
   EXPECT_EQ(describe_tree(rootfs("/root/prt")), describe_tree(tree));
   EXPECT_NE(sh(runvm_ + " state c1").out.find("\"paused\""), std::string::npos);
+  // A paused container's monitor waits; it does not spin (it once did: a
+  // periodic check that stayed due while paused made poll return at once).
+  pid_t monitor = monitor_pid();
+  long before = cpu_ticks(monitor);
+  std::this_thread::sleep_for(2s);
+  EXPECT_LT(cpu_ticks(monitor) - before, ::sysconf(_SC_CLK_TCK) / 2) << "the monitor used CPU while paused";
   ASSERT_EQ(sh(runvm_ + " resume c1").status, 0);
   EXPECT_EQ(exec("cat /root/p.txt").out, "while paused\n");
 }
