@@ -35,8 +35,11 @@ class GuestDnsRelay {
   static constexpr size_t kMaxConnections = 16;  // TCP clients at once
   static constexpr size_t kMaxQuery = 4096;
   static constexpr size_t kMaxPendingOutput = 4 * 65537;  // per TCP client
+  static constexpr size_t kMaxOutstanding = 8;  // per TCP client: unanswered queries; more closes it
 
-  // Binds 127.0.0.11:53, UDP and TCP (lo must be up).
+  // Binds 127.0.0.11:53, UDP, and TCP if it can (lo must be up): without
+  // TCP, UDP still answers.
+
   static Result<GuestDnsRelay> listen();
 
   // What to poll, and for what: the UDP socket, the listener, each client.
@@ -51,6 +54,10 @@ class GuestDnsRelay {
   struct Connection {
     UniqueFd fd;
     std::string in, out;
+    uint64_t opened = 0;       // order of arrival: the oldest goes when full
+    size_t outstanding = 0;    // queries sent on, not answered yet
+    bool eof = false;          // the client is done sending: close once answered
+    bool done() const { return eof && outstanding == 0 && out.empty(); }
   };
   GuestDnsRelay(UniqueFd udp, UniqueFd tcp) : udp_(std::move(udp)), tcp_(std::move(tcp)) {}
   void receive_datagrams(std::vector<DnsQuery>& queries);
@@ -58,12 +65,14 @@ class GuestDnsRelay {
   // False when the connection is done with (closed, broken, malformed).
   bool read_from(Connection& c, std::vector<DnsQuery>& queries);
   bool write_to(Connection& c);
+  void close_connection(int fd);
 
   UniqueFd udp_, tcp_;
   uint64_t next_id_ = 1;
   std::map<uint64_t, sockaddr_in> clients_;     // UDP: id -> the asker; oldest first
   std::map<uint64_t, int> tcp_askers_;          // TCP: id -> the connection's fd
   std::map<int, Connection> connections_;
+  uint64_t next_connection_ = 0;
 };
 
 }  // namespace runvm::agent

@@ -284,9 +284,11 @@ Status Supervisor::handle(const proto::Event& event) {
   return ok();
 }
 
-// Spare NICs are parked while create goes on (net/nic_slots.h); nothing of
-// the container runs before they are out of its sight. A failure leaves
-// them visible, down: worth a warning, not a failed container.
+// Spare NICs are parked on a thread while the engine goes from create to
+// start (net/nic_slots.h); nothing of the container runs before they are
+// out of its sight, and the agent forks nothing while that thread runs. A
+// failure leaves them visible, down: worth a warning, not a failed
+// container.
 void Supervisor::settle_nics() {
   if (!nic_slots_) return;
   if (Status s = nic_slots_->wait_parked(); !s) log::warn("spare network devices stay visible: " + s.error().describe());
@@ -531,6 +533,10 @@ Status Supervisor::on_create(const json& request) {
   Process& p = track(pid_name, prepared->pid, std::move(prepared->stdio), *streams);
   p.is_init = true;
   p.release = std::move(prepared->release);
+  // Only now, with init cloned: the agent forks and clones with raw
+  // syscalls that run no atfork handlers, so no other thread may run then
+  // (every later fork waits for the parker: settle_nics).
+  if (nic_slots_) nic_slots_->start_parking();
   return session_.send_message(control(), {{"type", "created"}, {"id", p.id}, {"pid", p.pid}});
 }
 
@@ -628,6 +634,7 @@ Status Supervisor::on_copy(const json& request) {
     return start_failed(*id, "container not running", 1, outputs, stdin_stream);
   if (processes_.size() >= kMaxProcesses)
     return start_failed(*id, "too many processes in the container", 1, outputs, stdin_stream);
+  settle_nics();  // no fork while the parker thread runs
   StartFailure failure;
   auto spawned = spawn_copy(init_pid(), *job, failure);
   if (!spawned) {

@@ -59,6 +59,19 @@ Status rename_all(NetlinkSocket& netlink, std::vector<Matched>& matched) {
   return ok();
 }
 
+// A link the config does not name may hold a name it wants (a spare NIC
+// the kernel called eth1 before it is parked): it moves aside first.
+Status clear_names(NetlinkSocket& netlink, const std::vector<Link>& links, const std::vector<Matched>& matched) {
+  for (const Link& link : links) {
+    bool is_matched = std::any_of(matched.begin(), matched.end(), [&](const Matched& m) { return m.link.ifindex == link.ifindex; });
+    bool squats = std::any_of(matched.begin(), matched.end(), [&](const Matched& m) { return m.config->name == link.name; });
+    if (is_matched || !squats) continue;
+    if (link.flags & IFF_UP) TRY(set_link_up(netlink, link, false));
+    TRY(rename_link(netlink, link, "runvm-tmp" + std::to_string(link.ifindex)));
+  }
+  return ok();
+}
+
 Status add_address(NetlinkSocket& netlink, const Link& link, const Address& address) {
   IpAddress ip = TRY(parse_ip(address.family, address.address));
   ifaddrmsg info{};
@@ -167,6 +180,7 @@ Status apply_network_config(const NetworkConfig& config) {
       return fail(i.name + " and " + it->second + " both have MAC " + format_mac(i.mac));
     matched.push_back({&i, std::move(link)});
   }
+  TRY_CTX(clear_names(netlink, links, matched), "name the network interfaces");
   TRY_CTX(rename_all(netlink, matched), "name the network interfaces");
   for (const Matched& m : matched)
     TRY_CTX(configure_interface(netlink, m), "configure interface " + m.config->name);

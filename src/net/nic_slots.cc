@@ -92,6 +92,23 @@ struct NicSlots::State {
     return move_link(*in_parking, link, root.get(), slot_name("runvm-new", slot));
   }
 
+  // unshare and setns act on the calling thread: on a thread of its own, a
+  // failure to return cannot leave the agent's main thread (and every
+  // process it makes later) in the wrong namespace.
+  Status make_parking_on_a_thread() {
+    Status made;
+    std::thread([&] {
+      auto made_ns = new_parking_namespace(root.get());
+      if (!made_ns) {
+        made = std::move(made_ns).error();
+        return;
+      }
+      parking = std::move(made_ns->first);
+      in_parking.emplace(std::move(made_ns->second));
+    }).join();
+    return made;
+  }
+
   // On the parker thread: the namespace is made there (unshare acts on the
   // calling thread alone), then every spare goes into it.
   Status park_spares(std::vector<Mac> spares) {
@@ -105,7 +122,6 @@ struct NicSlots::State {
 
 NicSlots::NicSlots(std::unique_ptr<State> state) : state_(std::move(state)) {}
 NicSlots::NicSlots(NicSlots&&) noexcept = default;
-NicSlots& NicSlots::operator=(NicSlots&&) noexcept = default;
 NicSlots::~NicSlots() {
   if (state_) (void)wait_parked();
 }
@@ -114,25 +130,26 @@ Result<NicSlots> NicSlots::set_up(const std::vector<NicSlot>& slots) {
   auto state = std::make_unique<State>();
   state->root = TRY(io::open_file("/proc/thread-self/ns/net", O_RDONLY));
   state->in_root.emplace(TRY(NetlinkSocket::open()));
-  std::vector<Mac> spares;
-  for (const NicSlot& s : slots) {
-    state->carrying[s.slot] = s.mac;
-    if (!s.mac) spares.push_back(s.slot);
-  }
-  if (spares.empty()) {
-    state->parked = ok();  // nothing to hide, no namespace to make
-  } else {
-    State* raw = state.get();  // on the heap: stays put when NicSlots moves
-    state->parker = std::thread([raw, spares] {
-      // The thread's own status, read after join.
-      raw->parked = raw->park_spares(spares);
-    });
-  }
+  for (const NicSlot& s : slots) state->carrying[s.slot] = s.mac;
   return NicSlots(std::move(state));
+}
+
+void NicSlots::start_parking() {
+  State* raw = state_.get();  // on the heap: stays put when NicSlots moves
+  if (raw->parker.joinable() || raw->parked) return;
+  std::vector<Mac> spares;
+  for (const auto& [slot, mac] : raw->carrying)
+    if (!mac) spares.push_back(slot);
+  if (spares.empty()) {
+    raw->parked = ok();  // nothing to hide, no namespace to make
+    return;
+  }
+  raw->parker = std::thread([raw, spares] { raw->parked = raw->park_spares(spares); });
 }
 
 Status NicSlots::wait_parked() {
   if (state_->parker.joinable()) state_->parker.join();
+  if (!state_->parked) state_->parked = ok();  // never started: nothing was parked, nothing to wait for
   return *state_->parked;
 }
 
@@ -146,11 +163,7 @@ Status NicSlots::follow(const std::vector<NicSlot>& wanted) {
   for (const NicSlot& w : wanted) {
     std::optional<Mac>& now = st.carrying[w.slot];
     if (!now || now == w.mac) continue;
-    if (!st.parking.valid()) {
-      auto [ns, socket] = TRY(new_parking_namespace(st.root.get()));
-      st.parking = std::move(ns);
-      st.in_parking.emplace(std::move(socket));
-    }
+    if (!st.parking.valid()) TRY(st.make_parking_on_a_thread());
     TRY_CTX(st.park(w.slot, *now), "free the NIC of " + format_mac(*now));
     now.reset();
   }

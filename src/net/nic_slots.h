@@ -42,16 +42,16 @@ class NicSlots {
   static constexpr size_t kMaxSlots = 64;
 
   // Takes the NICs as they booted (a NIC carrying an interface wears that
-  // MAC, a spare its slot MAC) and starts parking the spares on a thread of
-  // its own (moving a NIC costs tens of milliseconds of a TCG guest, time
-  // the rest of create and the engine's way to start can overlap). Run in
-  // the namespace the container will use. Call wait_parked() before the
-  // container runs anything.
+  // MAC, a spare its slot MAC). Run in the namespace the container will use.
   static Result<NicSlots> set_up(const std::vector<NicSlot>& slots);
   NicSlots(NicSlots&&) noexcept;
-  NicSlots& operator=(NicSlots&&) noexcept;
+  NicSlots& operator=(NicSlots&&) = delete;  // a running parker would be lost
   ~NicSlots();  // waits for the parking
 
+  // Starts parking the spares on a thread of its own: moving a NIC costs a
+  // TCG guest tens of milliseconds, time the engine's way from create to
+  // start can overlap. The caller must not fork until wait_parked().
+  void start_parking();
   // The spares are out of sight once this returns ok (the first call waits;
   // later ones return the same answer).
   Status wait_parked();

@@ -47,6 +47,9 @@ TEST(NicSlots, SparesArePutAwayAndComeBackWearingTheInterfacesMac) {
     auto set_up = NicSlots::set_up(booted);
     if (!set_up) return std::move(set_up).error();
     NicSlots& slots = *set_up;
+    NET_CHECK_EQ(NET_TRY(links_here()).size(), 2u);  // parked only once asked
+    slots.start_parking();
+    NET_TRY(slots.wait_parked());
     auto links = NET_TRY(links_here());
     NET_CHECK_EQ(links.size(), 1u);  // the spare is out of sight
     NET_CHECK_EQ(links[format_mac(kEth0)], std::string("eth0"));

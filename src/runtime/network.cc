@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "common/io.h"
 #include "common/log.h"
@@ -99,7 +100,9 @@ Result<std::optional<json>> ContainerNetwork::follow(int proc_fd) {
     if (!s.interface_ifindex) continue;
     auto at = std::find(scan.ifindexes.begin(), scan.ifindexes.end(), s.interface_ifindex);
     if (at != scan.ifindexes.end() && scan.config.interfaces[at - scan.ifindexes.begin()].mac == s.mac) continue;
-    TRY_CTX(s.tap.detach(), "free " + s.tap.name());
+    // The interface is gone (or no longer this one): the slot is free either
+    // way; a redirect that could not be undone went with its interface.
+    if (Status d = s.tap.detach(); !d) log::error("network: free " + s.tap.name() + ": " + d.error().describe());
     s.interface_ifindex = 0;
     s.mac = s.slot_mac;
     changed = true;
@@ -110,6 +113,7 @@ Result<std::optional<json>> ContainerNetwork::follow(int proc_fd) {
     int ifindex = scan.ifindexes[i];
     auto holder = std::find_if(slots.begin(), slots.end(), [&](const NicSlot& s) { return s.interface_ifindex == ifindex; });
     if (holder == slots.end()) {
+      if (unplaced.count(ifindex)) continue;  // said once; not retried at every change
       holder = std::find_if(slots.begin(), slots.end(), [](const NicSlot& s) { return !s.interface_ifindex; });
       if (holder == slots.end()) {
         if (unplaced.insert(ifindex).second)
@@ -120,7 +124,11 @@ Result<std::optional<json>> ContainerNetwork::follow(int proc_fd) {
         continue;
       }
       if (Status s = holder->tap.attach(ifindex); !s) {
-        log::error("network: carry " + interface.name + " into the VM: " + s.error().describe());
+        // Not retried: the attempt itself changes the tap, which would
+        // wake this again and again.
+        unplaced.insert(ifindex);
+        log::error("network: carry " + interface.name + " into the VM: " + s.error().describe() +
+                   "; it is not carried (reconnect it to try again)");
         continue;
       }
       holder->interface_ifindex = ifindex;
@@ -150,12 +158,17 @@ Status remove_leftover_redirects(const std::string& netns_path, const std::vecto
   if (netns_path.empty() || links.empty()) return ok();
   auto target = io::open_file(netns_path, O_RDONLY);
   if (!target) return ok();  // the namespace went, and its links with it
-  UniqueFd here = TRY(io::open_file("/proc/thread-self/ns/net", O_RDONLY));
-  if (::setns(target->get(), CLONE_NEWNET) < 0) return fail_errno("enter the network namespace " + netns_path);
+  // On a thread of its own: setns acts on the calling thread, and the
+  // thread ends there, so delete never goes on in the wrong namespace.
   Status removed;
-  for (int ifindex : links)
-    if (Status s = net::remove_ingress_redirect(ifindex); !s && removed) removed = std::move(s);
-  if (::setns(here.get(), CLONE_NEWNET) < 0) return fail_errno("return to runvm's network namespace");
+  std::thread([&] {
+    if (::setns(target->get(), CLONE_NEWNET) < 0) {
+      removed = fail_errno("enter the network namespace " + netns_path);
+      return;
+    }
+    for (int ifindex : links)
+      if (Status s = net::remove_ingress_redirect(ifindex); !s && removed) removed = std::move(s);
+  }).join();
   return std::move(removed).context("remove runvm's redirects in " + netns_path);
 }
 

@@ -49,7 +49,7 @@ struct ContainerNetwork {
   std::optional<DnsRelay> dns;  // the engine's embedded DNS server, relayed for the guest
   // Hears changes in the container's namespace; only when it has spares.
   std::optional<net::NetlinkWatch> watch;
-  std::set<int> unplaced;  // interfaces with no spare left, warned about once
+  std::set<int> unplaced;  // interfaces not carried (no spare left, or it failed), said once
 
   std::vector<vm::Nic> nics() const;
   // The container links that carry a redirect to the VM now (state.json).
