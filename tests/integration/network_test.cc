@@ -222,6 +222,10 @@ TEST_F(NetworkTest, InterfacesAddedAndRemovedWhileRunningFollowIntoTheGuest) {
   std::string runvm = runvm_binary() + " --root " + root_.path();
   // The monitor logs where --log says, as runc does (Docker reads it).
   std::string log = root_.path() + ".runvm.log";
+  struct Unlink {
+    std::string path;
+    ~Unlink() { ::unlink(path.c_str()); }
+  } remove_log{log};
   ShellResult created = create_and_start(runvm + " --log " + log, bundle_.path(), "c1", "/dev/null");
   ASSERT_EQ(created.status, 0) << created.out;
   auto guest = [&](const std::string& command) { return shell(runvm + " exec c1 " + command); };
@@ -277,7 +281,6 @@ TEST_F(NetworkTest, InterfacesAddedAndRemovedWhileRunningFollowIntoTheGuest) {
   EXPECT_TRUE(contains(log_text, "eth4 was added to the running container, but its VM has no spare network "
                                  "interface left")) << log_text;
   EXPECT_FALSE(contains(guest_links(), "eth4"));
-  ::unlink(log.c_str());
   EXPECT_EQ(shell(runvm + " delete --force c1").status, 0);
   for (const char* name : {"eth2", "eth3", "eth4"}) {
     std::string qdiscs = sh("tc -n " + ns_ + " qdisc show dev " + name);
