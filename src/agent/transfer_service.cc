@@ -18,9 +18,6 @@ using nlohmann::json;
 // The result is a few numbers and one message: anything longer is cut.
 constexpr size_t kMaxErrorText = 4096;
 constexpr size_t kMaxResultText = 16 * 1024;
-// What follows the end of an archive (the writer's last record) is read,
-// up to a bound, so the host does not see its last write fail.
-constexpr size_t kMaxTrailer = 1 << 20;
 
 Result<std::string> string_member(const json& object, const char* key) {
   auto it = object.find(key);
@@ -64,14 +61,6 @@ Result<CopyJob> parse_copy_out(const json& request, const json& options) {
   return job;
 }
 
-void drain_trailer(transfer::ByteSource& in) {
-  char buf[64 * 1024];
-  for (size_t total = 0; total < kMaxTrailer;) {
-    Result<size_t> n = in.read(buf, sizeof buf);
-    if (!n || *n == 0) return;
-    total += *n;
-  }
-}
 
 Result<transfer::TransferSummary> transfer(const CopyJob& job) {
   int raw = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -83,7 +72,7 @@ Result<transfer::TransferSummary> transfer(const CopyJob& job) {
     options.on_warning = warn;
     transfer::FdSource in(0);
     auto summary = transfer::import_tar(root.get(), job.path, in, options);
-    if (summary) drain_trailer(in);
+    if (summary) transfer::drain_trailer(in);
     return summary;
   }
   transfer::ExportOptions options = job.export_;

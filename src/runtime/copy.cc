@@ -22,7 +22,6 @@ using transfer::PathInfo;
 using StatFn = std::function<Result<PathInfo>(const std::string&, bool)>;
 
 constexpr int kMaxLinkHops = 16;
-constexpr size_t kMaxTrailer = 1 << 20;
 
 // A relative host path is relative to the working directory; the text is
 // kept as given (its trailing "/" or "/." matter).
@@ -84,14 +83,6 @@ Status pump(transfer::ByteSource& in, transfer::ByteSink& out) {
   }
 }
 
-void drain(transfer::ByteSource& in) {
-  char buf[64 * 1024];
-  for (size_t total = 0; total < kMaxTrailer;) {
-    Result<size_t> n = in.read(buf, sizeof buf);
-    if (!n || *n == 0) return;
-    total += *n;
-  }
-}
 
 void warn(const std::string& message) { log::warn(message); }
 
@@ -138,7 +129,7 @@ struct Host {
     options.no_symlinks = true;
     options.on_warning = warn;
     summary = TRY(transfer::import_tar(dir.get(), ".", in, options));
-    drain(in);
+    transfer::drain_trailer(in);
     return ok();
   }
 };

@@ -19,19 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-// What follows an archive's end (its writer's last record) is read up to
-// this much, so that the writer does not see its last write fail.
-constexpr size_t kMaxTrailer = 1 << 20;
-
-void drain(transfer::ByteSource& in) {
-  char buf[64 * 1024];
-  for (size_t total = 0; total < kMaxTrailer;) {
-    Result<size_t> n = in.read(buf, sizeof buf);
-    if (!n || *n == 0) return;
-    total += *n;
-  }
-}
-
 Status status_of(const Result<transfer::TransferSummary>& r) {
   if (r) return ok();
   return r.error();
@@ -183,7 +170,7 @@ class RootfsSide : public ContainerSide {
     options.on_warning = [](const std::string& m) { log::warn(m); };
     transfer::FdSource source(r.get());
     Result<transfer::TransferSummary> unpacked = transfer::import_tar(root_.get(), dir, source, options);
-    if (unpacked) drain(source);
+    if (unpacked) transfer::drain_trailer(source);
     r.reset();  // a writer still going sees EPIPE
     writer.join();
     TRY(settle(written, status_of(unpacked)));

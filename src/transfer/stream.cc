@@ -20,4 +20,13 @@ Status FdSink::write(std::string_view data) {
   return io::write_all(fd_, data).context("write the archive");
 }
 
+void drain_trailer(ByteSource& in) {
+  char buf[64 * 1024];
+  for (size_t total = 0; total < kMaxTrailer;) {
+    Result<size_t> n = in.read(buf, sizeof buf);
+    if (!n || *n == 0) return;
+    total += *n;
+  }
+}
+
 }  // namespace runvm::transfer

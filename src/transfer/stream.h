@@ -47,4 +47,10 @@ class FdSink : public ByteSink {
   int fd_;
 };
 
+// What follows an archive's end (its writer's padding, up to a record) is
+// read, up to kMaxTrailer, so that a writer on a pipe does not see its last
+// write fail with EPIPE. Errors end it quietly: the archive was whole.
+inline constexpr size_t kMaxTrailer = 1 << 20;
+void drain_trailer(ByteSource& in);
+
 }  // namespace runvm::transfer

@@ -65,17 +65,6 @@ Result<UniqueFd> open_archive(int root_fd, const std::string& cwd, const std::st
   return TRY_CTX(open_in_root(root_fd, resolve(cwd, file), flags, 0666), file + ": Cannot open");
 }
 
-// What follows the archive's end (a writer's padding) is read, up to a
-// bound, so that a writer on a pipe does not fail with EPIPE.
-void drain(ByteSource& in) {
-  char buf[64 * 1024];
-  for (size_t total = 0; total < (1u << 20);) {
-    Result<size_t> n = in.read(buf, sizeof buf);
-    if (!n || *n == 0) return;
-    total += *n;
-  }
-}
-
 int finish(const Console& console, uint64_t errors) {
   if (errors == 0) return 0;
   console.error("Exiting with failure status due to previous errors");
@@ -106,7 +95,7 @@ int run_extract(int root_fd, const std::string& cwd, const TarCommand& cmd, int 
   options.on_warning = [&](const std::string& m) { console.error(m); };
   std::string dest = resolve(cwd, cmd.directory.empty() ? "." : cmd.directory);
   Result<TransferSummary> summary = import_tar(root_fd, dest, source, options);
-  if (!file) drain(source);
+  if (!file) drain_trailer(source);
   if (!summary) {
     console.error(summary.error().describe());
     console.error("Error is not recoverable: exiting now");

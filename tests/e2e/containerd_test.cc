@@ -245,6 +245,14 @@ class ContainerdTest : public ::testing::Test {
     }
     return false;
   }
+  // SIGKILL to a running task, then its task and container deleted, each
+  // step expected to work (as a user stops and removes one).
+  void kill_and_remove(const std::string& id) {
+    EXPECT_EQ(run(ctr({"task", "kill", "-s", "SIGKILL", id}), "", 20s).code, 0);
+    EXPECT_TRUE(wait_for_status(id, "STOPPED"));
+    EXPECT_EQ(run(ctr({"task", "delete", id}), "", 30s).code, 0);
+    EXPECT_EQ(run(ctr({"container", "delete", id}), "", 20s).code, 0);
+  }
 
   // No runvm state, monitor, QEMU, virtiofsd, shim or cgroup of ours remains.
   void expect_nothing_left() {
@@ -413,10 +421,7 @@ TEST_F(ContainerdTest, ExecTarOneGibibyteThroughTheShim) {
   EXPECT_EQ(run({"/bin/sh", "-c", "md5sum < " + back + "/big"}, "", 120s).out, sum);
   e2e::unmount_and_remove(work);
   ::unlink((rootfs_->rootfs() + "/big").c_str());
-  EXPECT_EQ(run(ctr({"task", "kill", "-s", "SIGKILL", "tarbig"}), "", 20s).code, 0);
-  EXPECT_TRUE(wait_for_status("tarbig", "STOPPED"));
-  EXPECT_EQ(run(ctr({"task", "delete", "tarbig"}), "", 30s).code, 0);
-  EXPECT_EQ(run(ctr({"container", "delete", "tarbig"}), "", 20s).code, 0);
+  kill_and_remove("tarbig");
 }
 
 // kubectl cp's path: `tar` exec'd through the runc shim (`ctr task exec`
@@ -449,10 +454,7 @@ TEST_F(ContainerdTest, ExecTarThroughTheShimWithoutTarInTheImage) {
     EXPECT_LT(Clock::now() - started, 30s);
   }
   e2e::unmount_and_remove(work);
-  EXPECT_EQ(run(ctr({"task", "kill", "-s", "SIGKILL", "tarbox"}), "", 20s).code, 0);
-  EXPECT_TRUE(wait_for_status("tarbox", "STOPPED"));
-  EXPECT_EQ(run(ctr({"task", "delete", "tarbox"}), "", 30s).code, 0);
-  EXPECT_EQ(run(ctr({"container", "delete", "tarbox"}), "", 20s).code, 0);
+  kill_and_remove("tarbox");
 }
 
 // The README's containerd config (the CRI runtime for a RuntimeClass):

@@ -642,6 +642,13 @@ class DockerNetworkTest : public DockerTest {
     return {inspect(name, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"),
             inspect(name, "{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}")};
   }
+  // The test's containers, then its network (which Docker removes only
+  // once nothing is attached).
+  void remove_containers_and_network(const std::string& network) {
+    for (const auto& n : names_) dk({"rm", "-f", n}, "", 60s);
+    names_.clear();
+    dk({"network", "rm", network}, "", 30s);
+  }
   bool pings(const std::string& from, const std::string& to, bool v6 = false) {
     // Three tries: the first may wait on neighbour discovery.
     std::vector<std::string> cmd = {"exec", from, "ping", "-c", "3", "-W", "10"};
@@ -709,9 +716,7 @@ TEST_F(DockerNetworkTest, UserDefinedNetworkResolvesNames) {
       << lookup.out << lookup.err;
   EXPECT_TRUE(pings("dnsvm", "dnsrc")) << "by name, VM to runc";
   EXPECT_TRUE(pings("dnsrc", "dnsvm")) << "by name, runc to VM";
-  for (const auto& n : names_) dk({"rm", "-f", n}, "", 60s);
-  names_.clear();
-  dk({"network", "rm", net}, "", 30s);
+  remove_containers_and_network(net);
 }
 
 // `docker network connect` before start: the VM gets both interfaces.
@@ -731,9 +736,7 @@ TEST_F(DockerNetworkTest, TwoNetworksConnectedBeforeStart) {
   start("multipeer", "runc");
   std::string second = inspect("multi", "{{(index .NetworkSettings.Networks \"" + net + "\").IPAddress}}");
   EXPECT_TRUE(pings("multipeer", second)) << "reached on the second network at " << second;
-  for (const auto& n : names_) dk({"rm", "-f", n}, "", 60s);
-  names_.clear();
-  dk({"network", "rm", net}, "", 30s);
+  remove_containers_and_network(net);
 }
 
 // `docker network connect` and `disconnect` on a running container: Docker
@@ -764,9 +767,7 @@ TEST_F(DockerNetworkTest, NetworkConnectedAndDisconnectedWhileRunning) {
   EXPECT_TRUE(wait_until([&] { return !contains(dk({"exec", "live", "ip", "-o", "link"}).out, "eth1"); }, 30s))
       << dk({"exec", "live", "ip", "-o", "link"}).out;
   EXPECT_TRUE(pings("live", "10.231.0.1")) << "the first network still works";
-  for (const auto& n : names_) dk({"rm", "-f", n}, "", 60s);
-  names_.clear();
-  dk({"network", "rm", net}, "", 30s);
+  remove_containers_and_network(net);
 }
 
 TEST_F(DockerNetworkTest, HostNetworkIsRefusedWithTheReason) {

@@ -28,6 +28,7 @@
 
 #include "runtime/lifecycle.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/running_container.h"
 #include "transfer/testing.h"
 
 namespace runvm::testing {
@@ -85,21 +86,11 @@ long cpu_ticks(pid_t pid) {
   return utime + stime;
 }
 
-class CpTest : public ::testing::Test {
+class CpTest : public RunningContainerTest {
  protected:
-  void SetUp() override {
-    bundle_.set_args({"sleep", "600"});
-    bundle_.write_config();
-    runvm_ = runvm_binary() + " --root " + root_.path();
-    Shell created = create_and_start(runvm_, bundle_.path(), "c1", host_.path() + "/c.out");
-    ASSERT_EQ(created.status, 0) << created.out;
-  }
-
   void TearDown() override {
-    sh(runvm_ + " delete --force c1");
-    sh(runvm_ + " delete --force c2");
-    EXPECT_TRUE(list_dir(root_.path()).empty()) << "state left under " << root_.path();
-    EXPECT_TRUE(processes_mentioning(root_.path()).empty()) << "QEMU or a monitor left running";
+    sh(runvm_ + " delete --force c2");  // the second container some tests make
+    RunningContainerTest::TearDown();
     EXPECT_TRUE(processes_mentioning(bundle_.rootfs()).empty()) << "virtiofsd left running";
   }
 
@@ -159,10 +150,6 @@ class CpTest : public ::testing::Test {
       EXPECT_EQ(::utimensat(AT_FDCWD, (t + "/" + n).c_str(), times, AT_SYMLINK_NOFOLLOW), 0) << n;
     return t;
   }
-
-  TempDir root_, host_;
-  Bundle bundle_;
-  std::string runvm_;
 };
 
 TEST_F(CpTest, FileInAndOut) {

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/running_container.h"
 
 namespace runvm::testing {
 namespace {
@@ -23,22 +24,8 @@ using Shell = ShellResult;
 // Runs a shell command line; stdout and stderr together.
 Shell sh(const std::string& command) { return shell(command); }
 
-class TransferTest : public ::testing::Test {
+class TransferTest : public RunningContainerTest {
  protected:
-  void SetUp() override {
-    bundle_.set_args({"sleep", "600"});
-    bundle_.write_config();
-    runvm_ = runvm_binary() + " --root " + root_.path();
-    Shell created = create_and_start(runvm_, bundle_.path(), "c1", host_.path() + "/c.out");
-    ASSERT_EQ(created.status, 0) << created.out;
-  }
-
-  void TearDown() override {
-    sh(runvm_ + " delete --force c1");
-    EXPECT_TRUE(list_dir(root_.path()).empty()) << "state left under " << root_.path();
-    EXPECT_TRUE(processes_mentioning(root_.path()).empty()) << "QEMU left running";
-  }
-
   // A host file of `size` random bytes.
   std::string make_file(const std::string& name, size_t size) {
     std::string path = host_.path() + "/" + name;
@@ -50,10 +37,6 @@ class TransferTest : public ::testing::Test {
   }
 
   std::string exec(const std::string& args) { return runvm_ + " exec c1 " + args; }
-
-  TempDir root_, host_;
-  Bundle bundle_;
-  std::string runvm_;
 };
 
 // (busybox's sh would run its own applet for `tar`; exec looks up PATH.)
