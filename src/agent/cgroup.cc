@@ -32,53 +32,7 @@ std::string read_or_empty(const std::string& path) {
   return text ? *text : "";
 }
 
-Result<int64_t> signed_member(const json& object, const std::string& path,
-                              const char* key, std::optional<int64_t>& out) {
-  auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return 0;
-  if (!it->is_number_integer())
-    return fail(path + "." + key + ": expected an integer");
-  if (it->is_number_unsigned() && it->get<uint64_t>() > INT64_MAX)
-    return fail(path + "." + key + ": out of range");
-  out = it->get<int64_t>();
-  return 0;
-}
-
-Result<int64_t> unsigned_member(const json& object, const std::string& path,
-                                const char* key, std::optional<uint64_t>& out) {
-  auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return 0;
-  if (!it->is_number_integer() || (!it->is_number_unsigned() && it->get<int64_t>() < 0))
-    return fail(path + "." + key + ": expected an unsigned integer");
-  out = it->get<uint64_t>();
-  return 0;
-}
-
-// The section of resources named key, or null; an error if not an object.
-Result<const json*> section(const json& resources, const char* key) {
-  auto it = resources.find(key);
-  if (it == resources.end() || it->is_null()) return static_cast<const json*>(nullptr);
-  if (!it->is_object()) return fail(std::string("resources.") + key + ": expected an object");
-  return &*it;
-}
-
 }  // namespace
-
-Result<CgroupLimits> limits_from_json(const json& resources) {
-  CgroupLimits limits;
-  if (resources.is_null()) return limits;
-  if (!resources.is_object()) return fail("resources: expected an object");
-  if (const json* memory = TRY(section(resources, "memory")))
-    TRY(signed_member(*memory, "resources.memory", "limit", limits.memory_limit));
-  if (const json* cpu = TRY(section(resources, "cpu"))) {
-    TRY(signed_member(*cpu, "resources.cpu", "quota", limits.cpu_quota));
-    TRY(unsigned_member(*cpu, "resources.cpu", "period", limits.cpu_period));
-    TRY(unsigned_member(*cpu, "resources.cpu", "shares", limits.cpu_shares));
-  }
-  if (const json* pids = TRY(section(resources, "pids")))
-    TRY(signed_member(*pids, "resources.pids", "limit", limits.pids_limit));
-  return limits;
-}
 
 uint64_t shares_to_weight(uint64_t shares) {
   if (shares == 0) return 0;
@@ -202,20 +156,20 @@ void signal_cgroup(int sig) {
   for (pid_t pid : cgroup_pids()) ::kill(pid, sig);
 }
 
-json cgroup_stats() {
+msg::StatsAnswer cgroup_stats() {
   std::string cpu = read_or_empty(file("cpu.stat"));
   std::string memory_stat = read_or_empty(file("memory.stat"));
-  json out;
-  out["cpu"] = {{"usage_ns", flat_keyed_value(cpu, "usage_usec") * 1000},
-                {"user_ns", flat_keyed_value(cpu, "user_usec") * 1000},
-                {"system_ns", flat_keyed_value(cpu, "system_usec") * 1000}};
-  out["memory"] = {{"usage", parse_limit_value(read_or_empty(file("memory.current")))},
-                   {"limit", parse_limit_value(read_or_empty(file("memory.max")))},
-                   {"cache", flat_keyed_value(memory_stat, "file")},
-                   {"total", meminfo_total(read_or_empty("/proc/meminfo"))}};
-  out["pids"] = {{"current", parse_limit_value(read_or_empty(file("pids.current")))},
-                 {"limit", parse_limit_value(read_or_empty(file("pids.max")))}};
-  if (!g_missing.empty()) out["unavailable"] = g_missing;
+  msg::StatsAnswer out;
+  out.cpu.usage_ns = flat_keyed_value(cpu, "usage_usec") * 1000;
+  out.cpu.user_ns = flat_keyed_value(cpu, "user_usec") * 1000;
+  out.cpu.system_ns = flat_keyed_value(cpu, "system_usec") * 1000;
+  out.memory.usage = parse_limit_value(read_or_empty(file("memory.current")));
+  out.memory.limit = parse_limit_value(read_or_empty(file("memory.max")));
+  out.memory.cache = flat_keyed_value(memory_stat, "file");
+  out.memory.total = meminfo_total(read_or_empty("/proc/meminfo"));
+  out.pids.current = parse_limit_value(read_or_empty(file("pids.current")));
+  out.pids.limit = parse_limit_value(read_or_empty(file("pids.max")));
+  out.unavailable = g_missing;
   return out;
 }
 

@@ -17,24 +17,16 @@
 
 #include "common/result.h"
 #include "common/unique_fd.h"
+#include "proto/messages.h"
 
 namespace runvm::agent {
 
 constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
 constexpr const char* kContainerCgroup = "/sys/fs/cgroup/container";
 
-// The members of linux.resources the agent applies. Absent: leave as is.
-struct CgroupLimits {
-  std::optional<int64_t> memory_limit;  // bytes; -1 = no limit
-  std::optional<int64_t> cpu_quota;     // us; -1 = no limit
-  std::optional<uint64_t> cpu_period;   // us
-  std::optional<uint64_t> cpu_shares;   // v1 shares, mapped to cpu.weight
-  std::optional<int64_t> pids_limit;    // <= 0... see limits_from_json
-};
-
-// Parses linux.resources (a JSON object; null/absent members are skipped).
-// Errors name the member, e.g. "resources.memory.limit: expected an integer".
-Result<CgroupLimits> limits_from_json(const nlohmann::json& resources);
+// The members of linux.resources the agent applies (parsed at the
+// boundary, proto/messages.h). Absent: leave as is.
+using CgroupLimits = msg::Resources;
 
 // The cgroup files to write, in order, as (file, value). `current_cpu_max`
 // is the cgroup's cpu.max now, so a quota or a period given alone keeps the
@@ -77,7 +69,7 @@ std::vector<pid_t> cgroup_pids();
 // SIGKILL through cgroup.kill (atomic: no fork can escape), else one by one.
 void signal_cgroup(int sig);
 
-// The stats message's cpu/memory/pids members.
-nlohmann::json cgroup_stats();
+// The stats answer's cpu/memory/pids members (its request number unset).
+msg::StatsAnswer cgroup_stats();
 
 }  // namespace runvm::agent

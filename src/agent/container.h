@@ -25,19 +25,14 @@
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "oci/spec.h"
+#include "proto/messages.h"
 
 namespace runvm::agent {
 
 // A bind mount from the host: the share that carries its source (mounted by
 // the agent at share_path(share)), the path inside it ("" for the share's
-// root), and where it goes in the container.
-struct BindMount {
-  std::string destination;
-  std::string share;
-  std::string subpath;
-  bool readonly = false;
-  bool file = false;  // a single file: the mount point is a file
-};
+// root), and where it goes in the container; as the create message has it.
+using BindMount = msg::BindShare;
 
 struct ContainerConfig {
   oci::Process process;

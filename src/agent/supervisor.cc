@@ -19,13 +19,13 @@
 #include "agent/container.h"
 #include "agent/dns_relay.h"
 #include "agent/procfs.h"
-#include "agent/requests.h"
 #include "agent/transfer_service.h"
 #include "common/hex.h"
 #include "common/io.h"
 #include "common/log.h"
 #include "net/apply.h"
 #include "net/nic_slots.h"
+#include "proto/messages.h"
 #include "proto/session.h"
 
 namespace runvm::agent {
@@ -78,12 +78,6 @@ struct Process {
 
 std::string control() { return std::string(proto::kControlStream); }
 
-// request[key] if it is a string, else fallback.
-std::string string_or(const json& request, const char* key, const std::string& fallback) {
-  auto it = request.find(key);
-  return it != request.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
-
 class Supervisor {
  public:
   Supervisor(UniqueFd port, UniqueFd sigchld)
@@ -95,40 +89,38 @@ class Supervisor {
   Status on_port_readable();
   Status handle(const proto::Event& event);
   Status handle_message(const std::string& stream, const json& body);
+  Status refuse_malformed(const json& body, const Error& error);
 
-  Status on_create(const json& request);
-  Status on_start(const json& request);
-  Status on_exec(const json& request);
-  Status on_signal(const json& request);
-  Status on_resize(const json& request);
-  Status on_ps(const json& request);
-  Status on_stats(const json& request);
-  Status on_update(const json& request);
-  Status on_copy(const json& request);
-  Status on_stat_path(const json& request);
-  void reclaim_caches();
+  // One handler per host message (proto/messages.h), named after it.
+  Status on_create(msg::Create& request);
+  Status on_start(const msg::Start& request);
+  Status on_exec(const msg::Exec& request);
+  Status on_signal(const msg::Signal& request);
+  Status on_resize(const msg::Resize& request);
+  Status on_ps(const msg::Ps& request);
+  Status on_stats(const msg::Stats& request);
+  Status on_update(const msg::Update& request);
+  Status on_copy_in(const msg::CopyIn& request);
+  Status on_copy_out(const msg::CopyOut& request);
+  Status on_copy(const std::string& id, const msg::Stdio& stdio, Result<CopyJob> job);
+  Status on_stat_path(const msg::StatPath& request);
+  Status on_reclaim_caches(const msg::ReclaimCaches&);
   void start_dns_relay();
   void settle_nics();
-  Status on_network_update(const json& update);
-  Status on_dns_answer(const json& answer);
+  Status on_network_update(const msg::NetworkUpdate& update);
+  Status on_dns_answer(const msg::DnsAnswer& answer);
   void relay_dns_queries(const std::vector<pollfd>& ready);
-  void on_shutdown();
+  Status on_shutdown(const msg::Shutdown&);
+  Status send(const json& message) { return session_.send_message(control(), message); }
 
   // Answers start_failed and EOFs the process's outputs.
   Status start_failed(const std::string& id, const std::string& message, int exit_code,
                       const std::vector<std::string>& outputs,
                       const std::string& stdin_stream = "");
-  Result<StdioStreams> stdio_of(const json& request, bool terminal);
-  struct ProcessRequest {
-    Result<std::string> id;
-    json process_json;
-    Result<oci::Process> process;
-    Result<StdioStreams> streams;
-    std::vector<std::string> outputs;
-    std::string stdin_stream;
-  };
-  ProcessRequest parse_process_request(const json& request);
-  Process& track(std::string id, pid_t pid, ParentStdio stdio, const StdioStreams& streams);
+  // The process's output streams must be open (the host may have retired
+  // its stdin already); else the request is refused.
+  Status check_streams(const msg::Stdio& stdio);
+  Process& track(std::string id, pid_t pid, ParentStdio stdio, const msg::Stdio& streams);
   Status fail_start_with_hook(Process& init, size_t index, const std::string& message);
   bool init_running() const;
   pid_t init_pid() const;
@@ -305,55 +297,75 @@ void Supervisor::start_dns_relay() {
 // network connect` or `disconnect`): NICs move in or out of sight as the
 // host says (net/nic_slots.h), then the whole network is applied again,
 // which adds what is new and leaves what is there.
-Status Supervisor::on_network_update(const json& update) {
+Status Supervisor::on_network_update(const msg::NetworkUpdate& update) {
   auto follow = [&]() -> Status {
     if (!nic_slots_) return fail("this VM has no spare network devices");
-    net::NetworkConfig network = TRY(net::from_json(update.value("network", json())));
-    std::vector<net::NicSlot> nics = TRY(net::nic_slots_from_json(update.value("nics", json())));
-    TRY(nic_slots_->follow(nics));
-    TRY(net::apply_network_config(network));
-    if (update.value("dns_relay", false)) start_dns_relay();
+    TRY(nic_slots_->follow(update.nics));
+    TRY(net::apply_network_config(update.network));
+    if (update.dns_relay) start_dns_relay();
     return ok();
   };
-  json answer = {{"type", "network_updated"}};
-  if (Status s = follow(); !s) answer["error"] = s.error().describe();
-  return session_.send_message(control(), answer);
+  msg::NetworkUpdated answer;
+  if (Status s = follow(); !s) answer.error = s.error().describe();
+  return send(answer.to_json());
 }
 
 // The host's virtiofsd holds a descriptor per inode this kernel caches
 // (runtime/fs_pressure.h): dropping the unused dentries and inodes ("2";
 // the page cache of files in use stays) sends it the FORGETs that let it
 // close them.
-void Supervisor::reclaim_caches() {
+Status Supervisor::on_reclaim_caches(const msg::ReclaimCaches&) {
   auto fd = io::open_file("/proc/sys/vm/drop_caches", O_WRONLY);
   Status s = fd ? io::write_all(fd->get(), "2\n") : Status(std::move(fd).error());
   if (!s) log::warn("reclaim the guest's caches: " + s.error().describe());
+  return ok();
 }
 
+// Every message is parsed here, once, into its struct (proto/messages.h);
+// the handlers see only typed values.
 Status Supervisor::handle_message(const std::string& stream, const json& body) {
-  std::string type = body.contains("type") && body["type"].is_string()
-                         ? body["type"].get<std::string>() : "";
-  if (type == "create") return on_create(body);
-  if (type == "start") return on_start(body);
-  if (type == "exec") return on_exec(body);
-  if (type == "signal") return on_signal(body);
-  if (type == "resize") return on_resize(body);
-  if (type == "ps") return on_ps(body);
-  if (type == "stats") return on_stats(body);
-  if (type == "update") return on_update(body);
-  if (type == "dns_answer") return on_dns_answer(body);
-  if (type == "copy_in" || type == "copy_out") return on_copy(body);
-  if (type == "stat_path") return on_stat_path(body);
-  if (type == "network_update") return on_network_update(body);
-  if (type == "reclaim_caches") {
-    reclaim_caches();
-    return ok();
+  auto message = msg::parse_host_message(body);
+  if (!message) {
+    log::warn("malformed message on stream " + stream + ": " + message.error().describe());
+    return refuse_malformed(body, message.error());
   }
-  if (type == "shutdown") {
-    on_shutdown();
-    return ok();
+  return std::visit(
+      [this](auto& m) -> Status {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, msg::Create>) return on_create(m);
+        else if constexpr (std::is_same_v<M, msg::Start>) return on_start(m);
+        else if constexpr (std::is_same_v<M, msg::Exec>) return on_exec(m);
+        else if constexpr (std::is_same_v<M, msg::Signal>) return on_signal(m);
+        else if constexpr (std::is_same_v<M, msg::Resize>) return on_resize(m);
+        else if constexpr (std::is_same_v<M, msg::Ps>) return on_ps(m);
+        else if constexpr (std::is_same_v<M, msg::Stats>) return on_stats(m);
+        else if constexpr (std::is_same_v<M, msg::Update>) return on_update(m);
+        else if constexpr (std::is_same_v<M, msg::StatPath>) return on_stat_path(m);
+        else if constexpr (std::is_same_v<M, msg::CopyIn>) return on_copy_in(m);
+        else if constexpr (std::is_same_v<M, msg::CopyOut>) return on_copy_out(m);
+        else if constexpr (std::is_same_v<M, msg::DnsAnswer>) return on_dns_answer(m);
+        else if constexpr (std::is_same_v<M, msg::NetworkUpdate>) return on_network_update(m);
+        else if constexpr (std::is_same_v<M, msg::ReclaimCaches>) return on_reclaim_caches(m);
+        else return on_shutdown(m);
+      },
+      *message);
+}
+
+// A request that did not parse is still answered the way its kind is: a
+// process that cannot start gets start_failed (and its streams their EOF),
+// a query gets failed; anything else is only logged.
+Status Supervisor::refuse_malformed(const json& body, const Error& error) {
+  std::string type;
+  if (body.is_object() && body.contains("type") && body["type"].is_string()) type = body["type"].get<std::string>();
+  if (type == "create" || type == "exec" || type == "copy_in" || type == "copy_out") {
+    msg::ProcessRef ref = msg::process_ref(body);
+    // A stream that belongs to a process already running is not ours to end.
+    bool taken = processes_.count(ref.id) > 0;
+    return start_failed(ref.id, "invalid " + type + " request: " + error.describe(), 1,
+                        taken ? std::vector<std::string>{} : ref.outputs, taken ? "" : ref.stdin_stream);
   }
-  log::warn("ignoring unknown message \"" + type + "\" on stream " + stream);
+  if (type == "ps" || type == "stats" || type == "update" || type == "stat_path")
+    return send(msg::Failed{msg::request_ref(body), "invalid " + type + " request: " + error.describe()}.to_json());
   return ok();
 }
 
@@ -372,22 +384,19 @@ Status Supervisor::start_failed(const std::string& id, const std::string& messag
     (void)session_.send_eof(stream);
     inputs_.erase(stream);  // a tty's input
   }
-  return session_.send_message(control(), {{"type", "start_failed"}, {"id", id},
-                                           {"message", message}, {"exit_code", exit_code}});
+  return send(msg::StartFailed{id, message, exit_code}.to_json());
 }
 
-Result<StdioStreams> Supervisor::stdio_of(const json& request, bool terminal) {
-  auto it = request.find("stdio");
-  StdioStreams streams = TRY(parse_stdio(it == request.end() ? json() : *it, terminal));
+Status Supervisor::check_streams(const msg::Stdio& stdio) {
   // Only what the agent writes must be open: the host may have ended (and
   // so retired) <id>/stdin before the request, when it has no input.
-  for (const auto& s : streams.outputs())
+  for (const auto& s : stdio.outputs())
     if (!session_.is_open(s)) return fail("stdio: stream \"" + s + "\" is not open");
-  return streams;
+  return ok();
 }
 
 Process& Supervisor::track(std::string id, pid_t pid, ParentStdio stdio,
-                           const StdioStreams& streams) {
+                           const msg::Stdio& streams) {
   Process& p = processes_[id];
   p.id = std::move(id);
   p.pid = pid;
@@ -431,113 +440,71 @@ bool Supervisor::init_running() const {
          !it->second.forced_exit_code;
 }
 
-std::optional<winsize> console_size_of(const json& process) {
-  auto it = process.find("consoleSize");
-  if (it == process.end() || !it->is_object()) return std::nullopt;
-  auto h = it->find("height"), w = it->find("width");
-  if (h == it->end() || w == it->end() || !h->is_number_unsigned() || !w->is_number_unsigned())
-    return std::nullopt;
+std::optional<winsize> console_size_of(const msg::ProcessSpec& process) {
+  if (!process.console_size) return std::nullopt;
   winsize ws = {};
-  ws.ws_row = static_cast<unsigned short>(std::min<uint64_t>(h->get<uint64_t>(), 0xffff));
-  ws.ws_col = static_cast<unsigned short>(std::min<uint64_t>(w->get<uint64_t>(), 0xffff));
+  ws.ws_row = process.console_size->rows;
+  ws.ws_col = process.console_size->cols;
   return ws;
 }
 
-// What create and exec requests share, parsed up front; each part is
-// checked where the request is refused, so a failure still closes the
-// streams the host opened.
-Supervisor::ProcessRequest Supervisor::parse_process_request(const json& request) {
-  json process_json = request.value("process", json::object());
-  auto process = oci::process_from_json(process_json);
-  auto streams = stdio_of(request, process && process->terminal);
-  std::vector<std::string> outputs = streams ? streams->outputs() : std::vector<std::string>{};
-  // Whatever the host sent for its stdin is dropped with it.
-  std::string stdin_stream = streams && !streams->terminal() ? streams->stdin_stream : "";
-  return {parse_process_id(request), std::move(process_json), std::move(process),
-          std::move(streams), std::move(outputs), std::move(stdin_stream)};
-}
-
-Status Supervisor::on_create(const json& request) {
-  ProcessRequest r = parse_process_request(request);
-  auto& [id, process_json, process, streams, outputs, stdin_stream] = r;
-  std::string pid_name = id ? *id : "init";
-  if (!id) return start_failed(pid_name, "invalid create request: " + id.error().describe(), 1, {});
-  if (init_created_) return start_failed(pid_name, "the container was already created", 1, {});
-  if (!process)
-    return start_failed(pid_name, "invalid create request: " + process.error().describe(), 1, outputs, stdin_stream);
-  if (!streams)
-    return start_failed(pid_name, "invalid create request: " + streams.error().describe(), 1, {});
-  auto mounts = oci::mounts_from_json(request.value("mounts", json::array()));
-  if (!mounts)
-    return start_failed(pid_name, "invalid create request: " + mounts.error().describe(), 1, outputs, stdin_stream);
-  auto limits = limits_from_json(request.value("resources", json()));
-  if (!limits)
-    return start_failed(pid_name, "invalid create request: " + limits.error().describe(), 1, outputs, stdin_stream);
+Status Supervisor::on_create(msg::Create& request) {
+  const std::string& id = request.id;
+  std::vector<std::string> outputs = request.stdio.outputs();
+  std::string stdin_stream = request.stdio.terminal() ? "" : request.stdio.stdin_stream;
+  if (init_created_) return start_failed(id, "the container was already created", 1, {});
+  if (Status s = check_streams(request.stdio); !s)
+    return start_failed(id, "invalid create request: " + s.error().describe(), 1, {});
   if (guest_cgroup_ready()) {
-    if (Status s = apply_limits(*limits); !s)
-      return start_failed(pid_name, "apply resources: " + s.error().describe(), 1, outputs, stdin_stream);
-  } else if (!cgroup_writes(*limits, "").empty()) {
+    if (Status s = apply_limits(request.resources); !s)
+      return start_failed(id, "apply resources: " + s.error().describe(), 1, outputs, stdin_stream);
+  } else if (!cgroup_writes(request.resources, "").empty()) {
     log::warn("no guest cgroup: resource limits are not applied");
   }
 
   ContainerConfig config;
-  config.process = std::move(*process);
-  config.mounts = std::move(*mounts);
-  json root = request.value("root", json::object());
-  config.readonly_root = root.is_object() && root.contains("readonly") &&
-                         root["readonly"].is_boolean() && root["readonly"].get<bool>();
-  config.hostname = string_or(request, "hostname", "");
-  config.console_size = console_size_of(process_json);
-  auto binds = parse_binds(request.value("binds", json()));
-  if (!binds)
-    return start_failed(pid_name, "invalid create request: " + binds.error().describe(), 1, outputs, stdin_stream);
-  for (const auto& b : *binds)
+  config.process = std::move(request.process.process);
+  config.mounts = std::move(request.mounts);
+  config.readonly_root = request.readonly_root;
+  config.hostname = request.hostname;
+  config.console_size = console_size_of(request.process);
+  for (const auto& b : request.binds)
     if (Status s = mount_share(b.share); !s)
-      return start_failed(pid_name, "mount the share of " + b.destination + ": " + s.error().describe(), 1,
+      return start_failed(id, "mount the share of " + b.destination + ": " + s.error().describe(), 1,
                           outputs, stdin_stream);
-  config.binds = std::move(*binds);
-  auto devices = parse_devices(request.value("devices", json()));
-  if (!devices)
-    return start_failed(pid_name, "invalid create request: " + devices.error().describe(), 1, outputs, stdin_stream);
-  config.devices = std::move(*devices);
+  config.binds = std::move(request.binds);
+  config.devices = std::move(request.devices);
   // The network the engine gave the container's namespace on the host,
   // recreated on the VM's NICs before the process exists (lo always).
-  auto network = request.contains("network") ? net::from_json(request["network"])
-                                              : Result<net::NetworkConfig>(net::NetworkConfig{});
-  if (!network)
-    return start_failed(pid_name, "invalid create request: " + network.error().describe(), 1, outputs, stdin_stream);
-  auto nics = net::nic_slots_from_json(request.value("nics", json()));
-  if (!nics)
-    return start_failed(pid_name, "invalid create request: " + nics.error().describe(), 1, outputs, stdin_stream);
-  if (!network->interfaces.empty() || !nics->empty())
+  if (!request.network.interfaces.empty() || !request.nics.empty())
     if (Status s = load_modules(kNetworkModuleList); !s)
-      return start_failed(pid_name, "load the network driver: " + s.error().describe(), 1, outputs, stdin_stream);
-  if (!nics->empty()) {
-    auto slots = net::NicSlots::set_up(*nics);
+      return start_failed(id, "load the network driver: " + s.error().describe(), 1, outputs, stdin_stream);
+  if (!request.nics.empty()) {
+    auto slots = net::NicSlots::set_up(request.nics);
     if (!slots)
-      return start_failed(pid_name, "set up the network devices: " + slots.error().describe(), 1, outputs,
+      return start_failed(id, "set up the network devices: " + slots.error().describe(), 1, outputs,
                           stdin_stream);
     nic_slots_.emplace(std::move(*slots));
   }
-  if (Status s = net::apply_network_config(*network); !s)
-    return start_failed(pid_name, "configure the network: " + s.error().describe(), 1, outputs, stdin_stream);
-  if (request.value("dns_relay", false)) start_dns_relay();
+  if (Status s = net::apply_network_config(request.network); !s)
+    return start_failed(id, "configure the network: " + s.error().describe(), 1, outputs, stdin_stream);
+  if (request.dns_relay) start_dns_relay();
   init_created_ = true;
   StartFailure failure;
   auto prepared = prepare_init(config, failure);
   if (!prepared) {
     init_exited_ = true;  // nothing to exec into
     if (failure.message.empty()) failure.message = prepared.error().describe();
-    return start_failed(pid_name, failure.message, failure.exit_code, outputs, stdin_stream);
+    return start_failed(id, failure.message, failure.exit_code, outputs, stdin_stream);
   }
-  Process& p = track(pid_name, prepared->pid, std::move(prepared->stdio), *streams);
+  Process& p = track(id, prepared->pid, std::move(prepared->stdio), request.stdio);
   p.is_init = true;
   p.release = std::move(prepared->release);
   // Only now, with init cloned: the agent forks and clones with raw
   // syscalls that run no atfork handlers, so no other thread may run then
   // (every later fork waits for the parker: settle_nics).
   if (nic_slots_) nic_slots_->start_parking();
-  return session_.send_message(control(), {{"type", "created"}, {"id", p.id}, {"pid", p.pid}});
+  return send(msg::Created{p.id, p.pid}.to_json());
 }
 
 Status Supervisor::fail_start_with_hook(Process& init, size_t index, const std::string& message) {
@@ -551,24 +518,20 @@ Status Supervisor::fail_start_with_hook(Process& init, size_t index, const std::
   init.release.reset();
   init.released = true;
   init.forced_exit_code = 1;
-  return session_.send_message(control(), {{"type", "started"}, {"id", init.id}, {"pid", init.pid}});
+  return send(msg::Started{init.id, init.pid}.to_json());
 }
 
-Status Supervisor::on_start(const json& request) {
-  std::string id = string_or(request, "id", "init");
+Status Supervisor::on_start(const msg::Start& request) {
+  const std::string& id = request.id;
   auto it = processes_.find(id);
   if (it == processes_.end() || !it->second.is_init)
     return start_failed(id, "no container process \"" + id + "\" to start", 1, {});
   Process& init = it->second;
   if (init.released) return start_failed(id, "the container was already started", 1, {});
   if (init.wait_status) return start_failed(id, "the container process has exited", 1, {});
-  auto hooks = parse_hooks(request.value("hooks", json()));
-  if (!hooks) return start_failed(id, "invalid start request: " + hooks.error().describe(), 1, {});
   settle_nics();
-  std::string state = request.value("state", json::object()).dump(
-      -1, ' ', false, json::error_handler_t::replace);
-  for (size_t i = 0; i < hooks->size(); ++i)
-    if (auto error = run_hook(init.pid, (*hooks)[i], state))
+  for (size_t i = 0; i < request.hooks.size(); ++i)
+    if (auto error = run_hook(init.pid, request.hooks[i], request.state))
       return fail_start_with_hook(init, i, *error);
   if (Status s = release_init(init.release); !s) {
     // It died before start (say, killed): its exit is reported as usual.
@@ -577,38 +540,33 @@ Status Supervisor::on_start(const json& request) {
   }
   init.released = true;
   // Input that arrived before start can go to the process now.
-  return session_.send_message(control(), {{"type", "started"}, {"id", id}, {"pid", init.pid}});
+  return send(msg::Started{id, init.pid}.to_json());
 }
 
-Status Supervisor::on_exec(const json& request) {
+Status Supervisor::on_exec(const msg::Exec& request) {
   settle_nics();
-  ProcessRequest r = parse_process_request(request);
-  auto& [id, process_json, process, streams, outputs, stdin_stream] = r;
-  if (!id) return start_failed("", "invalid exec request: " + id.error().describe(), 1, {});
-  if (processes_.count(*id)) return start_failed(*id, "process id " + *id + " is in use", 1, {});
-  if (!process)
-    return start_failed(*id, "invalid exec request: " + process.error().describe(), 1, outputs, stdin_stream);
-  if (!streams)
-    return start_failed(*id, "invalid exec request: " + streams.error().describe(), 1, {});
+  const std::string& id = request.id;
+  std::vector<std::string> outputs = request.stdio.outputs();
+  std::string stdin_stream = request.stdio.terminal() ? "" : request.stdio.stdin_stream;
+  if (processes_.count(id)) return start_failed(id, "process id " + id + " is in use", 1, {});
+  if (Status s = check_streams(request.stdio); !s)
+    return start_failed(id, "invalid exec request: " + s.error().describe(), 1, {});
   if (!init_running())
-    return start_failed(*id, init_exited_ || !init_created_
+    return start_failed(id, init_exited_ || !init_created_
                                  ? "cannot exec in a stopped container"
                                  : "cannot exec in a container that has not been started",
                         1, outputs, stdin_stream);
   if (processes_.size() >= kMaxProcesses)
-    return start_failed(*id, "too many processes in the container", 1, outputs, stdin_stream);
-  pid_t init_pid = -1;
-  for (const auto& [pid_id, p] : processes_)
-    if (p.is_init) init_pid = p.pid;
+    return start_failed(id, "too many processes in the container", 1, outputs, stdin_stream);
   StartFailure failure;
-  auto spawned = spawn_exec(init_pid, *process, console_size_of(process_json), failure);
+  auto spawned = spawn_exec(init_pid(), request.process.process, console_size_of(request.process), failure);
   if (!spawned) {
     if (failure.message.empty()) failure.message = spawned.error().describe();
-    return start_failed(*id, failure.message, failure.exit_code, outputs, stdin_stream);
+    return start_failed(id, failure.message, failure.exit_code, outputs, stdin_stream);
   }
-  Process& p = track(*id, spawned->pid, std::move(spawned->stdio), *streams);
+  Process& p = track(id, spawned->pid, std::move(spawned->stdio), request.stdio);
   p.released = true;
-  return session_.send_message(control(), {{"type", "started"}, {"id", p.id}, {"pid", p.pid}});
+  return send(msg::Started{p.id, p.pid}.to_json());
 }
 
 pid_t Supervisor::init_pid() const {
@@ -617,147 +575,122 @@ pid_t Supervisor::init_pid() const {
   return -1;
 }
 
+Status Supervisor::on_copy_in(const msg::CopyIn& request) {
+  return on_copy(request.id, request.stdio, copy_job(request));
+}
+
+Status Supervisor::on_copy_out(const msg::CopyOut& request) {
+  return on_copy(request.id, request.stdio, copy_job(request));
+}
+
 // A copy is started like an exec (same streams, `started`/`start_failed`),
 // but runs a transfer instead of a program (transfer_service.h).
-Status Supervisor::on_copy(const json& request) {
-  auto id = parse_process_id(request);
-  auto streams = stdio_of(request, false);
-  std::vector<std::string> outputs = streams ? streams->outputs() : std::vector<std::string>{};
-  std::string stdin_stream = streams ? streams->stdin_stream : "";
-  if (!id) return start_failed("", "invalid copy request: " + id.error().describe(), 1, {});
-  if (processes_.count(*id)) return start_failed(*id, "process id " + *id + " is in use", 1, {});
-  if (!streams) return start_failed(*id, "invalid copy request: " + streams.error().describe(), 1, {});
-  auto job = parse_copy_request(request);
+Status Supervisor::on_copy(const std::string& id, const msg::Stdio& stdio, Result<CopyJob> job) {
+  std::vector<std::string> outputs = stdio.outputs();
+  const std::string& stdin_stream = stdio.stdin_stream;
+  if (processes_.count(id)) return start_failed(id, "process id " + id + " is in use", 1, {});
+  if (Status s = check_streams(stdio); !s)
+    return start_failed(id, "invalid copy request: " + s.error().describe(), 1, {});
   if (!job)
-    return start_failed(*id, "invalid copy request: " + job.error().describe(), 1, outputs, stdin_stream);
+    return start_failed(id, "invalid copy request: " + job.error().describe(), 1, outputs, stdin_stream);
   if (!init_running())
-    return start_failed(*id, "container not running", 1, outputs, stdin_stream);
+    return start_failed(id, "container not running", 1, outputs, stdin_stream);
   if (processes_.size() >= kMaxProcesses)
-    return start_failed(*id, "too many processes in the container", 1, outputs, stdin_stream);
+    return start_failed(id, "too many processes in the container", 1, outputs, stdin_stream);
   settle_nics();  // no fork while the parker thread runs
   StartFailure failure;
   auto spawned = spawn_copy(init_pid(), *job, failure);
   if (!spawned) {
     if (failure.message.empty()) failure.message = spawned.error().describe();
-    return start_failed(*id, failure.message, failure.exit_code, outputs, stdin_stream);
+    return start_failed(id, failure.message, failure.exit_code, outputs, stdin_stream);
   }
-  Process& p = track(*id, spawned->process.pid, std::move(spawned->process.stdio), *streams);
+  Process& p = track(id, spawned->process.pid, std::move(spawned->process.stdio), stdio);
   p.released = true;
   p.copy_result = std::move(spawned->result);
-  return session_.send_message(control(), {{"type", "started"}, {"id", p.id}, {"pid", p.pid}});
+  return send(msg::Started{p.id, p.pid}.to_json());
 }
 
-Status Supervisor::on_signal(const json& request) {
-  auto sig_it = request.find("signal");
-  if (sig_it == request.end() || !sig_it->is_number_integer()) {
-    log::warn("signal request without a signal number");
+Status Supervisor::on_signal(const msg::Signal& request) {
+  if (request.all) {
+    signal_cgroup(request.signal);
     return ok();
   }
-  int64_t sig = sig_it->get<int64_t>();
-  if (sig <= 0 || sig >= 65) {
-    log::warn("ignoring signal " + std::to_string(sig));
-    return ok();
-  }
-  auto all = request.find("all");
-  if (all != request.end() && all->is_boolean() && all->get<bool>()) {
-    signal_cgroup(static_cast<int>(sig));
-    return ok();
-  }
-  std::string id = string_or(request, "id", "init");
-  auto it = processes_.find(id);
+  auto it = processes_.find(request.id);
   // Not started or already exited: no effect, as the contract says.
   if (it == processes_.end() || !it->second.released || it->second.wait_status) return ok();
-  if (::kill(it->second.pid, static_cast<int>(sig)) < 0)
-    log::warn("kill " + std::to_string(it->second.pid) + " " + std::to_string(sig) + " failed");
+  if (::kill(it->second.pid, request.signal) < 0)
+    log::warn("kill " + std::to_string(it->second.pid) + " " + std::to_string(request.signal) + " failed");
   return ok();
 }
 
-Status Supervisor::on_resize(const json& request) {
-  std::string id = string_or(request, "id", "");
-  auto it = processes_.find(id);
+Status Supervisor::on_resize(const msg::Resize& request) {
+  auto it = processes_.find(request.id);
   if (it == processes_.end() || !it->second.master) return ok();
-  auto dim = [&](const char* key) -> unsigned short {
-    auto v = request.find(key);
-    if (v == request.end() || !v->is_number_unsigned()) return 0;
-    return static_cast<unsigned short>(std::min<uint64_t>(v->get<uint64_t>(), 0xffff));
-  };
   winsize ws = {};
-  ws.ws_row = dim("rows");
-  ws.ws_col = dim("cols");
-  if (::ioctl(it->second.master.get(), TIOCSWINSZ, &ws) < 0) log::warn("resize " + id + " failed");
+  ws.ws_row = request.rows;
+  ws.ws_col = request.cols;
+  if (::ioctl(it->second.master.get(), TIOCSWINSZ, &ws) < 0) log::warn("resize " + request.id + " failed");
   return ok();
 }
 
 // ---------------------------------------------------------------------------
 // Queries.
 
-json request_of(const json& request) {
-  auto it = request.find("request");
-  return it == request.end() ? json() : *it;
-}
-
-Status Supervisor::on_ps(const json& request) {
+Status Supervisor::on_ps(const msg::Ps& request) {
+  if (!guest_cgroup_ready())
+    return send(msg::Failed{request.request, "the guest has no cgroup for the container"}.to_json());
   std::vector<ProcessInfo> infos;
   std::map<pid_t, pid_t> ns_pid_of;
   for (pid_t pid : cgroup_pids()) {
-    if (infos.size() >= kMaxPsEntries) break;
+    if (infos.size() >= msg::kMaxPsEntries) break;
     auto info = read_process(pid);
     if (!info) continue;  // it exited meanwhile
     ns_pid_of[info->guest_pid] = info->ns_pid;
     infos.push_back(std::move(*info));
   }
-  json list = json::array();
+  msg::PsAnswer answer;
+  answer.request = request.request;
   for (const auto& info : infos) {
     // A parent outside the container (the agent, for execs) shows as 0.
     auto parent = ns_pid_of.find(info.guest_ppid);
-    list.push_back({{"pid", info.ns_pid},
-                    {"ppid", parent == ns_pid_of.end() ? 0 : parent->second},
-                    {"uid", info.uid},
-                    {"tty", info.tty},
-                    {"time_ms", info.time_ms},
-                    {"start_time_ms", info.start_time_ms},
-                    {"cmd", info.cmd}});
+    answer.processes.push_back({info.ns_pid, parent == ns_pid_of.end() ? 0 : parent->second, info.uid, info.tty,
+                                info.time_ms, info.start_time_ms, info.cmd});
   }
-  json answer = {{"type", "ps"}, {"request", request_of(request)}, {"processes", std::move(list)}};
+  return send(answer.to_json());
+}
+
+Status Supervisor::on_stats(const msg::Stats& request) {
   if (!guest_cgroup_ready())
-    answer = {{"type", "failed"}, {"request", request_of(request)},
-              {"message", "the guest has no cgroup for the container"}};
-  return session_.send_message(control(), answer);
+    return send(msg::Failed{request.request, "the guest has no cgroup for the container"}.to_json());
+  msg::StatsAnswer answer = cgroup_stats();
+  answer.request = request.request;
+  return send(answer.to_json());
 }
 
-Status Supervisor::on_stats(const json& request) {
-  if (!guest_cgroup_ready())
-    return session_.send_message(control(), {{"type", "failed"}, {"request", request_of(request)},
-                                             {"message", "the guest has no cgroup for the container"}});
-  json answer = cgroup_stats();
-  answer["type"] = "stats";
-  answer["request"] = request_of(request);
-  return session_.send_message(control(), answer);
+Status Supervisor::on_stat_path(const msg::StatPath& request) {
+  msg::StatPathAnswer answer;
+  if (init_running()) {
+    answer = stat_answer(init_pid(), request);
+  } else {
+    answer.error_number = 0;
+    answer.message = "container not running";
+  }
+  answer.request = request.request;
+  return send(answer.to_json());
 }
 
-Status Supervisor::on_stat_path(const json& request) {
-  json answer = init_running() ? stat_answer(init_pid(), request)
-                               : json{{"errno", 0}, {"message", "container not running"}};
-  answer["type"] = "stat_path";
-  answer["request"] = request_of(request);
-  return session_.send_message(control(), answer);
+Status Supervisor::on_update(const msg::Update& request) {
+  if (Status applied = apply_limits(request.resources); !applied)
+    return send(msg::Failed{request.request, applied.error().describe()}.to_json());
+  return send(msg::Updated{request.request}.to_json());
 }
 
-Status Supervisor::on_update(const json& request) {
-  auto it = request.find("resources");
-  auto limits = limits_from_json(it == request.end() ? json() : *it);
-  Status applied = limits ? apply_limits(*limits) : Status(std::move(limits).error());
-  if (!applied)
-    return session_.send_message(control(), {{"type", "failed"}, {"request", request_of(request)},
-                                             {"message", applied.error().describe()}});
-  return session_.send_message(control(), {{"type", "updated"}, {"request", request_of(request)}});
-}
-
-void Supervisor::on_shutdown() {
+Status Supervisor::on_shutdown(const msg::Shutdown&) {
   signal_cgroup(SIGKILL);
   for (auto& [id, p] : processes_)
     if (!p.wait_status) ::kill(p.pid, SIGKILL);
   shutdown_ = true;
+  return ok();
 }
 
 // ---------------------------------------------------------------------------
@@ -851,16 +784,16 @@ Status Supervisor::maybe_report_exit(Process& p, bool& done) {
   int status = *p.wait_status;
   if (p.copy_result) {
     done = true;
-    return session_.send_message(control(), copied_message(p.id, p.copy_result.get(), status));
+    return send(copied_message(p.id, p.copy_result.get(), status).to_json());
   }
-  json exit = {{"type", "exit"}, {"id", p.id}, {"exit_code", nullptr}, {"signal", nullptr}};
+  msg::Exit exit{p.id, 1, std::nullopt};
   if (p.forced_exit_code) {
-    exit["exit_code"] = *p.forced_exit_code;
+    exit.exit_code = *p.forced_exit_code;
   } else if (WIFEXITED(status)) {
-    exit["exit_code"] = WEXITSTATUS(status);
+    exit.exit_code = WEXITSTATUS(status);
   } else if (WIFSIGNALED(status)) {
-    exit["signal"] = WTERMSIG(status);
-    exit["exit_code"] = 128 + WTERMSIG(status);
+    exit.signal = WTERMSIG(status);
+    exit.exit_code = 128 + WTERMSIG(status);
   }
   if (p.is_init) {
     init_exited_ = true;
@@ -869,25 +802,19 @@ Status Supervisor::maybe_report_exit(Process& p, bool& done) {
     ::sync();
   }
   done = true;
-  return session_.send_message(control(), exit);
+  return send(exit.to_json());
 }
 
 // Queries to 127.0.0.11 in the guest go to the host, which asks the
 // engine's embedded DNS server in the container's namespace.
 void Supervisor::relay_dns_queries(const std::vector<pollfd>& ready) {
   for (DnsQuery& q : dns_->handle(ready)) {
-    json m = {{"type", "dns_query"}, {"query", q.id}, {"data", hex::encode(q.data)}};
-    if (q.tcp) m["tcp"] = true;
-    (void)session_.send_message(control(), m);
+    (void)send(msg::DnsQuery{q.id, q.data, q.tcp}.to_json());
   }
 }
 
-Status Supervisor::on_dns_answer(const json& answer) {
-  if (!dns_ || !answer.contains("query") || !answer["query"].is_number_unsigned() || !answer.contains("data") ||
-      !answer["data"].is_string())
-    return ok();
-  if (auto data = hex::decode(answer["data"].get<std::string>()))
-    dns_->answer(answer["query"].get<uint64_t>(), *data);
+Status Supervisor::on_dns_answer(const msg::DnsAnswer& answer) {
+  if (dns_) dns_->answer(answer.query, answer.data);
   return ok();
 }
 

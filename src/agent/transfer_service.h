@@ -18,6 +18,7 @@
 
 #include "agent/container.h"
 #include "common/result.h"
+#include "proto/messages.h"
 #include "common/unique_fd.h"
 #include "transfer/export.h"
 #include "transfer/import.h"
@@ -31,8 +32,9 @@ struct CopyJob {
   transfer::ExportOptions export_;    // copy_out
 };
 
-// A copy_in or copy_out request's `dest`/`path` and `options`.
-Result<CopyJob> parse_copy_request(const nlohmann::json& request);
+// What a copy_in or copy_out request asks for.
+Result<CopyJob> copy_job(const msg::CopyIn& request);
+Result<CopyJob> copy_job(const msg::CopyOut& request);
 
 // Runs the transfer in a child inside the container of init_pid; the
 // process (stdio as an exec's) and the read end of its result pipe.
@@ -49,10 +51,10 @@ int run_copy(const CopyJob& job, int result_fd);
 
 // The `copied` message for a transfer that exited with wait_status, from
 // what it wrote on its result pipe.
-nlohmann::json copied_message(const std::string& id, int result_fd, int wait_status);
+msg::Copied copied_message(const std::string& id, int result_fd, int wait_status);
 
-// The answer to stat_path (without type and request), looked up in the
+// The answer to stat_path (without its request number), looked up in the
 // root of the container's init: its mounts included, nothing outside it.
-nlohmann::json stat_answer(pid_t init_pid, const nlohmann::json& request);
+msg::StatPathAnswer stat_answer(pid_t init_pid, const msg::StatPath& request);
 
 }  // namespace runvm::agent

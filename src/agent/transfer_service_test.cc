@@ -16,22 +16,40 @@ using nlohmann::json;
 
 int exited(int code) { return code << 8; }
 
+msg::CopyIn copy_in(std::string dest, bool same_owner = false) {
+  msg::CopyIn m;
+  m.id = "t1";
+  m.dest = std::move(dest);
+  m.same_owner = same_owner;
+  return m;
+}
+
+msg::CopyOut copy_out(std::string path, std::string name = "") {
+  msg::CopyOut m;
+  m.id = "t2";
+  m.path = std::move(path);
+  m.name = std::move(name);
+  return m;
+}
+
 TEST(TransferService, ParsesCopyIn) {
-  auto job = parse_copy_request({{"type", "copy_in"}, {"dest", "/srv"}, {"options", {{"same_owner", true}}}});
+  auto job = copy_job(copy_in("/srv", true));
   ASSERT_TRUE(job) << job.error().describe();
   EXPECT_TRUE(job->into_container);
   EXPECT_EQ(job->path, "/srv");
   EXPECT_TRUE(job->import.same_owner);
   EXPECT_TRUE(job->import.same_permissions);
   EXPECT_TRUE(job->import.allow_devices);
-  auto plain = parse_copy_request({{"type", "copy_in"}, {"dest", "/srv"}});
+  auto plain = copy_job(copy_in("/srv"));
   ASSERT_TRUE(plain);
   EXPECT_FALSE(plain->import.same_owner);  // root owns what is copied in
 }
 
 TEST(TransferService, ParsesCopyOut) {
-  auto job = parse_copy_request({{"type", "copy_out"}, {"path", "/etc"},
-                                 {"options", {{"name", "x"}, {"contents_only", true}, {"follow_link", true}}}});
+  msg::CopyOut request = copy_out("/etc", "x");
+  request.contents_only = true;
+  request.follow_link = true;
+  auto job = copy_job(request);
   ASSERT_TRUE(job);
   EXPECT_FALSE(job->into_container);
   EXPECT_EQ(job->export_.name, "x");
@@ -40,19 +58,20 @@ TEST(TransferService, ParsesCopyOut) {
 }
 
 TEST(TransferService, RefusesMalformedRequests) {
-  EXPECT_FALSE(parse_copy_request({{"type", "copy_in"}}));
-  EXPECT_FALSE(parse_copy_request({{"type", "copy_in"}, {"dest", ""}}));
-  EXPECT_FALSE(parse_copy_request({{"type", "copy_out"}, {"path", 3}}));
-  EXPECT_FALSE(parse_copy_request({{"type", "copy_out"}, {"path", "/a"}, {"options", {{"name", "a/b"}}}}));
-  EXPECT_FALSE(parse_copy_request({{"type", "copy_out"}, {"path", "/a"}, {"options", {{"name", ".."}}}}));
-  EXPECT_FALSE(parse_copy_request({{"type", "copy_out"}, {"path", "/a"}, {"options", 1}}));
+  EXPECT_FALSE(copy_job(copy_in("")));
+  EXPECT_FALSE(copy_job(copy_out("")));
+  EXPECT_FALSE(copy_job(copy_out("/a", "a/b")));
+  EXPECT_FALSE(copy_job(copy_out("/a", "..")));
+  // What the typed layer refuses before: ill-typed members.
+  EXPECT_FALSE(msg::CopyOut::parse({{"type", "copy_out"}, {"id", "t1"}, {"path", 3}}));
+  EXPECT_FALSE(msg::CopyOut::parse({{"type", "copy_out"}, {"id", "t1"}, {"path", "/a"}, {"options", 1}}));
 }
 
 json copied_from(const std::string& written, int wait_status) {
   auto [r, w] = *io::make_pipe();
   EXPECT_TRUE(io::write_all(w.get(), written));
   w.reset();
-  return copied_message("t1", r.get(), wait_status);
+  return copied_message("t1", r.get(), wait_status).to_json();
 }
 
 TEST(TransferService, CopiedCarriesTheResult) {

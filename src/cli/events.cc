@@ -12,20 +12,13 @@
 namespace runvm::cli {
 namespace {
 
-nlohmann::json stats_event(const std::string& id, const nlohmann::json& s) {
-  auto cpu = s.value("cpu", nlohmann::json::object());
-  auto memory = s.value("memory", nlohmann::json::object());
-  auto pids = s.value("pids", nlohmann::json::object());
+nlohmann::json stats_event(const std::string& id, const msg::StatsAnswer& s) {
   return {{"type", "stats"},
           {"id", id},
           {"data",
-           {{"cpu", {{"usage", {{"total", cpu.value("usage_ns", 0ULL)},
-                                 {"kernel", cpu.value("system_ns", 0ULL)},
-                                 {"user", cpu.value("user_ns", 0ULL)}}}}},
-            {"memory", {{"cache", memory.value("cache", 0ULL)},
-                        {"usage", {{"usage", memory.value("usage", 0ULL)},
-                                   {"limit", memory.value("limit", 0ULL)}}}}},
-            {"pids", {{"current", pids.value("current", 0ULL)}, {"limit", pids.value("limit", 0ULL)}}}}}};
+           {{"cpu", {{"usage", {{"total", s.cpu.usage_ns}, {"kernel", s.cpu.system_ns}, {"user", s.cpu.user_ns}}}}},
+            {"memory", {{"cache", s.memory.cache}, {"usage", {{"usage", s.memory.usage}, {"limit", s.memory.limit}}}}},
+            {"pids", {{"current", s.pids.current}, {"limit", s.pids.limit}}}}}};
 }
 
 }  // namespace
@@ -41,9 +34,10 @@ void add_events_command(CLI::App& app, const GlobalOptions& g, CommandRunner& se
   cmd->callback([&g, &selected, id, stats, interval] {
     selected = [&g, id, stats, interval]() -> int {
       for (;;) {
-        auto answer = runtime::query_container(g.root, *id, {{"op", "stats"}});
+        auto answer = runtime::query_container(g.root, *id, control::Stats{});
         if (!answer) return report_failure("events", answer.error().describe());
-        std::printf("%s\n", stats_event(*id, *answer).dump().c_str());
+        if (!answer->stats) return report_failure("events", "the container's monitor sent no stats");
+        std::printf("%s\n", stats_event(*id, *answer->stats).dump().c_str());
         std::fflush(stdout);
         if (*stats) return 0;
         std::this_thread::sleep_for(std::chrono::seconds(*interval));

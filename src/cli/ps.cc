@@ -31,19 +31,20 @@ void add_ps_command(CLI::App& app, const GlobalOptions& g, CommandRunner& select
       if (*format == "json") {
         // Host PIDs, as runc gives and as Docker's `top` and containerd use
         // them: the host processes that stand for the container's.
-        auto answer = runtime::query_container(g.root, *id, {{"op", "host_pids"}});
+        auto answer = runtime::query_container(g.root, *id, control::HostPids{});
         if (!answer) return report_failure("ps", answer.error().describe());
-        std::printf("%s\n", (*answer)["pids"].dump().c_str());
+        if (!answer->pids) return report_failure("ps", "the container's monitor did not list its processes");
+        std::printf("%s\n", nlohmann::json(*answer->pids).dump().c_str());
         return 0;
       }
-      auto answer = runtime::query_container(g.root, *id, {{"op", "ps"}});
+      auto answer = runtime::query_container(g.root, *id, control::Ps{});
       if (!answer) return report_failure("ps", answer.error().describe());
-      const auto& processes = (*answer)["processes"];
+      if (!answer->ps) return report_failure("ps", "the container's monitor did not list its processes");
       std::printf("%-8s %7s %7s %-8s %8s %s\n", "UID", "PID", "PPID", "TTY", "TIME", "CMD");
-      for (const auto& p : processes)
-        std::printf("%-8d %7d %7d %-8s %8s %s\n", p.value("uid", 0), p.value("pid", 0), p.value("ppid", 0),
-                    p.value("tty", "?").c_str(), cpu_time(p.value("time_ms", 0LL)).c_str(),
-                    p.value("cmd", "").c_str());
+      for (const auto& p : answer->ps->processes)
+        std::printf("%-8u %7lld %7lld %-8s %8s %s\n", p.uid, static_cast<long long>(p.pid),
+                    static_cast<long long>(p.ppid), p.tty.empty() ? "?" : p.tty.c_str(),
+                    cpu_time(static_cast<long long>(p.time_ms)).c_str(), p.cmd.c_str());
       return 0;
     };
   });

@@ -43,7 +43,8 @@ void add_update_command(CLI::App& app, const GlobalOptions& g, CommandRunner& se
       if (f->cpu_period) r["cpu"]["period"] = f->cpu_period;
       if (f->cpu_shares) r["cpu"]["shares"] = f->cpu_shares;
       if (f->pids_limit) r["pids"]["limit"] = f->pids_limit;
-      return runtime::update_container(g.root, f->id, r);
+      msg::Resources resources = TRY_CTX(msg::Resources::parse(r), "--resources");
+      return runtime::update_container(g.root, f->id, resources);
     });
   });
 }

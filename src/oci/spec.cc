@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/io.h"
+#include "common/json_bytes.h"
 
 namespace runvm::oci {
 namespace {
@@ -115,8 +116,26 @@ Result<std::vector<std::string>> get_strings(const json& v,
   return get_array<std::string>(v, path, get_string);
 }
 
+// A Linux string (an argument, an environment entry, a path): bytes, which
+// the wire form may carry as {"hex": ...} when they are not UTF-8
+// (common/json_bytes.h). A config.json written by hand never needs it.
+Result<std::string> get_bytes(const json& v, const std::string& path) {
+  return json_bytes::decode(v, path);
+}
+
+Result<std::vector<std::string>> get_byte_strings(const json& v, const std::string& path) {
+  return get_array<std::string>(v, path, get_bytes);
+}
+
+Result<std::string> get_absolute_path_bytes(const json& v, const std::string& path) {
+  std::string s = TRY(get_bytes(v, path));
+  if (!s.starts_with('/'))
+    return bad(path, "must be an absolute path (got " + as_literal(s) + ")");
+  return s;
+}
+
 Result<std::string> get_env_entry(const json& v, const std::string& path) {
-  std::string s = TRY(get_string(v, path));
+  std::string s = TRY(get_bytes(v, path));
   if (s.find('=') == std::string::npos)
     return bad(path, "expected KEY=VALUE (got " + as_literal(s) + ")");
   return s;
@@ -217,10 +236,10 @@ Result<Process> parse_process(const json& v, const std::string& path) {
   Process p;
   TRY(read_optional(v, path, "terminal", p.terminal, get_bool));
   TRY(read_optional(v, path, "user", p.user, parse_user));
-  TRY(read_required(v, path, "args", p.args, get_strings));
+  TRY(read_required(v, path, "args", p.args, get_byte_strings));
   if (p.args.empty()) return bad(member(path, "args"), "must not be empty");
   TRY(read_optional(v, path, "env", p.env, get_env));
-  TRY(read_optional(v, path, "cwd", p.cwd, get_absolute_path));
+  TRY(read_optional(v, path, "cwd", p.cwd, get_absolute_path_bytes));
   TRY(read_optional(v, path, "rlimits", p.rlimits, get_rlimits));
   TRY(read_optional(v, path, "noNewPrivileges", p.no_new_privileges, get_bool));
   TRY(read_optional(v, path, "capabilities", p.capabilities, parse_capabilities));
@@ -634,9 +653,12 @@ json process_to_json(const Process& process) {
   json out = json::object();
   out["terminal"] = process.terminal;
   out["user"] = user_to_json(process.user);
-  out["args"] = process.args;
-  out["env"] = process.env;
-  out["cwd"] = process.cwd;
+  json args = json::array(), env = json::array();
+  for (const auto& a : process.args) args.push_back(json_bytes::encode(a));
+  for (const auto& e : process.env) env.push_back(json_bytes::encode(e));
+  out["args"] = std::move(args);
+  out["env"] = std::move(env);
+  out["cwd"] = json_bytes::encode(process.cwd);
   if (!process.rlimits.empty()) out["rlimits"] = rlimits_to_json(process.rlimits);
   out["noNewPrivileges"] = process.no_new_privileges;
   if (process.capabilities) {

@@ -14,23 +14,14 @@
 
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "runtime/stdio_relay.h"
 
 namespace runvm::runtime {
 
-struct GuestCopy {
-  HostStdio io;
-  nlohmann::json message;  // copy_in/copy_out without id and stdio
-};
-
-// Checks a copy_in/copy_out request and its two descriptors.
-Result<GuestCopy> guest_copy(const nlohmann::json& request, std::vector<UniqueFd> fds);
-
-// The guest query (without its request number) for a stat_path request.
-nlohmann::json stat_path_query(const nlohmann::json& request);
+// The stdio of a copy_in (the tar stream to read, stderr) or copy_out (the
+// tar stream to write, stderr) from its two descriptors.
+Result<HostStdio> copy_stdio(bool into_container, std::vector<UniqueFd> fds);
 
 }  // namespace runvm::runtime

@@ -24,9 +24,15 @@ Status status_of(const Result<transfer::TransferSummary>& r) {
   return r.error();
 }
 
-std::string string_of(const json& j, const char* key, const std::string& fallback) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+transfer::PathInfo path_info_of(const msg::StatPathAnswer& a) {
+  transfer::PathInfo info;
+  for (auto k : {transfer::PathInfo::Kind::kFile, transfer::PathInfo::Kind::kDirectory,
+                 transfer::PathInfo::Kind::kSymlink, transfer::PathInfo::Kind::kOther})
+    if (a.kind == transfer::kind_name(k)) info.kind = k;
+  info.mode = static_cast<mode_t>(a.mode);
+  info.size = a.size;
+  info.link_target = a.link_target;
+  return info;
 }
 
 // A copy in the guest: the tar stream on a pipe whose other end the
@@ -40,10 +46,12 @@ class GuestSide : public ContainerSide {
       : state_dir_(std::move(state_dir)), on_host_(std::move(on_host)) {}
 
   Result<transfer::PathInfo> stat(const std::string& path, bool follow_link) override {
-    json reply = TRY(ask_monitor(state_dir_, {{"op", "stat_path"}, {"path", path}, {"follow_link", follow_link}}));
-    if (reply.contains("errno"))
-      return Error(string_of(reply, "message", "stat " + path), reply.value("errno", 0));
-    return transfer::path_info_from_json(reply);
+    control::Reply reply = TRY(ask_monitor(state_dir_, control::StatPath{path, follow_link, false}));
+    if (!reply.stat_path) return fail("stat " + path + ": the container's monitor sent no answer");
+    const msg::StatPathAnswer& answer = *reply.stat_path;
+    if (answer.error_number)
+      return Error(answer.message.empty() ? "stat " + path : answer.message, *answer.error_number);
+    return path_info_of(answer);
   }
 
   Result<transfer::TransferSummary> receive(const std::string& dir, bool same_owner,
@@ -53,17 +61,16 @@ class GuestSide : public ContainerSide {
       // The guest may have looked the new names up before (a cached "no
       // such file") or hold what was replaced: it drops what it caches, so
       // what runs next sees the copy.
-      (void)ask_monitor(state_dir_, {{"op", "forget_cached"}});
+      (void)ask_monitor(state_dir_, control::ForgetCached{});
       return unpacked;
     }
     auto [r, w] = TRY(io::make_pipe());
-    json request = {{"op", "copy_in"}, {"dest", dir}, {"options", {{"same_owner", same_owner}}}};
-    UniqueFd conn = TRY(start(request, r.get()));
+    UniqueFd conn = TRY(start(control::CopyIn{dir, same_owner}, r.get()));
     r.reset();
     transfer::FdSink sink(w.get());
     Status written = produce(sink);
     w.reset();  // the guest's end of input
-    json copied = TRY(finish(conn.get()));
+    msg::Copied copied = TRY(finish(conn.get()));
     Result<transfer::TransferSummary> unpacked = summary_of(copied);
     TRY(settle(written, status_of(unpacked)));
     return unpacked;
@@ -73,21 +80,17 @@ class GuestSide : public ContainerSide {
               const Consumer& consume) override {
     if (on_root_share(path, options.follow_link)) return on_host_->send(path, options, consume);
     auto [r, w] = TRY(io::make_pipe());
-    json request = {{"op", "copy_out"},
-                    {"path", path},
-                    {"options", {{"name", options.name},
-                                 {"contents_only", options.contents_only},
-                                 {"follow_link", options.follow_link}}}};
-    UniqueFd conn = TRY(start(request, w.get()));
+    UniqueFd conn = TRY(
+        start(control::CopyOut{path, options.name, options.contents_only, options.follow_link}, w.get()));
     w.reset();
     transfer::FdSource source(r.get());
     Status read = consume(source);
     r.reset();
     // Our end failed: stop the guest's rather than wait for what nobody
     // reads (the monitor forwards the signal to the transfer).
-    if (!read) (void)host::send_message(conn.get(), {{"op", "signal"}, {"signal", SIGKILL}});
-    json copied = TRY(finish(conn.get()));
-    bool killed_by_us = !read && copied.value("exit_code", 0) == 128 + SIGKILL;
+    if (!read) (void)host::send_message(conn.get(), control::to_json(control::Signal{SIGKILL}));
+    msg::Copied copied = TRY(finish(conn.get()));
+    bool killed_by_us = !read && copied.exit_code == 128 + SIGKILL;
     Status written = killed_by_us ? ok() : status_of(summary_of(copied));
     return settle(written, read);
   }
@@ -97,43 +100,40 @@ class GuestSide : public ContainerSide {
   // agent) means the guest's way.
   bool on_root_share(const std::string& path, bool follow_link) {
     if (!on_host_) return false;
-    auto reply = ask_monitor(state_dir_, {{"op", "stat_path"}, {"path", path}, {"follow_link", follow_link},
-                                          {"root_share", true}});
-    return reply && reply->value("root_share", false) == true;
+    auto reply = ask_monitor(state_dir_, control::StatPath{path, follow_link, true});
+    return reply && reply->stat_path && reply->stat_path->root_share == true;
   }
 
-  Result<json> next_reply(int conn) {
+  Result<control::Reply> next_reply(int conn) {
     auto message = TRY(host::receive_message(conn));
     if (!message) return fail("the container's monitor went away");
-    if (message->body.contains("error"))
-      return fail(string_of(message->body, "error", "the copy failed"));
-    return std::move(message->body);
+    control::Reply reply = TRY_CTX(control::Reply::parse(message->body), "the container's monitor's reply");
+    if (reply.error) return fail(*reply.error);
+    return reply;
   }
 
   // Sends the request with the stream's descriptor and our stderr (the
   // guest's warnings), and waits until the transfer runs in the guest.
-  Result<UniqueFd> start(const json& request, int stream_fd) {
+  Result<UniqueFd> start(const control::Request& request, int stream_fd) {
     UniqueFd conn = TRY(host::connect_messages(state_dir_ + "/" + kControlSocket));
-    TRY(host::send_message(conn.get(), request, {stream_fd, 2}));
-    json reply = TRY(next_reply(conn.get()));
-    if (!reply.value("started", false)) return fail("unexpected answer from the container's monitor");
+    TRY(host::send_message(conn.get(), control::to_json(request), {stream_fd, 2}));
+    control::Reply reply = TRY(next_reply(conn.get()));
+    if (!reply.started) return fail("unexpected answer from the container's monitor");
     return conn;
   }
 
-  Result<json> finish(int conn) {
-    json reply = TRY(next_reply(conn));
-    if (!reply.contains("copied") || !reply["copied"].is_object())
-      return fail("the container stopped during the copy");
-    return reply["copied"];
+  Result<msg::Copied> finish(int conn) {
+    control::Reply reply = TRY(next_reply(conn));
+    if (!reply.copied) return fail("the container stopped during the copy");
+    return *reply.copied;
   }
 
-  static Result<transfer::TransferSummary> summary_of(const json& copied) {
-    if (copied.contains("error") && copied["error"].is_string())
-      return fail(copied["error"].get<std::string>());
+  static Result<transfer::TransferSummary> summary_of(const msg::Copied& copied) {
+    if (copied.error) return fail(*copied.error);
     transfer::TransferSummary summary;
-    summary.bytes = copied.value("bytes", uint64_t{0});
-    summary.entries = copied.value("entries", uint64_t{0});
-    summary.errors = copied.value("errors", uint64_t{0});
+    summary.bytes = copied.bytes;
+    summary.entries = copied.entries;
+    summary.errors = copied.errors;
     return summary;
   }
 

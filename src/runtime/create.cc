@@ -86,9 +86,7 @@ Status plan_binds(const std::string& bundle, const oci::Spec& spec, MonitorConfi
     auto [it, added] = tag_of.try_emplace(host_dir, "m" + std::to_string(tag_of.size()));
     if (added) c.vm.shares.push_back({it->second, host_dir});
     bool readonly = std::find(m.options.begin(), m.options.end(), "ro") != m.options.end();
-    c.binds.push_back({{"destination", m.destination}, {"share", it->second},
-                       {"subpath", dir ? "" : source.substr(source.rfind('/') + 1)},
-                       {"readonly", readonly}, {"file", !dir}});
+    c.binds.push_back({m.destination, it->second, dir ? "" : source.substr(source.rfind('/') + 1), readonly, !dir});
   }
   return ok();
 }
@@ -123,9 +121,7 @@ Status plan_devices(const oci::Spec& spec, MonitorConfig& c) {
                   "runvm passes in only null, zero, full, random, urandom, tty, console, ptmx, "
                   "net/tun and fuse (drop --device " + d.path + ")");
     }
-    c.devices.push_back({{"path", d.path}, {"type", std::string(1, d.type)}, {"major", d.major},
-                         {"minor", d.minor}, {"mode", d.file_mode.value_or(0666)},
-                         {"uid", d.uid.value_or(0)}, {"gid", d.gid.value_or(0)}});
+    c.devices.push_back(d);
   }
   return ok();
 }

@@ -1,5 +1,7 @@
 #include "runtime/exec.h"
 
+#include "runtime/control.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -98,25 +100,24 @@ Result<int> stand_in(int conn, int tty, const std::function<void(const ExecStart
       winsize size{};
       if (sig == SIGWINCH) {
         if (tty >= 0 && ::ioctl(tty, TIOCGWINSZ, &size) == 0)
-          (void)host::send_message(conn, {{"op", "resize"}, {"rows", size.ws_row}, {"cols", size.ws_col}});
+          (void)host::send_message(conn, control::to_json(control::Resize{size.ws_row, size.ws_col}));
       } else {
-        (void)host::send_message(conn, {{"op", "signal"}, {"signal", sig}});
+        (void)host::send_message(conn, control::to_json(control::Signal{sig}));
       }
     }
     if (!fds[0].revents) continue;
     auto message = TRY(host::receive_message(conn));
     if (!message) return fail("the container's monitor went away");
-    const json& body = message->body;
-    if (body.contains("error")) {
-      std::string error = body["error"].get<std::string>();
-      if (!started) on_start({false, error});
-      return fail(error);
+    control::Reply reply = TRY_CTX(control::Reply::parse(message->body), "the container's monitor's reply");
+    if (reply.error) {
+      if (!started) on_start({false, *reply.error});
+      return fail(*reply.error);
     }
-    if (body.value("started", false)) {
+    if (reply.started) {
       started = true;
       on_start({true, ""});
     }
-    if (body.contains("exit")) return body["exit"].get<int>();
+    if (reply.exit) return *reply.exit;
   }
 }
 
@@ -151,7 +152,7 @@ Result<ExecIo> exec_io(const ExecOptions& o) {
 Result<UniqueFd> send_exec(const ContainerState& s, const oci::Process& p, const ExecIo& io,
                            const std::string& root) {
   UniqueFd conn = TRY(host::connect_messages(root + "/" + s.id + "/" + kControlSocket));
-  TRY(host::send_message(conn.get(), {{"op", "exec"}, {"process", oci::process_to_json(p)}}, io.fds));
+  TRY(host::send_message(conn.get(), control::to_json(control::Exec{msg::ProcessSpec{p, std::nullopt}}), io.fds));
   return conn;
 }
 

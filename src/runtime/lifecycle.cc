@@ -50,7 +50,7 @@ bool wait_gone(const ContainerState& s, std::chrono::milliseconds limit) {
 // through the monitor, and if the monitor does not go, to the monitor itself
 // (its VM dies with it).
 Status stop_monitor(const std::string& state_dir, const ContainerState& s) {
-  if (!ask_monitor(state_dir, {{"op", "kill"}, {"signal", SIGKILL}, {"all", false}}))
+  if (!ask_monitor(state_dir, control::Kill{SIGKILL, false}))
     log::debug("the monitor did not take the kill request; killing it");
   if (wait_gone(s, 10s)) return ok();
   if (host::process_is(s.pid, s.pid_start)) ::kill(s.pid, SIGKILL);
@@ -60,14 +60,15 @@ Status stop_monitor(const std::string& state_dir, const ContainerState& s) {
 
 }  // namespace
 
-Result<json> ask_monitor(const std::string& state_dir, const json& request,
-                         const std::vector<int>& fds) {
+Result<control::Reply> ask_monitor(const std::string& state_dir, const control::Request& request,
+                                   const std::vector<int>& fds) {
   UniqueFd conn = TRY(host::connect_messages(state_dir + "/" + kControlSocket));
-  TRY(host::send_message(conn.get(), request, fds));
-  auto reply = TRY(host::receive_message(conn.get()));
-  if (!reply) return fail("the container's monitor went away");
-  if (reply->body.contains("error")) return fail(reply->body["error"].get<std::string>());
-  return std::move(reply->body);
+  TRY(host::send_message(conn.get(), control::to_json(request), fds));
+  auto message = TRY(host::receive_message(conn.get()));
+  if (!message) return fail("the container's monitor went away");
+  control::Reply reply = TRY_CTX(control::Reply::parse(message->body), "the container's monitor's reply");
+  if (reply.error) return fail(*reply.error);
+  return reply;
 }
 
 Result<ContainerState> find_container(const std::string& root, const std::string& id) {
@@ -82,7 +83,7 @@ Status start_container(const std::string& root, const std::string& id) {
   if (status == "stopped") return fail("cannot start a container that has stopped");
   if (status == "running" || status == "paused") return fail("cannot start an already running container");
   if (status != "created") return fail("cannot start a container in the " + status + " state");
-  TRY(ask_monitor(dir.path(), {{"op", "start"}}));
+  TRY(ask_monitor(dir.path(), control::Start{}));
   if (Status hooks = run_hooks(hooks_from_json(s.hooks["poststart"]), state_for_hooks(s, "running")); !hooks) {
     (void)stop_monitor(dir.path(), s);
     return hooks;
@@ -122,7 +123,7 @@ Status kill_container(const std::string& root, const std::string& id, const std:
     if (all) return ok();
     return fail("container not running");
   }
-  TRY(ask_monitor(dir.path(), {{"op", "kill"}, {"signal", sig}, {"all", all}}));
+  TRY(ask_monitor(dir.path(), control::Kill{sig, all}));
   return ok();
 }
 
@@ -162,7 +163,7 @@ Status pause_container(const std::string& root, const std::string& id, bool paus
   std::string status = live_status(s);
   if (pause && status != "running" && status != "created") return fail("container not running");
   if (!pause && status != "paused") return fail("container not paused");
-  TRY(ask_monitor(dir.path(), {{"op", pause ? "pause" : "resume"}}));
+  TRY(ask_monitor(dir.path(), pause ? control::Request(control::Pause{}) : control::Request(control::Resume{})));
   return ok();
 }
 
@@ -180,7 +181,8 @@ std::vector<ContainerState> list_containers(const std::string& root) {
   return out;
 }
 
-Result<json> query_container(const std::string& root, const std::string& id, const json& request) {
+Result<control::Reply> query_container(const std::string& root, const std::string& id,
+                                      const control::Request& request) {
   ContainerState s = TRY(find_container(root, id));
   std::string status = live_status(s);
   if (status == "stopped") return fail("container with id " + id + " is not running");
@@ -194,25 +196,21 @@ namespace runvm::runtime {
 // The VM's memory and vCPUs are fixed at boot: a limit the guest cgroup can
 // apply is applied; one beyond the VM is refused whole (nothing changes), so
 // the client that asked sees why instead of a limit that silently means less.
-Status update_container(const std::string& root, const std::string& id, const json& resources) {
+Status update_container(const std::string& root, const std::string& id, const msg::Resources& resources) {
   ContainerState s = TRY(find_container(root, id));
-  auto number = [&](const char* section, const char* key) -> int64_t {
-    if (!resources.contains(section) || !resources[section].is_object()) return 0;
-    const json& v = resources[section].value(key, json());
-    return v.is_number_integer() ? v.get<int64_t>() : 0;
-  };
-  int64_t memory = number("memory", "limit");
+  int64_t memory = resources.memory_limit.value_or(0);
   if (memory > 0 && s.vm_memory_mib && static_cast<uint64_t>(memory) > s.vm_memory_mib * 1024 * 1024)
     return fail("a memory limit of " + std::to_string(memory / (1024 * 1024)) +
                 " MiB is more than the VM has: its " + std::to_string(s.vm_memory_mib) +
                 " MiB are fixed at boot; recreate the container with the larger limit");
-  int64_t quota = number("cpu", "quota"), period = number("cpu", "period");
+  int64_t quota = resources.cpu_quota.value_or(0);
+  int64_t period = static_cast<int64_t>(std::min<uint64_t>(resources.cpu_period.value_or(0), INT64_MAX));
   if (period <= 0) period = 100000;
   if (quota > 0 && s.vm_vcpus && (quota + period - 1) / period > static_cast<int64_t>(s.vm_vcpus))
     return fail("a CPU quota of " + std::to_string(quota) + "/" + std::to_string(period) +
                 " needs more than the VM's " + std::to_string(s.vm_vcpus) +
                 " vCPUs, which are fixed at boot; recreate the container with more CPUs");
-  TRY(query_container(root, id, {{"op", "update"}, {"resources", resources}}));
+  TRY(query_container(root, id, control::Update{resources}));
   return ok();
 }
 

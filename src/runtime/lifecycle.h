@@ -11,12 +11,13 @@
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "runtime/container_state.h"
+#include "runtime/control.h"
 
 namespace runvm::runtime {
 
 // One request to a container's monitor; the reply, or its "error" as an
 // error.
-Result<nlohmann::json> ask_monitor(const std::string& state_dir, const nlohmann::json& request,
+Result<control::Reply> ask_monitor(const std::string& state_dir, const control::Request& request,
                                    const std::vector<int>& fds = {});
 
 Status start_container(const std::string& root, const std::string& id);
@@ -31,15 +32,14 @@ Result<ContainerState> find_container(const std::string& root, const std::string
 std::vector<ContainerState> list_containers(const std::string& root);
 
 // A live container's monitor answers a query (ps, stats, update).
-Result<nlohmann::json> query_container(const std::string& root, const std::string& id,
-                                       const nlohmann::json& request);
+Result<control::Reply> query_container(const std::string& root, const std::string& id,
+                                      const control::Request& request);
 
 Result<int> parse_signal(const std::string& text);
 
 // Applies LinuxResources (memory.limit, cpu.quota/period/shares,
 // pids.limit) to the container's cgroup in the guest. A memory limit or CPU
 // quota beyond what the VM booted with is refused, and nothing changes.
-Status update_container(const std::string& root, const std::string& id,
-                        const nlohmann::json& resources);
+Status update_container(const std::string& root, const std::string& id, const msg::Resources& resources);
 
 }  // namespace runvm::runtime

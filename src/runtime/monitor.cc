@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "common/hex.h"
+#include "common/json_bytes.h"
 #include "common/io.h"
 #include "common/log.h"
 #include "host/message_socket.h"
@@ -30,7 +30,7 @@ struct Monitor::Process {
   std::optional<int> exit_code;
   std::optional<std::string> start_error;
   int start_exit_code = 1;
-  std::optional<json> copied;  // a copy's result (runvm cp), for its client
+  std::optional<msg::Copied> copied;  // a copy's result (runvm cp), for its client
 };
 
 struct Monitor::Client {
@@ -47,19 +47,6 @@ std::string console_tail(const vm::Vm& vm) {
   if (!text || text->empty()) return "";
   size_t from = text->size() > 1500 ? text->size() - 1500 : 0;
   return "\nlast guest console output:\n" + text->substr(from);
-}
-
-json resources_json(const oci::Resources& r) {
-  json out = json::object();
-  if (r.memory_limit) out["memory"] = {{"limit", *r.memory_limit}};
-  if (r.cpu_quota || r.cpu_period || r.cpu_shares) {
-    out["cpu"] = json::object();
-    if (r.cpu_quota) out["cpu"]["quota"] = *r.cpu_quota;
-    if (r.cpu_period) out["cpu"]["period"] = *r.cpu_period;
-    if (r.cpu_shares) out["cpu"]["shares"] = *r.cpu_shares;
-  }
-  if (r.pids_limit) out["pids"] = {{"limit", *r.pids_limit}};
-  return out;
 }
 
 // The stream's process: "e3/stdout" belongs to "e3".
@@ -99,7 +86,9 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
   m->signals_.emplace(TRY(SignalRoute::create()));
   m->control_ = TRY(host::listen_messages(m->config_.state_dir + "/" + kControlSocket));
   TRY(io::set_nonblocking(m->control_.get()));
-  m->vm_ = TRY(vm::make_qemu_backend(m->config_.qemu)->boot(m->config_.vm));
+  std::shared_ptr<vm::VmmBackend> backend =
+      m->config_.backend ? m->config_.backend : std::shared_ptr<vm::VmmBackend>(vm::make_qemu_backend(m->config_.qemu));
+  m->vm_ = TRY(backend->boot(m->config_.vm));
   m->link_ = std::make_unique<AgentLink>(m->vm_->agent_fd());
   if (Status s = m->link_->handshake(m->config_.boot_timeout, m->signals_->fd(), m->vm_->watch_fds());
       !s) {
@@ -112,19 +101,20 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
   init = std::make_unique<Process>("init", std::move(m->config_.init_io));
   TRY(init->relay.open(m->link_->session()));
   const oci::Spec& spec = m->config_.spec;
-  TRY(m->link_->send({{"type", "create"},
-                      {"id", "init"},
-                      {"process", oci::process_to_json(spec.process)},
-                      {"root", {{"readonly", spec.root.readonly}}},
-                      {"hostname", spec.hostname},
-                      {"mounts", oci::mounts_to_json(spec.mounts)},
-                      {"resources", resources_json(spec.resources)},
-                      {"binds", m->config_.binds},
-                      {"devices", m->config_.devices},
-                      {"network", net::to_json(m->config_.network.config)},
-                      {"nics", m->config_.network.slots_json()},
-                      {"dns_relay", m->config_.network.dns.has_value()},
-                      {"stdio", init->relay.streams()}}));
+  msg::Create create;
+  create.id = "init";
+  create.process.process = spec.process;
+  create.readonly_root = spec.root.readonly;
+  create.hostname = spec.hostname;
+  create.mounts = spec.mounts;
+  create.resources = msg::Resources::from_spec(spec.resources);
+  create.binds = m->config_.binds;
+  create.devices = m->config_.devices;
+  create.network = m->config_.network.config;
+  create.nics = m->config_.network.nic_slots();
+  create.dns_relay = m->config_.network.dns.has_value();
+  create.stdio = init->relay.streams();
+  TRY(m->link_->send(create.to_json()));
   // Bounded like the boot: a guest that never answers must not leave
   // `create` (and the engine above it) waiting forever.
   auto deadline = std::chrono::steady_clock::now() + m->config_.boot_timeout;
@@ -174,11 +164,11 @@ int Monitor::serve() {
   vm_->kill();
   for (auto& [id, p] : processes_) {
     if (p->client_fd < 0) continue;
-    if (p->started) reply(p->client_fd, {{"exit", p->exit_code.value_or(kVmLostExitStatus)}});
-    else reply(p->client_fd, {{"error", "the container stopped"}, {"exit_code", 1}});
+    if (p->started) reply(p->client_fd, control::Reply{.exit = p->exit_code.value_or(kVmLostExitStatus)});
+    else reply(p->client_fd, control::Reply::failure("the container stopped", 1));
   }
-  for (auto& [request, fd] : pending_queries_) reply(fd, {{"error", "the container stopped"}});
-  if (start_client_ >= 0) reply(start_client_, {{"error", "the container stopped"}});
+  for (auto& [request, fd] : pending_queries_) reply(fd, control::Reply::failure("the container stopped"));
+  if (start_client_ >= 0) reply(start_client_, control::Reply::failure("the container stopped"));
   return status;
 }
 
@@ -219,7 +209,7 @@ Status Monitor::step(int timeout_ms) {
   for (Process* p : polled) TRY(p->relay.handle(fds, session));
   if (dns)
     for (auto& [query, data] : dns->take_answers(fds, dns_base))
-      TRY(link_->send({{"type", "dns_answer"}, {"query", query}, {"data", hex::encode(data)}}));
+      TRY(link_->send(msg::DnsAnswer{query, data}.to_json()));
   size_t client_count = clients_.size();
   for (size_t i = 0; i < client_count; ++i)
     if (fds[client_base + i].revents) on_client(*clients_[i]);
@@ -265,7 +255,19 @@ Status Monitor::handle_agent_events() {
       if (auto it = processes_.find(owner_of(eof->stream)); it != processes_.end())
         it->second->relay.on_eof(eof->stream);
     } else if (auto* m = std::get_if<proto::event::Message>(&e)) {
-      TRY(on_message(m->body));
+      // The guest is untrusted: a message that is not what the protocol
+      // says ends the connection, as a malformed frame does, and the
+      // container stops (exit 137) rather than act on it.
+      auto message = msg::parse_guest_message(m->body);
+      if (!message) {
+        std::string why = "malformed message from the guest: " + message.error().describe();
+        log::error(why);
+        session.send_error(why.substr(0, 4096));
+        (void)link_->flush();
+        lost_ = true;
+        return fail(why);
+      }
+      TRY(on_message(*message));
     } else if (auto* p = std::get_if<proto::event::PeerError>(&e)) {
       lost_ = true;
       return fail("the guest agent reported a protocol error: " + p->message);
@@ -288,7 +290,7 @@ Status Monitor::watch_file_servers() {
   std::vector<DescriptorUse> use;
   for (pid_t pid : vm_->file_server_pids(proc_.get())) use.push_back(read_descriptor_use(proc_.get(), pid));
   if (!fs_pressure_.check(use, now)) return ok();
-  return link_->send({{"type", "reclaim_caches"}});
+  return link_->send(msg::ReclaimCaches{}.to_json());
 }
 
 // The engine changed the container's namespace (`docker network connect`
@@ -306,78 +308,95 @@ Status Monitor::follow_network() {
   config_.state.redirected_links = config_.network.redirected_links();
   if (Status s = save_state_at(state_dir_fd_.get(), config_.state); !s)
     log::warn("record the container's redirected links: " + s.error().describe());
-  return link_->send(**update);
+  return link_->send(update->value().to_json());
+}
+
+// One handler per guest message (proto/messages.h), named after it; the
+// message was parsed and checked at the boundary (handle_agent_events).
+Status Monitor::on_message(msg::GuestMessage& message) {
+  return std::visit(
+      [this](auto& m) -> Status {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, msg::DnsQuery>) return on_dns_query(m);
+        else if constexpr (std::is_same_v<M, msg::NetworkUpdated>) return on_network_updated(m);
+        else if constexpr (std::is_same_v<M, msg::PsAnswer>) return on_answer(m.request, {.ps = m});
+        else if constexpr (std::is_same_v<M, msg::StatsAnswer>) return on_answer(m.request, {.stats = m});
+        else if constexpr (std::is_same_v<M, msg::StatPathAnswer>) return on_answer(m.request, {.stat_path = m});
+        else if constexpr (std::is_same_v<M, msg::Updated>) return on_answer(m.request, control::Reply::success());
+        else if constexpr (std::is_same_v<M, msg::Failed>)
+          return on_answer(m.request, control::Reply::failure(m.message));
+        else return on_process_message(m);
+      },
+      message);
 }
 
 // A guest's query for 127.0.0.11, sent on to the engine's server in the
-// container's namespace; whatever is malformed is dropped, as a lost
-// datagram would be.
-Status Monitor::relay_dns_query(const json& m) {
-  auto& dns = config_.network.dns;
-  if (!dns || !m.contains("query") || !m["query"].is_number_unsigned() || !m.contains("data") ||
-      !m["data"].is_string())
-    return ok();
-  bool tcp = m.contains("tcp") && m["tcp"].is_boolean() && m["tcp"].get<bool>();
-  if (auto query = hex::decode(m["data"].get<std::string>())) dns->forward(m["query"].get<uint64_t>(), *query, tcp);
+// container's namespace.
+Status Monitor::on_dns_query(const msg::DnsQuery& m) {
+  if (auto& dns = config_.network.dns) dns->forward(m.query, m.data, m.tcp);
   return ok();
 }
 
-Status Monitor::on_message(const json& m) {
-  std::string type = m.value("type", "");
-  if (type == "dns_query") return relay_dns_query(m);
-  if (type == "network_updated") {
-    if (m.contains("error") && m["error"].is_string())
-      log::error("network: the guest could not follow the container's network: " + m["error"].get<std::string>());
-    return ok();
-  }
-  if (m.contains("request")) {
-    int request = m.value("request", 0);
-    auto it = pending_queries_.find(request);
-    if (it == pending_queries_.end()) return ok();
-    json answer = m;
-    if (type == "failed") answer = {{"error", m.value("message", "the guest could not answer")}};
-    reply(it->second, answer);
-    pending_queries_.erase(it);
-    return ok();
-  }
-  auto it = processes_.find(m.value("id", ""));
+Status Monitor::on_network_updated(const msg::NetworkUpdated& m) {
+  if (m.error) log::error("network: the guest could not follow the container's network: " + *m.error);
+  return ok();
+}
+
+// The answer to a query a client is waiting for; an answer nobody asked
+// for (or asked for and gave up on) is dropped.
+Status Monitor::on_answer(uint64_t request, const control::Reply& answer) {
+  auto it = pending_queries_.find(request);
+  if (it == pending_queries_.end()) return ok();
+  reply(it->second, answer);
+  pending_queries_.erase(it);
+  return ok();
+}
+
+// A message about one process. Messages for processes the monitor does not
+// know (a confused or hostile guest) change nothing; they are logged, a
+// bounded number of times.
+template <typename M>
+Status Monitor::on_process_message(const M& m) {
+  auto it = processes_.find(m.id);
   if (it == processes_.end()) {
-    log::warn("the agent sent \"" + type + "\" for an unknown process");
+    if (ignored_messages_++ < kMaxLoggedIgnored)
+      log::warn("the agent sent \"" + std::string(M::kType) + "\" for an unknown process");
     return ok();
   }
   Process& p = *it->second;
   bool is_init = it->first == "init";
-  if (type == "created") {
+  if constexpr (std::is_same_v<M, msg::Created>) {
     p.created = true;
-  } else if (type == "started") {
+  } else if constexpr (std::is_same_v<M, msg::Started>) {
+    if (p.started || p.exit_code) return ok();  // a duplicate
     p.started = true;
     p.relay.set_started();
     // A terminal starts at the host side's current size; later changes
     // come as SIGWINCH (init) or resize requests (an exec's stand-in).
     winsize size{};
     if (p.relay.terminal() && ::ioctl(p.relay.tty_fd(), TIOCGWINSZ, &size) == 0 && size.ws_row)
-      TRY(link_->send({{"type", "resize"}, {"id", it->first}, {"rows", size.ws_row}, {"cols", size.ws_col}}));
+      TRY(link_->send(msg::Resize{it->first, size.ws_row, size.ws_col}.to_json()));
     if (is_init) {
       set_status("running");
-      if (start_client_ >= 0) reply(start_client_, {{"ok", true}});
+      if (start_client_ >= 0) reply(start_client_, control::Reply::success());
       start_client_ = -1;
     } else {
-      reply(p.client_fd, {{"started", true}, {"pid", m.value("pid", 0)}});
+      reply(p.client_fd, control::Reply{.started = m.pid});
     }
-  } else if (type == "start_failed") {
-    p.start_error = m.value("message", "the process could not be started");
-    p.start_exit_code = m.value("exit_code", 1);
+  } else if constexpr (std::is_same_v<M, msg::StartFailed>) {
+    if (p.started) return ok();  // too late: the process runs
+    p.start_error = m.message;
+    p.start_exit_code = m.exit_code;
     if (!is_init) {
-      reply(p.client_fd, {{"error", *p.start_error}, {"exit_code", p.start_exit_code}});
+      reply(p.client_fd, control::Reply::failure(*p.start_error, p.start_exit_code));
       p.client_fd = -1;
       processes_.erase(it);
     }
-  } else if (type == "exit" || type == "copied") {
-    p.exit_code = m.value("exit_code", 1);
-    if (type == "copied") p.copied = m;
+  } else if constexpr (std::is_same_v<M, msg::Exit> || std::is_same_v<M, msg::Copied>) {
+    if (p.exit_code) return ok();  // a duplicate
+    p.exit_code = m.exit_code;
+    if constexpr (std::is_same_v<M, msg::Copied>) p.copied = m;
     p.relay.stop_input();
-  } else {
-    log::warn("ignoring the agent's \"" + type + "\" message");
   }
   return ok();
 }
@@ -392,8 +411,7 @@ void Monitor::finish_exits() {
       continue;
     }
     p.relay.close_owned();
-    json done = {{"exit", *p.exit_code}};
-    if (p.copied) done["copied"] = *p.copied;
+    control::Reply done{.exit = *p.exit_code, .copied = p.copied};
     if (p.client_fd >= 0) reply(p.client_fd, done);
     it = processes_.erase(it);
   }
@@ -407,63 +425,71 @@ void Monitor::on_client(Client& client) {
     if (auto it = processes_.find(client.exec_id); it != processes_.end()) {
       it->second->client_fd = -1;
       if (it->second->started && !it->second->exit_code)
-        (void)link_->send({{"type", "signal"}, {"id", client.exec_id}, {"signal", SIGKILL}, {"all", false}});
+        (void)link_->send(msg::Signal{client.exec_id, SIGKILL, false}.to_json());
     }
     if (start_client_ == client.fd.get()) start_client_ = -1;
     std::erase_if(pending_queries_, [&](const auto& q) { return q.second == client.fd.get(); });
     return;
   }
-  if (Status s = on_request(client, (*message)->body, std::move((*message)->fds)); !s)
-    reply(client.fd.get(), {{"error", s.error().describe()}});
+  // The request is parsed here, once, into its struct (runtime/control.h).
+  auto request = control::parse_request((*message)->body);
+  Status handled = request ? on_request(client, *request, std::move((*message)->fds))
+                           : Status(std::move(request).error());
+  if (!handled) reply(client.fd.get(), control::Reply::failure(handled.error().describe()));
 }
 
-Status Monitor::on_request(Client& client, const json& request, std::vector<UniqueFd> fds) {
-  std::string op = request.value("op", "");
+Status Monitor::on_request(Client& client, const control::Request& request, std::vector<UniqueFd> fds) {
   int fd = client.fd.get();
-  if (op == "start") return request_start(fd);
-  if (op == "exec") return request_exec(client, request, std::move(fds));
-  if (op == "copy_in" || op == "copy_out") return request_copy(client, request, std::move(fds));
-  if (op == "stat_path") return forward_query(fd, stat_path_query(request));
-  if (op == "forget_cached") {
-    // runvm cp wrote on the host's view of the rootfs (copy_side.cc).
-    TRY(link_->send({{"type", "reclaim_caches"}}));
-    reply(fd, {{"ok", true}});
-    return ok();
-  }
-  if (op == "kill") {
-    TRY(request_kill(request));
-    reply(fd, {{"ok", true}});
-    return ok();
-  }
-  if (op == "pause" || op == "resume") {
-    TRY(set_paused(op == "pause"));
-    reply(fd, {{"ok", true}});
-    return ok();
-  }
-  if (op == "host_pids") {
-    // The host processes that stand for the container's: this monitor for
-    // init, and each running exec's stand-in. (The processes themselves
-    // live in the guest, where host tools cannot see them.)
-    json pids = json::array({::getpid()});
-    for (const auto& c : clients_)
-      if (!c->exec_id.empty() && !c->closed && c->peer > 0 && processes_.count(c->exec_id)) pids.push_back(c->peer);
-    reply(fd, {{"pids", pids}});
-    return ok();
-  }
-  if (op == "ps" || op == "stats" || op == "update") {
-    json query = {{"type", op}};
-    if (op == "update") query["resources"] = request.value("resources", json::object());
-    return forward_query(fd, query);
-  }
-  if ((op == "signal" || op == "resize") && !client.exec_id.empty()) {
-    json m = request;
-    m.erase("op");
-    m["type"] = op;
-    m["id"] = client.exec_id;
-    if (op == "signal") m["all"] = false;
-    return link_->send(m);
-  }
-  return fail("unknown request \"" + op + "\"");
+  return std::visit(
+      [&](const auto& r) -> Status {
+        using R = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<R, control::Start>) {
+          return request_start(fd);
+        } else if constexpr (std::is_same_v<R, control::Exec>) {
+          return request_exec(client, r, std::move(fds));
+        } else if constexpr (std::is_same_v<R, control::CopyIn> || std::is_same_v<R, control::CopyOut>) {
+          return request_copy(client, r, std::move(fds));
+        } else if constexpr (std::is_same_v<R, control::StatPath>) {
+          return forward_query(fd, msg::StatPath{0, r.path, r.follow_link, r.root_share});
+        } else if constexpr (std::is_same_v<R, control::ForgetCached>) {
+          // runvm cp wrote on the host's view of the rootfs (copy_side.cc).
+          TRY(link_->send(msg::ReclaimCaches{}.to_json()));
+          reply(fd, control::Reply::success());
+          return ok();
+        } else if constexpr (std::is_same_v<R, control::Kill>) {
+          TRY(request_kill(r));
+          reply(fd, control::Reply::success());
+          return ok();
+        } else if constexpr (std::is_same_v<R, control::Pause> || std::is_same_v<R, control::Resume>) {
+          TRY(set_paused(std::is_same_v<R, control::Pause>));
+          reply(fd, control::Reply::success());
+          return ok();
+        } else if constexpr (std::is_same_v<R, control::HostPids>) {
+          // The host processes that stand for the container's: this monitor
+          // for init, and each running exec's stand-in. (The processes
+          // themselves live in the guest, where host tools cannot see them.)
+          std::vector<int64_t> pids = {::getpid()};
+          for (const auto& c : clients_)
+            if (!c->exec_id.empty() && !c->closed && c->peer > 0 && processes_.count(c->exec_id))
+              pids.push_back(c->peer);
+          reply(fd, control::Reply{.pids = pids});
+          return ok();
+        } else if constexpr (std::is_same_v<R, control::Ps>) {
+          return forward_query(fd, msg::Ps{});
+        } else if constexpr (std::is_same_v<R, control::Stats>) {
+          return forward_query(fd, msg::Stats{});
+        } else if constexpr (std::is_same_v<R, control::Update>) {
+          return forward_query(fd, msg::Update{0, r.resources});
+        } else if constexpr (std::is_same_v<R, control::Signal>) {
+          if (client.exec_id.empty()) return fail("signal: not an exec's connection");
+          return link_->send(msg::Signal{client.exec_id, r.signal, false}.to_json());
+        } else {
+          static_assert(std::is_same_v<R, control::Resize>);
+          if (client.exec_id.empty()) return fail("resize: not an exec's connection");
+          return link_->send(msg::Resize{client.exec_id, r.rows, r.cols}.to_json());
+        }
+      },
+      request);
 }
 
 Status Monitor::request_start(int client_fd) {
@@ -473,19 +499,17 @@ Status Monitor::request_start(int client_fd) {
     return fail("cannot start a container in the " + status + " state");
   }
   start_client_ = client_fd;
-  return link_->send({{"type", "start"},
-                      {"id", "init"},
-                      {"hooks", hooks_to_json(config_.spec.hooks.start_container)},
-                      {"state", state_for_hooks(config_.state, "created")}});
+  return link_->send(msg::Start{"init", config_.spec.hooks.start_container,
+                                json_bytes::to_text(state_for_hooks(config_.state, "created"))}
+                         .to_json());
 }
 
-Status Monitor::request_exec(Client& client, const json& request, std::vector<UniqueFd> fds) {
+Status Monitor::request_exec(Client& client, const control::Exec& request, std::vector<UniqueFd> fds) {
   const std::string& status = config_.state.status;
   if (status == "paused") return fail("cannot exec in a paused container (resume it first)");
   if (status != "running") return fail("cannot exec in a " + status + " container");
   if (!client.exec_id.empty()) return fail("one exec per connection");
-  oci::Process process = TRY_CTX(oci::process_from_json(request.value("process", json::object())),
-                                 "exec process");
+  const oci::Process& process = request.process.process;
   HostStdio io;
   if (process.terminal) {
     if (fds.size() != 1) return fail("exec with a terminal takes one descriptor");
@@ -501,8 +525,7 @@ Status Monitor::request_exec(Client& client, const json& request, std::vector<Un
   auto p = std::make_unique<Process>(id, std::move(io));
   p->client_fd = client.fd.get();
   TRY(p->relay.open(link_->session()));
-  TRY(link_->send({{"type", "exec"}, {"id", id}, {"process", oci::process_to_json(process)},
-                   {"stdio", p->relay.streams()}}));
+  TRY(link_->send(msg::Exec{id, request.process, p->relay.streams()}.to_json()));
   client.exec_id = id;
   processes_[id] = std::move(p);
   return ok();
@@ -510,25 +533,31 @@ Status Monitor::request_exec(Client& client, const json& request, std::vector<Un
 
 // runvm cp on a running container: a transfer in the guest, relayed like an
 // exec's stdio, whose client is told its result (copy_request.h).
-Status Monitor::request_copy(Client& client, const json& request, std::vector<UniqueFd> fds) {
+template <typename R>
+Status Monitor::request_copy(Client& client, const R& request, std::vector<UniqueFd> fds) {
   if (config_.state.status != "running") return fail("container " + config_.state.id + " is not running");
   if (!client.exec_id.empty()) return fail("one exec per connection");
-  GuestCopy copy = TRY(guest_copy(request, std::move(fds)));
+  constexpr bool in = std::is_same_v<R, control::CopyIn>;
+  HostStdio io = TRY(copy_stdio(in, std::move(fds)));
   std::string id = "t" + std::to_string(next_exec_++);
-  auto p = std::make_unique<Process>(id, std::move(copy.io));
+  auto p = std::make_unique<Process>(id, std::move(io));
   p->client_fd = client.fd.get();
   TRY(p->relay.open(link_->session()));
-  copy.message["id"] = id;
-  copy.message["stdio"] = p->relay.streams();
-  TRY(link_->send(copy.message));
+  if constexpr (in)
+    TRY(link_->send(msg::CopyIn{id, request.dest, request.same_owner, p->relay.streams()}.to_json()));
+  else
+    TRY(link_->send(msg::CopyOut{id, request.path, request.name, request.contents_only, request.follow_link,
+                                 p->relay.streams()}
+                        .to_json()));
   client.exec_id = id;
   processes_[id] = std::move(p);
   return ok();
 }
 
-Status Monitor::request_kill(const json& request) {
-  int sig = request.value("signal", SIGTERM);
-  bool all = request.value("all", false);
+Status Monitor::request_kill(const control::Kill& request) {
+  int sig = request.signal;
+  bool all = request.all;
+  if (sig == 0) return ok();  // runc's liveness check: the monitor answering is the answer
   Process& init = *processes_["init"];
   // A created container's process has not run yet: a signal ends it
   // (runc's would die of it too), and there is no output to wait for.
@@ -539,7 +568,7 @@ Status Monitor::request_kill(const json& request) {
   }
   // A frozen VM cannot act on a signal; SIGKILL thaws it, as runc does.
   if (sig == SIGKILL && config_.state.status == "paused") TRY(set_paused(false));
-  return link_->send({{"type", "signal"}, {"id", "init"}, {"signal", sig}, {"all", all}});
+  return link_->send(msg::Signal{"init", sig, all}.to_json());
 }
 
 Status Monitor::set_paused(bool paused) {
@@ -556,12 +585,12 @@ Status Monitor::set_paused(bool paused) {
   return ok();
 }
 
-Status Monitor::forward_query(int client_fd, json query) {
+template <typename Q>
+Status Monitor::forward_query(int client_fd, Q query) {
   if (config_.state.status == "paused") return fail("the container is paused: resume it first");
-  int request = next_request_++;
-  query["request"] = request;
-  pending_queries_[request] = client_fd;
-  return link_->send(query);
+  query.request = next_request_++;
+  pending_queries_[query.request] = client_fd;
+  return link_->send(query.to_json());
 }
 
 void Monitor::on_signal(int sig) {
@@ -570,12 +599,12 @@ void Monitor::on_signal(int sig) {
     winsize size{};
     if (config_.init_tty_follows_winch && init.relay.terminal() &&
         ::ioctl(init.relay.tty_fd(), TIOCGWINSZ, &size) == 0)
-      (void)link_->send({{"type", "resize"}, {"id", "init"}, {"rows", size.ws_row}, {"cols", size.ws_col}});
+      (void)link_->send(msg::Resize{"init", size.ws_row, size.ws_col}.to_json());
     return;
   }
   if (!init.started || init.exit_code) return;
   log::debug("forwarding signal " + std::to_string(sig));
-  (void)link_->send({{"type", "signal"}, {"id", "init"}, {"signal", sig}, {"all", false}});
+  (void)link_->send(msg::Signal{"init", sig, false}.to_json());
 }
 
 void Monitor::set_status(const std::string& status) {
@@ -584,9 +613,9 @@ void Monitor::set_status(const std::string& status) {
     log::warn("recording status " + status + ": " + s.error().describe());
 }
 
-void Monitor::reply(int client_fd, const json& body) {
+void Monitor::reply(int client_fd, const control::Reply& body) {
   if (client_fd < 0) return;
-  if (Status s = host::send_message(client_fd, body); !s)
+  if (Status s = host::send_message(client_fd, body.to_json()); !s)
     log::debug("reply to a command: " + s.error().describe());
 }
 

@@ -18,7 +18,9 @@
 #include "common/result.h"
 #include "oci/spec.h"
 #include "runtime/agent_link.h"
+#include "proto/messages.h"
 #include "runtime/container_state.h"
+#include "runtime/control.h"
 #include "runtime/fs_pressure.h"
 #include "runtime/network.h"
 #include "runtime/signal_route.h"
@@ -41,8 +43,10 @@ struct MonitorConfig {
   vm::VmSpec vm;
   vm::QemuPaths qemu;
   std::chrono::milliseconds boot_timeout{60000};
-  nlohmann::json binds = nlohmann::json::array();  // the create request's (docs/protocol.md)
-  nlohmann::json devices = nlohmann::json::array();  // likewise
+  std::vector<msg::BindShare> binds;  // the create message's (docs/protocol.md)
+  std::vector<oci::Device> devices;   // likewise
+  // The VMM; null: QEMU with `qemu`. Tests inject a fake (hostile-guest tier).
+  std::shared_ptr<vm::VmmBackend> backend;
   ContainerNetwork network;  // its taps live as long as the monitor
   HostStdio init_io;
   bool init_tty_follows_winch = false;  // SIGWINCH resizes init's terminal
@@ -77,22 +81,29 @@ class Monitor {
   // One round of the event loop, waiting at most `timeout_ms` (-1: no limit).
   Status step(int timeout_ms);
   Status handle_agent_events();
-  Status on_message(const nlohmann::json& m);
-  Status relay_dns_query(const nlohmann::json& m);
+  // One handler per guest message (proto/messages.h).
+  Status on_message(msg::GuestMessage& message);
+  Status on_dns_query(const msg::DnsQuery& m);
+  Status on_network_updated(const msg::NetworkUpdated& m);
+  Status on_answer(uint64_t request, const control::Reply& answer);
+  template <typename M>
+  Status on_process_message(const M& m);
   Status watch_file_servers();
   Status follow_network();
   void on_client(Client& client);
-  Status on_request(Client& client, const nlohmann::json& request, std::vector<UniqueFd> fds);
+  Status on_request(Client& client, const control::Request& request, std::vector<UniqueFd> fds);
   Status request_start(int client_fd);
-  Status request_exec(Client& client, const nlohmann::json& request, std::vector<UniqueFd> fds);
-  Status request_copy(Client& client, const nlohmann::json& request, std::vector<UniqueFd> fds);
-  Status request_kill(const nlohmann::json& request);
+  Status request_exec(Client& client, const control::Exec& request, std::vector<UniqueFd> fds);
+  template <typename R>
+  Status request_copy(Client& client, const R& request, std::vector<UniqueFd> fds);
+  Status request_kill(const control::Kill& request);
   Status set_paused(bool paused);
-  Status forward_query(int client_fd, nlohmann::json query);
+  template <typename Q>
+  Status forward_query(int client_fd, Q query);
   void on_signal(int sig);
   void finish_exits();
   void set_status(const std::string& status);
-  void reply(int client_fd, const nlohmann::json& body);
+  void reply(int client_fd, const control::Reply& body);
   std::string vm_failure();
 
   MonitorConfig config_;
@@ -104,10 +115,14 @@ class Monitor {
   UniqueFd control_;
   std::map<std::string, std::unique_ptr<Process>> processes_;
   std::vector<std::unique_ptr<Client>> clients_;
-  std::map<int, int> pending_queries_;  // request number -> client fd
+  std::map<uint64_t, int> pending_queries_;  // request number -> client fd
   int start_client_ = -1;               // waiting for "started"
   int next_exec_ = 1;
-  int next_request_ = 1;
+  uint64_t next_request_ = 1;
+  // Messages about unknown processes, logged up to a bound: a guest cannot
+  // grow the log without limit.
+  uint64_t ignored_messages_ = 0;
+  static constexpr uint64_t kMaxLoggedIgnored = 100;
   bool lost_ = false;                   // the VM or the agent went away
   bool abandoned_ = false;              // killed before it started
   FsPressure fs_pressure_;

@@ -84,15 +84,14 @@ std::vector<int> ContainerNetwork::redirected_links() const {
   return links;
 }
 
-json ContainerNetwork::slots_json() const {
-  json out = json::array();
+std::vector<net::NicSlot> ContainerNetwork::nic_slots() const {
+  std::vector<net::NicSlot> out;
   for (const NicSlot& s : slots)
-    out.push_back({{"slot", net::format_mac(s.slot_mac)},
-                   {"mac", s.interface_ifindex ? json(net::format_mac(s.mac)) : json(nullptr)}});
+    out.push_back({s.slot_mac, s.interface_ifindex ? std::optional<net::Mac>(s.mac) : std::nullopt});
   return out;
 }
 
-Result<std::optional<json>> ContainerNetwork::follow(int proc_fd) {
+Result<std::optional<msg::NetworkUpdate>> ContainerNetwork::follow(int proc_fd) {
   net::ScanResult scan = TRY_CTX(net::scan_network_namespace(proc_fd), "read the container's network");
   bool changed = false;
   // Interfaces that went (docker network disconnect): their NICs are spare again.
@@ -140,12 +139,9 @@ Result<std::optional<json>> ContainerNetwork::follow(int proc_fd) {
   net::NetworkConfig now = carried_only(std::move(scan.config), carried);
   bool dns_found = false;
   if (!dns && (dns = DnsRelay::find(proc_fd))) dns_found = true;
-  if (!changed && !dns_found && now == config) return std::optional<json>();
+  if (!changed && !dns_found && now == config) return std::optional<msg::NetworkUpdate>();
   config = std::move(now);
-  return std::optional<json>(json{{"type", "network_update"},
-                                  {"network", net::to_json(config)},
-                                  {"nics", slots_json()},
-                                  {"dns_relay", dns.has_value()}});
+  return std::optional<msg::NetworkUpdate>(msg::NetworkUpdate{config, nic_slots(), dns.has_value()});
 }
 
 std::string netns_path_of(const oci::Spec& spec) {

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
+#include "proto/messages.h"
 #include "net/config.h"
 #include "net/netlink.h"
 #include "net/tap_redirect.h"
@@ -55,12 +56,12 @@ struct ContainerNetwork {
   // The container links that carry a redirect to the VM now (state.json).
   std::vector<int> redirected_links() const;
   // The create request's and network_update's `nics` (docs/protocol.md).
-  nlohmann::json slots_json() const;
+  std::vector<net::NicSlot> nic_slots() const;
   // Reads the namespace again, joins new interfaces to spare NICs and
   // frees the NICs of interfaces that went. Returns the network_update
   // message for the guest if anything changed. Run in the container's
   // namespace (the monitor stays there); `proc_fd` is the host's /proc.
-  Result<std::optional<nlohmann::json>> follow(int proc_fd);
+  Result<std::optional<msg::NetworkUpdate>> follow(int proc_fd);
 };
 
 // A network namespace's identity.

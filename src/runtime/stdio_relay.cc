@@ -41,9 +41,9 @@ Status StdioRelay::open(proto::Session& session) {
   return ok();
 }
 
-nlohmann::json StdioRelay::streams() const {
-  if (terminal()) return {{"tty", id_ + "/tty"}};
-  return {{"stdin", id_ + "/stdin"}, {"stdout", id_ + "/stdout"}, {"stderr", id_ + "/stderr"}};
+msg::Stdio StdioRelay::streams() const {
+  if (terminal()) return {id_ + "/tty", "", "", ""};
+  return {"", id_ + "/stdin", id_ + "/stdout", id_ + "/stderr"};
 }
 
 void StdioRelay::add_to_poll(std::vector<pollfd>& fds, proto::Session& session) {

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
+#include "proto/messages.h"
 #include "common/unique_fd.h"
 #include "proto/session.h"
 
@@ -40,7 +41,7 @@ class StdioRelay {
   // OPENs the streams and EOFs the directions the host never writes.
   Status open(proto::Session& session);
   // The "stdio" member of create/exec requests.
-  nlohmann::json streams() const;
+  msg::Stdio streams() const;
 
   // Input flows once the process has started.
   void set_started() { started_ = true; }

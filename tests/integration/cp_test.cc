@@ -475,10 +475,9 @@ TEST_F(CpTest, ManyMoreFilesThanVirtiofsdHasDescriptors) {
 // next.
 TEST_F(CpTest, PlainRootfsPathsAreCopiedOnTheHostAndSeenAtOnce) {
   auto on_root_share = [&](const std::string& path, bool follow) {
-    auto r = runtime::ask_monitor(root_.path() + "/c1", {{"op", "stat_path"}, {"path", path},
-                                                          {"follow_link", follow}, {"root_share", true}});
+    auto r = runtime::ask_monitor(root_.path() + "/c1", control::StatPath{path, follow, true});
     EXPECT_TRUE(r) << path;
-    return r && r->value("root_share", false);
+    return r && r->stat_path && r->stat_path->root_share.value_or(false);
   };
   ASSERT_EQ(::symlink("/tmp", rootfs("/root/to-tmp").c_str()), 0);
   EXPECT_TRUE(on_root_share("/root", true));

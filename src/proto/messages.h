@@ -1,0 +1,402 @@
+// The host-guest messages (docs/protocol.md, "Messages"): one struct per
+// MESSAGE, each with `parse` (the JSON body checked member by member,
+// bounded, into typed values, or an error naming the member) and `to_json`.
+// Both ends use them: the host's monitor sends host messages and parses
+// guest ones, the agent the other way round, and neither touches a
+// message's JSON anywhere else. A message's name is its handler's name
+// (`create` is the agent's on_create, `exit` the monitor's on_exit), as in
+// Kata's agent.proto.
+//
+// Peer data is untrusted both ways (the guest especially: whatever runs in
+// it may have taken the agent over), so parse() accepts only what the
+// contract allows: integers in range, strings within their bounds, known
+// enumerations, no missing required member.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "net/config.h"
+#include "net/nic_slots.h"
+#include "oci/spec.h"
+
+namespace runvm::msg {
+
+using nlohmann::json;
+
+// Bounds on what a peer may send, beyond the frame's 1 MiB.
+inline constexpr size_t kMaxIdSize = 64;            // process IDs: init, e1, t2
+inline constexpr size_t kMaxTextSize = 64 * 1024;   // messages for people
+inline constexpr size_t kMaxDnsSize = 64 * 1024;    // a DNS datagram or TCP message
+inline constexpr size_t kMaxPsEntries = 4096;
+inline constexpr size_t kMaxListSize = 4096;        // binds, devices, hooks
+
+// ---------------------------------------------------------------------------
+// Parts shared by several messages.
+
+// Stream names of a process's stdio: a tty alone, or stdin/stdout/stderr.
+struct Stdio {
+  std::string tty;  // set for a terminal
+  std::string stdin_stream, stdout_stream, stderr_stream;
+  bool terminal() const { return !tty.empty(); }
+  // The streams the agent writes on (and EOFs).
+  std::vector<std::string> outputs() const;
+
+  // `terminal` is process.terminal, which the shape must agree with.
+  static Result<Stdio> parse(const json& j, bool terminal);
+  json to_json() const;
+};
+
+// process.consoleSize.
+struct ConsoleSize {
+  uint16_t rows = 0, cols = 0;
+};
+
+// A process to run: the OCI process, and its console size if it has one.
+struct ProcessSpec {
+  oci::Process process;
+  std::optional<ConsoleSize> console_size;
+
+  static Result<ProcessSpec> parse(const json& j);
+  json to_json() const;
+};
+
+// A bind mount served from an extra virtio-fs share: the share's tag, the
+// path inside it ("" for its root), where it goes in the container.
+struct BindShare {
+  std::string destination;
+  std::string share;  // [a-z0-9], 1-16
+  std::string subpath;  // relative, never climbing out of the share
+  bool readonly = false;
+  bool file = false;  // a single file: the mount point is a file
+
+  static Result<BindShare> parse(const json& j, const std::string& path);
+  json to_json() const;
+};
+
+// The members of linux.resources the guest applies. Absent: leave as is;
+// as runc, 0 leaves a value alone and -1 removes a limit.
+struct Resources {
+  std::optional<int64_t> memory_limit;  // bytes
+  std::optional<int64_t> cpu_quota;     // us
+  std::optional<uint64_t> cpu_period;   // us
+  std::optional<uint64_t> cpu_shares;
+  std::optional<int64_t> pids_limit;
+
+  static Resources from_spec(const oci::Resources& r);
+  static Result<Resources> parse(const json& j);  // null: nothing
+  json to_json() const;
+};
+
+// ---------------------------------------------------------------------------
+// Host -> guest.
+
+struct Create {
+  static constexpr std::string_view kType = "create";
+  std::string id;
+  ProcessSpec process;
+  bool readonly_root = false;
+  std::string hostname;
+  std::vector<oci::Mount> mounts;
+  Resources resources;
+  std::vector<BindShare> binds;
+  std::vector<oci::Device> devices;
+  net::NetworkConfig network;
+  std::vector<net::NicSlot> nics;
+  bool dns_relay = false;
+  Stdio stdio;
+
+  static Result<Create> parse(const json& j);
+  json to_json() const;
+};
+
+struct Start {
+  static constexpr std::string_view kType = "start";
+  std::string id;
+  std::vector<oci::Hook> hooks;  // startContainer
+  std::string state;             // the OCI state, as JSON text for the hooks' stdin
+
+  static Result<Start> parse(const json& j);
+  json to_json() const;
+};
+
+struct Exec {
+  static constexpr std::string_view kType = "exec";
+  std::string id;
+  ProcessSpec process;
+  Stdio stdio;
+
+  static Result<Exec> parse(const json& j);
+  json to_json() const;
+};
+
+struct Signal {
+  static constexpr std::string_view kType = "signal";
+  std::string id;
+  int signal = 0;  // 1-64
+  bool all = false;
+
+  static Result<Signal> parse(const json& j);
+  json to_json() const;
+};
+
+struct Resize {
+  static constexpr std::string_view kType = "resize";
+  std::string id;
+  uint16_t rows = 0, cols = 0;
+
+  static Result<Resize> parse(const json& j);
+  json to_json() const;
+};
+
+// The queries carry a request number that the answer repeats.
+struct Ps {
+  static constexpr std::string_view kType = "ps";
+  uint64_t request = 0;
+  static Result<Ps> parse(const json& j);
+  json to_json() const;
+};
+
+struct Stats {
+  static constexpr std::string_view kType = "stats";
+  uint64_t request = 0;
+  static Result<Stats> parse(const json& j);
+  json to_json() const;
+};
+
+struct Update {
+  static constexpr std::string_view kType = "update";
+  uint64_t request = 0;
+  Resources resources;
+  static Result<Update> parse(const json& j);
+  json to_json() const;
+};
+
+struct StatPath {
+  static constexpr std::string_view kType = "stat_path";
+  uint64_t request = 0;
+  std::string path;  // bytes
+  bool follow_link = false;
+  bool root_share = false;
+  static Result<StatPath> parse(const json& j);
+  json to_json() const;
+};
+
+struct CopyIn {
+  static constexpr std::string_view kType = "copy_in";
+  std::string id;
+  std::string dest;  // bytes
+  bool same_owner = false;
+  Stdio stdio;
+  static Result<CopyIn> parse(const json& j);
+  json to_json() const;
+};
+
+struct CopyOut {
+  static constexpr std::string_view kType = "copy_out";
+  std::string id;
+  std::string path;  // bytes
+  std::string name;  // the top entry's name; "" the basename of path
+  bool contents_only = false;
+  bool follow_link = false;
+  Stdio stdio;
+  static Result<CopyOut> parse(const json& j);
+  json to_json() const;
+};
+
+struct DnsAnswer {
+  static constexpr std::string_view kType = "dns_answer";
+  uint64_t query = 0;
+  std::string data;
+  static Result<DnsAnswer> parse(const json& j);
+  json to_json() const;
+};
+
+struct NetworkUpdate {
+  static constexpr std::string_view kType = "network_update";
+  net::NetworkConfig network;
+  std::vector<net::NicSlot> nics;
+  bool dns_relay = false;
+  static Result<NetworkUpdate> parse(const json& j);
+  json to_json() const;
+};
+
+struct ReclaimCaches {
+  static constexpr std::string_view kType = "reclaim_caches";
+  static Result<ReclaimCaches> parse(const json& j);
+  json to_json() const;
+};
+
+struct Shutdown {
+  static constexpr std::string_view kType = "shutdown";
+  static Result<Shutdown> parse(const json& j);
+  json to_json() const;
+};
+
+using HostMessage = std::variant<Create, Start, Exec, Signal, Resize, Ps, Stats, Update, StatPath, CopyIn,
+                                 CopyOut, DnsAnswer, NetworkUpdate, ReclaimCaches, Shutdown>;
+
+// ---------------------------------------------------------------------------
+// Guest -> host.
+
+struct Created {
+  static constexpr std::string_view kType = "created";
+  std::string id;
+  int64_t pid = 0;
+  static Result<Created> parse(const json& j);
+  json to_json() const;
+};
+
+struct Started {
+  static constexpr std::string_view kType = "started";
+  std::string id;
+  int64_t pid = 0;
+  static Result<Started> parse(const json& j);
+  json to_json() const;
+};
+
+struct StartFailed {
+  static constexpr std::string_view kType = "start_failed";
+  std::string id;
+  std::string message;
+  int exit_code = 1;  // 1-255
+  static Result<StartFailed> parse(const json& j);
+  json to_json() const;
+};
+
+struct Exit {
+  static constexpr std::string_view kType = "exit";
+  std::string id;
+  int exit_code = 0;          // 0-255
+  std::optional<int> signal;  // 1-64
+  static Result<Exit> parse(const json& j);
+  json to_json() const;
+};
+
+struct Copied {
+  static constexpr std::string_view kType = "copied";
+  std::string id;
+  int exit_code = 0;
+  uint64_t bytes = 0, entries = 0, errors = 0;
+  std::optional<std::string> error;
+  static Result<Copied> parse(const json& j);
+  json to_json() const;
+};
+
+struct PsEntry {
+  int64_t pid = 0, ppid = 0;
+  uint32_t uid = 0;
+  std::string tty;
+  uint64_t time_ms = 0, start_time_ms = 0;
+  std::string cmd;  // bytes
+};
+
+struct PsAnswer {
+  static constexpr std::string_view kType = "ps";
+  uint64_t request = 0;
+  std::vector<PsEntry> processes;
+  static Result<PsAnswer> parse(const json& j);
+  json to_json() const;
+};
+
+struct StatsAnswer {
+  static constexpr std::string_view kType = "stats";
+  uint64_t request = 0;
+  struct {
+    uint64_t usage_ns = 0, user_ns = 0, system_ns = 0;
+  } cpu;
+  struct {
+    uint64_t usage = 0, limit = 0, cache = 0, total = 0;
+  } memory;
+  struct {
+    uint64_t current = 0, limit = 0;
+  } pids;
+  std::vector<std::string> unavailable;  // controllers the guest lacks
+  static Result<StatsAnswer> parse(const json& j);
+  json to_json() const;
+};
+
+struct Updated {
+  static constexpr std::string_view kType = "updated";
+  uint64_t request = 0;
+  static Result<Updated> parse(const json& j);
+  json to_json() const;
+};
+
+// Any query answered with a failure.
+struct Failed {
+  static constexpr std::string_view kType = "failed";
+  uint64_t request = 0;
+  std::string message;
+  static Result<Failed> parse(const json& j);
+  json to_json() const;
+};
+
+struct StatPathAnswer {
+  static constexpr std::string_view kType = "stat_path";
+  uint64_t request = 0;
+  // A path that could not be looked up: its errno (0: the container is not
+  // running) and why; the rest is then unset.
+  std::optional<int> error_number;
+  std::string message;
+  std::string kind;  // file, directory, symlink, other
+  uint32_t mode = 0;
+  uint64_t size = 0;
+  std::string link_target;  // bytes; symlink only
+  std::optional<bool> root_share;
+  static Result<StatPathAnswer> parse(const json& j);
+  json to_json() const;
+};
+
+struct DnsQuery {
+  static constexpr std::string_view kType = "dns_query";
+  uint64_t query = 0;
+  std::string data;
+  bool tcp = false;
+  static Result<DnsQuery> parse(const json& j);
+  json to_json() const;
+};
+
+struct NetworkUpdated {
+  static constexpr std::string_view kType = "network_updated";
+  std::optional<std::string> error;
+  static Result<NetworkUpdated> parse(const json& j);
+  json to_json() const;
+};
+
+using GuestMessage = std::variant<Created, Started, StartFailed, Exit, Copied, PsAnswer, StatsAnswer, Updated,
+                                  Failed, StatPathAnswer, DnsQuery, NetworkUpdated>;
+
+// ---------------------------------------------------------------------------
+// The boundary: a MESSAGE body to one of the above, or an error that names
+// the message and the member.
+
+Result<HostMessage> parse_host_message(const json& body);
+Result<GuestMessage> parse_guest_message(const json& body);
+
+// What a host message that starts a process (create, exec, copy_in,
+// copy_out) names, read even when the rest of it is malformed, so that the
+// agent can still refuse it with start_failed and end the streams the host
+// opened for it.
+struct ProcessRef {
+  std::string id;                    // "" when unreadable
+  std::vector<std::string> outputs;  // stdout/stderr or tty
+  std::string stdin_stream;
+};
+ProcessRef process_ref(const json& body);
+// A malformed query's request number (0 when unreadable), for its `failed`.
+uint64_t request_ref(const json& body);
+
+template <typename M>
+json to_json(const M& m) {
+  return m.to_json();
+}
+
+}  // namespace runvm::msg

@@ -1,0 +1,253 @@
+#include "proto/messages.h"
+
+#include <gtest/gtest.h>
+
+namespace runvm::msg {
+namespace {
+
+json parse(const char* text) { return json::parse(text); }
+
+std::string error_of(const json& body, bool from_guest = true) {
+  if (from_guest) {
+    auto m = parse_guest_message(body);
+    return m ? "" : m.error().message();
+  }
+  auto m = parse_host_message(body);
+  return m ? "" : m.error().message();
+}
+
+// Every message survives to_json -> parse unchanged: both ends agree.
+template <typename M>
+M round_trip(const M& m) {
+  json j = m.to_json();
+  std::string text = j.dump();  // never throws: byte strings are encoded
+  auto back = M::parse(json::parse(text));
+  EXPECT_TRUE(back) << (back ? "" : back.error().message());
+  return back ? *back : M{};
+}
+
+TEST(Messages, ExitRoundTripsAndIsCheckedByType) {
+  Exit e{"e1", 137, 9};
+  Exit back = round_trip(e);
+  EXPECT_EQ(back.id, "e1");
+  EXPECT_EQ(back.exit_code, 137);
+  EXPECT_EQ(back.signal, 9);
+  auto m = parse_guest_message(parse(R"({"type":"exit","id":"init","exit_code":0,"signal":null})"));
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(std::holds_alternative<Exit>(*m));
+}
+
+TEST(Messages, IllTypedGuestMessagesAreErrorsNotExceptions) {
+  EXPECT_EQ(error_of(parse(R"({"type":"exit","id":"init","exit_code":"x"})")),
+            "exit.exit_code: expected an integer from 0 to 255");
+  EXPECT_EQ(error_of(parse(R"({"type":"exit","id":"init","exit_code":256})")),
+            "exit.exit_code: expected an integer from 0 to 255");
+  EXPECT_EQ(error_of(parse(R"({"type":"exit","id":"init","exit_code":-1})")),
+            "exit.exit_code: expected an integer from 0 to 255");
+  EXPECT_EQ(error_of(parse(R"({"type":"exit","id":7,"exit_code":0})")), "exit.id: expected a string");
+  EXPECT_EQ(error_of(parse(R"({"type":"exit","exit_code":0})")), "exit.id: is required");
+  EXPECT_EQ(error_of(parse(R"({"type":"started","id":"e1","pid":1.5})")),
+            "started.pid: expected an integer from 1 to 4194304");
+  EXPECT_EQ(error_of(parse(R"({"type":"start_failed","id":"e1","message":["x"],"exit_code":1})")),
+            "start_failed.message: expected a string");
+  EXPECT_EQ(error_of(parse(R"({"type":"ps","request":1,"processes":{}})")), "ps.processes: expected an array");
+  EXPECT_EQ(error_of(parse(R"({"type":"ps","request":-1,"processes":[]})")),
+            "ps.request: expected an integer from 0 to 18446744073709551615");
+  EXPECT_EQ(error_of(parse(R"({"type":"dns_query","query":1,"data":"zz"})")), "dns_query.data: expected hex");
+  EXPECT_EQ(error_of(parse(R"({"type":"stat_path","request":1,"kind":"socket","mode":1})")),
+            "stat_path.kind: expected file, directory, symlink or other");
+  EXPECT_EQ(error_of(parse(R"({"type":"copied","id":"t1","exit_code":0,"bytes":-5})")),
+            "copied.bytes: expected an integer from 0 to 18446744073709551615");
+  EXPECT_EQ(error_of(parse(R"({"type":"stats","request":1,"cpu":[]})")), "stats.cpu: expected an object");
+  EXPECT_EQ(error_of(parse(R"({"type":"nonsense"})")), "unknown message type \"nonsense\"");
+  EXPECT_EQ(error_of(parse(R"({"id":"init"})")), "a message without a type");
+  EXPECT_EQ(error_of(parse(R"([1,2])")), "a message must be a JSON object");
+  // A host message is not a guest message.
+  EXPECT_EQ(error_of(parse(R"({"type":"create","id":"init"})")), "unknown message type \"create\"");
+}
+
+TEST(Messages, OversizedTextIsRefused) {
+  json m = {{"type", "start_failed"}, {"id", "e1"}, {"message", std::string(kMaxTextSize + 1, 'x')},
+            {"exit_code", 1}};
+  EXPECT_EQ(error_of(m), "start_failed.message: longer than 65536 bytes");
+  json ps = {{"type", "ps"}, {"request", 1}, {"processes", json::array()}};
+  for (size_t i = 0; i <= kMaxPsEntries; ++i) ps["processes"].push_back({{"pid", 1}, {"ppid", 0}, {"uid", 0}});
+  EXPECT_EQ(error_of(ps), "ps.processes: more than 4096");
+  EXPECT_EQ(error_of(json{{"type", "exit"}, {"id", std::string(65, 'e')}, {"exit_code", 0}}),
+            "exit.id: longer than 64 bytes");
+}
+
+TEST(Messages, GuestAnswersRoundTrip) {
+  PsAnswer ps{3, {{1, 0, 0, "pts/0", 20, 1500, std::string("sh\xff -c", 6)}}};
+  PsAnswer ps_back = round_trip(ps);
+  ASSERT_EQ(ps_back.processes.size(), 1u);
+  EXPECT_EQ(ps_back.processes[0].cmd, ps.processes[0].cmd);
+  EXPECT_EQ(ps_back.processes[0].start_time_ms, 1500u);
+
+  StatsAnswer stats;
+  stats.request = 4;
+  stats.memory.limit = 1 << 20;
+  stats.unavailable = {"memory"};
+  StatsAnswer stats_back = round_trip(stats);
+  EXPECT_EQ(stats_back.memory.limit, 1u << 20);
+  EXPECT_EQ(stats_back.unavailable, stats.unavailable);
+
+  StatPathAnswer missing;
+  missing.request = 5;
+  missing.error_number = 2;
+  missing.message = "open /nope";
+  EXPECT_EQ(round_trip(missing).error_number, 2);
+  StatPathAnswer link;
+  link.kind = "symlink";
+  link.mode = 0120777;
+  link.link_target = "/run/x";
+  link.root_share = false;
+  StatPathAnswer link_back = round_trip(link);
+  EXPECT_EQ(link_back.link_target, "/run/x");
+  EXPECT_EQ(link_back.root_share, false);
+
+  Copied copied{"t1", 1, 5, 1, 0, std::string("destination: open /srv")};
+  EXPECT_EQ(round_trip(copied).error, copied.error);
+  EXPECT_EQ(round_trip(DnsQuery{7, std::string("\x00\x01", 2), true}).data, std::string("\x00\x01", 2));
+  EXPECT_EQ(round_trip(NetworkUpdated{std::string("no")}).error, "no");
+  EXPECT_EQ(round_trip(StartFailed{"e1", "exec: \"x\": executable file not found in $PATH", 127}).exit_code, 127);
+}
+
+TEST(Messages, ProcessBytesThatAreNotUtf8SurviveTheWire) {
+  Exec e;
+  e.id = "e1";
+  e.process.process.args = {"/bin/echo", std::string("caf\xe9", 4)};
+  e.process.process.env = {std::string("X=\xff", 3)};
+  e.process.process.cwd = std::string("/tmp/\xfe", 6);
+  e.stdio = {"", "e1/stdin", "e1/stdout", "e1/stderr"};
+  Exec back = round_trip(e);
+  EXPECT_EQ(back.process.process.args, e.process.process.args);
+  EXPECT_EQ(back.process.process.env, e.process.process.env);
+  EXPECT_EQ(back.process.process.cwd, e.process.process.cwd);
+  EXPECT_EQ(back.stdio.outputs(), (std::vector<std::string>{"e1/stdout", "e1/stderr"}));
+}
+
+TEST(Messages, CreateRoundTrips) {
+  Create c;
+  c.id = "init";
+  c.process.process.args = {"sh"};
+  c.process.console_size = ConsoleSize{40, 120};
+  c.readonly_root = true;
+  c.hostname = "c1";
+  c.mounts = {{"/proc", "proc", "proc", {}}};
+  c.resources.memory_limit = 1 << 28;
+  c.resources.cpu_quota = 50000;
+  c.binds = {{"/data", "m0", "", true, false}};
+  oci::Device tun;
+  tun.path = "/dev/net/tun";
+  tun.major = 10;
+  tun.minor = 200;
+  c.devices = {tun};
+  c.dns_relay = true;
+  c.stdio = {"", "init/stdin", "init/stdout", "init/stderr"};
+  Create back = round_trip(c);
+  EXPECT_EQ(back.hostname, "c1");
+  EXPECT_TRUE(back.readonly_root);
+  ASSERT_TRUE(back.process.console_size);
+  EXPECT_EQ(back.process.console_size->cols, 120);
+  EXPECT_EQ(back.resources.memory_limit, 1 << 28);
+  ASSERT_EQ(back.binds.size(), 1u);
+  EXPECT_TRUE(back.binds[0].readonly);
+  ASSERT_EQ(back.devices.size(), 1u);
+  EXPECT_EQ(back.devices[0].file_mode, 0666u);
+  EXPECT_TRUE(back.dns_relay);
+}
+
+TEST(Messages, HostQueriesRoundTrip) {
+  EXPECT_EQ(round_trip(Signal{"init", 15, true}).all, true);
+  EXPECT_EQ(round_trip(Resize{"e1", 40, 120}).cols, 120);
+  EXPECT_EQ(round_trip(Ps{9}).request, 9u);
+  Update u;
+  u.request = 2;
+  u.resources.pids_limit = 100;
+  EXPECT_EQ(round_trip(u).resources.pids_limit, 100);
+  StatPath s{3, std::string("/a\xff", 3), true, true};
+  EXPECT_EQ(round_trip(s).path, s.path);
+  CopyOut out;
+  out.id = "t2";
+  out.path = "/etc";
+  out.name = "etc";
+  out.contents_only = true;
+  out.stdio = {"", "t2/stdin", "t2/stdout", "t2/stderr"};
+  EXPECT_TRUE(round_trip(out).contents_only);
+  Start st;
+  st.id = "init";
+  st.state = R"({"id":"c1"})";
+  st.hooks = {oci::Hook{"/bin/hook", {"hook"}, {}, 5}};
+  Start st_back = round_trip(st);
+  EXPECT_EQ(st_back.state, st.state);
+  ASSERT_EQ(st_back.hooks.size(), 1u);
+  EXPECT_EQ(st_back.hooks[0].timeout, 5);
+}
+
+TEST(Messages, StdioShapeMustMatchTerminal) {
+  EXPECT_EQ(Stdio::parse(parse(R"({"stdin":"a","stdout":"b","stderr":"c"})"), true).error().message(),
+            "stdio.tty: is required");
+  EXPECT_EQ(Stdio::parse(parse(R"({"tty":"a"})"), false).error().message(),
+            "stdio.tty: given for a process without a terminal");
+  EXPECT_EQ(Stdio::parse(parse(R"({"stdin":"a","stdout":"a","stderr":"c"})"), false).error().message(),
+            "stdio: stdin, stdout and stderr must be distinct streams");
+  EXPECT_EQ(Stdio::parse(json(), false).error().message(), "stdio: expected an object");
+}
+
+TEST(Messages, HostRequestsAreCheckedToo) {
+  EXPECT_EQ(error_of(parse(R"({"type":"signal","id":"init","signal":0})"), false),
+            "signal.signal: expected an integer from 1 to 64");
+  EXPECT_EQ(error_of(parse(R"({"type":"start","id":"init","hooks":[{"path":"hook"}]})"), false),
+            "start.hooks[0].path: must be an absolute path");
+  EXPECT_EQ(error_of(parse(R"({"type":"start","id":"init","hooks":[{"path":"/h","timeout":0}]})"), false),
+            "start.hooks[0].timeout: expected an integer from 1 to 31536000");
+  EXPECT_EQ(error_of(parse(R"({"type":"update","request":1,"resources":{"memory":{"limit":"1G"}}})"), false),
+            "resources.memory.limit: expected an integer from -9223372036854775808 to 9223372036854775807");
+  EXPECT_EQ(error_of(parse(R"({"type":"update","request":1,"resources":{"pids":3}})"), false),
+            "resources.pids: expected an object");
+  for (const char* bad : {R"([{"destination":"rel","share":"m0","subpath":""}])",
+                          R"([{"destination":"/a/../b","share":"m0","subpath":""}])",
+                          R"([{"destination":"/a","share":"M/0","subpath":""}])",
+                          R"([{"destination":"/a","share":"m0","subpath":"../etc"}])",
+                          R"([{"destination":"/a","share":"m0","subpath":"/etc"}])", R"({"x":1})"}) {
+    json create = {{"type", "create"}, {"id", "init"}, {"process", {{"args", {"sh"}}}},
+                   {"stdio", {{"stdin", "i"}, {"stdout", "o"}, {"stderr", "e"}}}, {"binds", parse(bad)}};
+    EXPECT_NE(error_of(create, false), "") << bad;
+  }
+  for (const char* bad :
+       {R"([{"path":"/etc/x","type":"c","major":1,"minor":3,"mode":438,"uid":0,"gid":0}])",
+        R"([{"path":"/dev/../etc/x","type":"c","major":1,"minor":3,"mode":438,"uid":0,"gid":0}])",
+        R"([{"path":"/dev/x","type":"s","major":1,"minor":3,"mode":438,"uid":0,"gid":0}])",
+        R"([{"path":"/dev/x","type":"c","major":-1,"minor":3,"mode":438,"uid":0,"gid":0}])",
+        R"([{"path":"/dev/x","type":"c","major":1,"minor":3}])"}) {
+    json create = {{"type", "create"}, {"id", "init"}, {"process", {{"args", {"sh"}}}},
+                   {"stdio", {{"stdin", "i"}, {"stdout", "o"}, {"stderr", "e"}}}, {"devices", parse(bad)}};
+    EXPECT_NE(error_of(create, false), "") << bad;
+  }
+}
+
+TEST(Messages, DevicesKeepPermissionBitsOnly) {
+  json create = {{"type", "create"}, {"id", "init"}, {"process", {{"args", {"sh"}}}},
+                 {"stdio", {{"stdin", "i"}, {"stdout", "o"}, {"stderr", "e"}}},
+                 {"devices", parse(R"([{"path":"/dev/net/tun","type":"c","major":10,"minor":200,"mode":8630,
+                                        "uid":0,"gid":5}])")}};
+  auto c = Create::parse(create);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->devices[0].file_mode, 0666u) << "the S_IFCHR bits Docker sends are dropped";
+  EXPECT_EQ(c->devices[0].gid, 5u);
+}
+
+TEST(Messages, AMalformedProcessRequestStillNamesItsStreams) {
+  ProcessRef ref = process_ref(parse(
+      R"({"type":"exec","id":"e4","process":"junk","stdio":{"stdin":"e4/stdin","stdout":"e4/stdout","stderr":"e4/stderr"}})"));
+  EXPECT_EQ(ref.id, "e4");
+  EXPECT_EQ(ref.outputs, (std::vector<std::string>{"e4/stdout", "e4/stderr"}));
+  EXPECT_EQ(ref.stdin_stream, "e4/stdin");
+  EXPECT_EQ(process_ref(parse(R"({"stdio":{"tty":"e5/tty"}})")).outputs, (std::vector<std::string>{"e5/tty"}));
+  EXPECT_EQ(process_ref(parse("3")).id, "");
+  EXPECT_EQ(request_ref(parse(R"({"type":"update","request":12,"resources":7})")), 12u);
+}
+
+}  // namespace
+}  // namespace runvm::msg
