@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "common/json_bytes.h"
 #include "runtime/lifecycle.h"
 
 namespace runvm::cli {
@@ -57,7 +58,7 @@ void add_list_command(CLI::App& app, const GlobalOptions& g, CommandRunner& sele
         nlohmann::ordered_json all = nlohmann::ordered_json::array();
         for (const auto& c : containers)
           all.push_back(runtime::state_for_output(c, owner_of(g.root + "/" + c.id)));
-        std::printf("%s\n", containers.empty() ? "null" : all.dump().c_str());
+        std::printf("%s\n", containers.empty() ? "null" : json_bytes::to_text(all).c_str());
         return 0;
       }
       std::vector<std::vector<std::string>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};

@@ -120,5 +120,12 @@ int main(int argc, char** argv) {
   accel_request = *accel;
   // A reader that goes away is an EPIPE to handle, not a reason to die.
   ::signal(SIGPIPE, SIG_IGN);
-  return selected ? selected() : 1;
+  // The last resort: an exception that escapes a command (a bug) is
+  // reported as a failure; unwinding on the way runs every owner's cleanup
+  // (a half-created container's state directory goes with its StateDir).
+  try {
+    return selected ? selected() : 1;
+  } catch (const std::exception& e) {
+    return cli::report_failure(app.get_subcommands().front()->get_name(), std::string("internal error: ") + e.what());
+  }
 }

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "common/json_bytes.h"
 #include "runtime/lifecycle.h"
 
 namespace runvm::cli {
@@ -14,7 +15,7 @@ void add_state_command(CLI::App& app, const GlobalOptions& g, CommandRunner& sel
     selected = [&g, id]() -> int {
       auto s = runtime::find_container(g.root, *id);
       if (!s) return report_failure("state", s.error().describe());
-      std::fputs(runtime::state_for_output(*s).dump(2).c_str(), stdout);
+      std::fputs(json_bytes::to_text(runtime::state_for_output(*s), 2).c_str(), stdout);
       return 0;
     };
   });

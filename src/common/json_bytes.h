@@ -30,5 +30,6 @@ Result<std::string> decode(const nlohmann::json& value, const std::string& path)
 // dump() that never throws: invalid UTF-8 in strings becomes U+FFFD. For
 // JSON whose byte strings were encoded above, nothing is replaced.
 std::string to_text(const nlohmann::json& value, int indent = -1);
+std::string to_text(const nlohmann::ordered_json& value, int indent = -1);
 
 }  // namespace runvm::json_bytes

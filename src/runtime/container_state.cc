@@ -3,8 +3,11 @@
 #include <time.h>
 
 #include <cstdio>
+#include <limits>
 
 #include "common/io.h"
+#include "common/json_bytes.h"
+#include "proto/fields.h"
 #include "host/proc.h"
 
 namespace runvm::runtime {
@@ -16,13 +19,46 @@ namespace {
 std::string state_text(const ContainerState& s) {
   json j = {{"ociVersion", s.oci_version}, {"id", s.id},
             {"pid", s.pid},                {"pidStart", s.pid_start},
-            {"status", s.status},          {"bundle", s.bundle},
-            {"rootfs", s.rootfs},          {"created", s.created},
+            {"status", s.status},          {"bundle", json_bytes::encode(s.bundle)},
+            {"rootfs", json_bytes::encode(s.rootfs)}, {"created", s.created},
             {"annotations", s.annotations}, {"hooks", s.hooks},
             {"cgroup", s.cgroup},          {"vmVcpus", s.vm_vcpus},
-            {"vmMemoryMiB", s.vm_memory_mib}, {"netnsPath", s.netns_path},
+            {"vmMemoryMiB", s.vm_memory_mib}, {"netnsPath", json_bytes::encode(s.netns_path)},
             {"redirectedLinks", s.redirected_links}};
   return j.dump();
+}
+
+// state.json, member by member (the bundle and paths as byte strings).
+Result<ContainerState> parse_state(const json& j) {
+  constexpr size_t kMaxText = 64 * 1024;
+  msg::Fields f = TRY(msg::Fields::of(j, "state"));
+  ContainerState s;
+  s.oci_version = TRY(f.text("ociVersion", 64, false));
+  s.id = TRY(f.text("id", 1024));
+  s.pid = TRY(f.integer_or<pid_t>("pid", 0, 0, std::numeric_limits<pid_t>::max()));
+  s.pid_start = TRY(f.integer_or<uint64_t>("pidStart", 0, 0, std::numeric_limits<uint64_t>::max()));
+  s.status = TRY(f.text("status", 64));
+  s.bundle = TRY(f.bytes("bundle", kMaxText, false));
+  s.rootfs = TRY(f.bytes("rootfs", kMaxText, false));
+  s.created = TRY(f.text("created", 64, false));
+  if (const json* a = f.find("annotations")) {
+    if (!a->is_object()) return fail("state.annotations: expected an object");
+    s.annotations = *a;
+  }
+  if (const json* h = f.find("hooks")) {
+    if (!h->is_object()) return fail("state.hooks: expected an object");
+    s.hooks = *h;
+  }
+  s.cgroup = TRY(f.text("cgroup", kMaxText, false));
+  s.vm_vcpus = TRY(f.integer_or<unsigned>("vmVcpus", 0, 0, 4096));
+  s.vm_memory_mib = TRY(f.integer_or<uint64_t>("vmMemoryMiB", 0, 0, std::numeric_limits<uint64_t>::max()));
+  s.netns_path = TRY(f.bytes("netnsPath", kMaxText, false));
+  if (const json* links = f.find("redirectedLinks")) {
+    if (!links->is_array() || links->size() > 1024) return fail("state.redirectedLinks: expected an array");
+    for (const auto& l : *links)
+      s.redirected_links.push_back(TRY(msg::Fields::integer_value<int>(l, "state.redirectedLinks", 1, INT32_MAX)));
+  }
+  return s;
 }
 
 }  // namespace
@@ -44,28 +80,11 @@ Result<ContainerState> load_state(const std::string& state_dir) {
   json j = json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return fail(state_dir + "/state.json is corrupt; remove the container with delete --force");
-  ContainerState s;
-  try {
-    s.oci_version = j.value("ociVersion", "");
-    s.id = j.at("id").get<std::string>();
-    s.pid = j.value("pid", 0);
-    s.pid_start = j.value("pidStart", uint64_t{0});
-    s.status = j.at("status").get<std::string>();
-    s.bundle = j.value("bundle", "");
-    s.rootfs = j.value("rootfs", "");
-    s.created = j.value("created", "");
-    s.annotations = j.value("annotations", json::object());
-    s.hooks = j.value("hooks", json::object());
-    s.cgroup = j.value("cgroup", "");
-    s.vm_vcpus = j.value("vmVcpus", 0u);
-    s.vm_memory_mib = j.value("vmMemoryMiB", uint64_t{0});
-    s.netns_path = j.value("netnsPath", "");
-    s.redirected_links = j.value("redirectedLinks", std::vector<int>{});
-  } catch (const json::exception& e) {
-    return fail(state_dir + "/state.json is corrupt (" + e.what() +
+  auto parsed = parse_state(j);
+  if (!parsed)
+    return fail(state_dir + "/state.json is corrupt (" + parsed.error().message() +
                 "); remove the container with delete --force");
-  }
-  return s;
+  return parsed;
 }
 
 std::string live_status(const ContainerState& s) {

@@ -285,7 +285,15 @@ Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code
     ::close(devnull);
   }
   int exit_code = 1;
-  auto running = bring_up(o, std::move(c), exit_code);
+  // The last resort, as in main: `create` hears why, and the state goes.
+  auto guarded = [&]() -> Result<Running> {
+    try {
+      return bring_up(o, std::move(c), exit_code);
+    } catch (const std::exception& e) {
+      return fail(std::string("internal error: ") + e.what());
+    }
+  };
+  auto running = guarded();
   std::string message = running ? "ok" : running.error().describe();
   (void)io::write_all(report, message);
   ::close(report);

@@ -1,5 +1,7 @@
 #include "runtime/hooks.h"
 
+#include "common/json_bytes.h"
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -81,7 +83,7 @@ Status run_hook(const oci::Hook& hook, const std::string& state_text) {
 }  // namespace
 
 Status run_hooks(const std::vector<oci::Hook>& hooks, const json& state) {
-  std::string text = state.dump();
+  std::string text = json_bytes::to_text(state);
   for (size_t i = 0; i < hooks.size(); ++i) {
     if (Status s = run_hook(hooks[i], text); !s)
       return fail("error running hook #" + std::to_string(i) + ": error running hook: " +
@@ -106,10 +108,25 @@ std::vector<oci::Hook> hooks_from_json(const json& list) {
   for (const auto& j : list) {
     if (!j.is_object()) continue;
     oci::Hook h;
-    h.path = j.value("path", "");
-    h.args = j.value("args", std::vector<std::string>{});
-    h.env = j.value("env", std::vector<std::string>{});
-    if (j.contains("timeout") && j["timeout"].is_number_integer()) h.timeout = j["timeout"].get<int>();
+    // runvm's own record (state.json), read as carefully as any file.
+    auto text = [&](const char* key) {
+      auto it = j.find(key);
+      return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    auto texts = [&](const char* key) {
+      std::vector<std::string> v;
+      auto it = j.find(key);
+      if (it != j.end() && it->is_array())
+        for (const auto& s : *it)
+          if (s.is_string()) v.push_back(s.get<std::string>());
+      return v;
+    };
+    h.path = text("path");
+    h.args = texts("args");
+    h.env = texts("env");
+    auto t = j.find("timeout");
+    if (t != j.end() && t->is_number_integer() && t->get<int64_t>() > 0 && t->get<int64_t>() < INT32_MAX)
+      h.timeout = static_cast<int>(t->get<int64_t>());
     out.push_back(std::move(h));
   }
   return out;

@@ -147,7 +147,17 @@ Status Monitor::start() {
 int Monitor::serve() {
   Process& init = *processes_["init"];
   while (!lost_ && !(init.exit_code && (abandoned_ || init.relay.drained()))) {
-    if (Status s = step(-1); !s) {
+    // The last resort: whatever escapes a step (a bug; the guest's input is
+    // parsed into values before anything acts on it) stops the container
+    // the way a lost VM does, recorded and cleaned up, never a crash that
+    // leaves QEMU and a "running" state behind.
+    Status s = ok();
+    try {
+      s = step(-1);
+    } catch (const std::exception& e) {
+      s = fail(std::string("internal error: ") + e.what());
+    }
+    if (!s) {
       log::error("lost the container's VM: " + s.error().describe());
       lost_ = true;
     }
