@@ -1,0 +1,424 @@
+// The hostile-guest tier: a container's monitor driven by a fake agent over
+// a socketpair, with a fake VMM backend injected (no QEMU). Whatever the
+// "guest" sends (ill-typed, oversized, truncated, out-of-order, duplicate,
+// unknown-stream or flooding messages, answers for processes that do not
+// exist, nothing at all), the monitor never crashes, never grows without
+// bound, records `stopped` and lets go of its VM.
+//
+// Each test forks a monitor (it blocks signals and owns descriptors, as in
+// runvm) and plays the agent in the test process.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "common/io.h"
+#include "common/log.h"
+#include "proto/messages.h"
+#include "proto/session.h"
+#include "runtime/container_state.h"
+#include "runtime/monitor.h"
+#include "vm/vmm.h"
+
+namespace runvm {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+// A VM that is only its agent channel. Killing it closes the channel and
+// makes its watch descriptor readable, as QEMU's exit would.
+class FakeVm : public vm::Vm {
+ public:
+  FakeVm(UniqueFd agent, UniqueFd watch_r, UniqueFd watch_w, std::string console)
+      : agent_(std::move(agent)), watch_r_(std::move(watch_r)), watch_w_(std::move(watch_w)),
+        console_(std::move(console)) {}
+  int agent_fd() const override { return agent_.get(); }
+  std::vector<int> watch_fds() const override { return {watch_r_.get()}; }
+  std::string check_failure() override { return killed_ ? "the fake VM was stopped" : ""; }
+  bool exited() override { return killed_; }
+  bool wait_exit(std::chrono::milliseconds) override { return killed_; }
+  Status pause() override { return ok(); }
+  Status resume() override { return ok(); }
+  void kill() override {
+    killed_ = true;
+    agent_.reset();
+    watch_w_.reset();
+  }
+  std::vector<pid_t> file_server_pids(int) const override { return {}; }
+  std::string console_log_path() const override { return console_; }
+
+ private:
+  UniqueFd agent_, watch_r_, watch_w_;
+  std::string console_;
+  bool killed_ = false;
+};
+
+class FakeBackend : public vm::VmmBackend {
+ public:
+  FakeBackend(UniqueFd agent, std::string console) : agent_(std::move(agent)), console_(std::move(console)) {}
+  std::string name() const override { return "fake"; }
+  Result<std::unique_ptr<vm::Vm>> boot(const vm::VmSpec&) override {
+    auto [r, w] = TRY(io::make_pipe());
+    return std::unique_ptr<vm::Vm>(new FakeVm(std::move(agent_), std::move(r), std::move(w), console_));
+  }
+
+ private:
+  UniqueFd agent_;
+  std::string console_;
+};
+
+// The guest's end: a Session over the socketpair.
+class FakeAgent {
+ public:
+  explicit FakeAgent(UniqueFd fd) : fd_(std::move(fd)), session_("runvm-agent") { session_.send_hello(); }
+
+  // Reads until `done` says so, the host hangs up, or the time is up.
+  // Returns false on timeout.
+  bool read_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 20s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      flush();
+      if (host_gone) return true;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p = {fd_.get(), POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[65536];
+      ssize_t n = ::read(fd_.get(), buf, sizeof buf);
+      if (n <= 0) {
+        host_gone = true;
+        continue;
+      }
+      auto events = session_.receive(std::string_view(buf, static_cast<size_t>(n)));
+      if (!events) {
+        host_gone = true;
+        continue;
+      }
+      for (auto& e : *events) {
+        if (auto* m = std::get_if<proto::event::Message>(&e)) messages.push_back(m->body);
+        if (auto* pe = std::get_if<proto::event::PeerError>(&e)) peer_error = pe->message;
+      }
+    }
+    return true;
+  }
+  // Writes what is queued, waiting while the host is slow to read.
+  void flush() {
+    std::string& out = session_.outbox();
+    while (!out.empty() && !host_gone && fd_) {
+      ssize_t n = ::send(fd_.get(), out.data(), out.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno == EAGAIN) {
+        pollfd p = {fd_.get(), POLLOUT, 0};
+        if (::poll(&p, 1, 10000) <= 0) host_gone = true;
+        continue;
+      }
+      if (n <= 0) {
+        host_gone = true;
+        break;
+      }
+      out.erase(0, static_cast<size_t>(n));
+    }
+  }
+  void hang_up() { fd_.reset(); }
+  void send(const json& m) {
+    ASSERT_TRUE(session_.send_message("control", m));
+    flush();
+  }
+  // Bytes the Session would refuse to produce, straight onto the channel.
+  void send_raw(std::string bytes) {
+    session_.outbox() += bytes;
+    flush();
+  }
+  bool has(const std::string& type) const {
+    for (const auto& m : messages)
+      if (m.value("type", "") == type) return true;
+    return false;
+  }
+  // The handshake and create: answers `created` for init.
+  void accept_create() {
+    ASSERT_TRUE(read_until([&] { return has("create"); }));
+    // The host opened init's streams; its stdin direction is ours to end.
+    send(msg::Created{"init", 42}.to_json());
+  }
+  proto::Session& session() { return session_; }
+
+  std::vector<json> messages;
+  std::string peer_error;
+  bool host_gone = false;
+
+ private:
+  UniqueFd fd_;
+  proto::Session session_;
+};
+
+std::string frame(uint8_t type, const std::string& stream, const std::string& payload) {
+  std::string f = {'\x52', '\x56', static_cast<char>(type), static_cast<char>(stream.size())};
+  uint32_t n = static_cast<uint32_t>(payload.size());
+  for (int i = 0; i < 4; ++i) f.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  return f + stream + payload;
+}
+
+class MonitorHostileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/runvm-hostile-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    std::filesystem::create_directories(dir_ + "/state");
+    std::ofstream(dir_ + "/console.log") << "";
+  }
+  void TearDown() override {
+    if (monitor_ > 0) {
+      ::kill(monitor_, SIGKILL);
+      ::waitpid(monitor_, nullptr, 0);
+    }
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Forks the monitor: create (boot the fake VM, handshake, create init),
+  // then serve. Its log goes to dir_/monitor.log.
+  FakeAgent start_monitor(std::chrono::milliseconds boot_timeout = 20s) {
+    int sv[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    UniqueFd host(sv[0]), guest(sv[1]);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      guest.reset();
+      run_monitor(std::move(host), boot_timeout);
+    }
+    monitor_ = pid;
+    host.reset();
+    EXPECT_EQ(::fcntl(guest.get(), F_SETFL, O_NONBLOCK), 0);
+    return FakeAgent(std::move(guest));
+  }
+
+  [[noreturn]] void run_monitor(UniqueFd host, std::chrono::milliseconds boot_timeout) {
+    FILE* log_file = std::fopen((dir_ + "/monitor.log").c_str(), "a");
+    log::set_sink([log_file](log::Level level, const std::string& m) {
+      std::fprintf(log_file, "%s: %s\n", log::level_name(level), m.c_str());
+      std::fflush(log_file);
+    });
+    int devnull = ::open("/dev/null", O_RDWR);
+    ::fcntl(host.get(), F_SETFL, O_NONBLOCK);
+    runtime::MonitorConfig c;
+    c.state.id = "hostile";
+    c.state.status = "creating";
+    c.state.pid = ::getpid();
+    c.state_dir = dir_ + "/state";
+    c.spec.process.args = {"sh"};
+    c.vm.rootfs = dir_;
+    c.boot_timeout = boot_timeout;
+    c.init_io.in = devnull;
+    c.init_io.out = devnull;
+    c.init_io.err = devnull;
+    c.backend = std::make_shared<FakeBackend>(std::move(host), dir_ + "/console.log");
+    (void)runtime::save_state(c.state_dir, c.state);
+    int start_exit_code = 1;
+    auto monitor = runtime::Monitor::create(std::move(c), start_exit_code);
+    if (!monitor) {
+      std::fprintf(log_file, "create failed: %s\n", monitor.error().describe().c_str());
+      std::fflush(log_file);
+      ::_exit(100);
+    }
+    int status = (*monitor)->serve();
+    monitor->reset();
+    ::_exit(status);
+  }
+
+  // The monitor's exit status, waiting up to `limit`; -1 if it is still
+  // running, -2 - signal if it crashed.
+  int wait_monitor(std::chrono::milliseconds limit = 20s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status;
+      pid_t r = ::waitpid(monitor_, &status, WNOHANG);
+      if (r == monitor_) {
+        monitor_ = -1;
+        if (WIFSIGNALED(status)) return -2 - WTERMSIG(status);
+        return WEXITSTATUS(status);
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return -1;
+  }
+
+  std::string recorded_status() {
+    auto s = runtime::load_state(dir_ + "/state");
+    return s ? s->status : "unreadable: " + s.error().describe();
+  }
+  // The agent answers create; the monitor records "created" (from then on
+  // it serves, and what the guest sends is the running container's).
+  void created(FakeAgent& agent) {
+    agent.accept_create();
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (recorded_status() != "created" && std::chrono::steady_clock::now() < deadline) {
+      agent.read_until([] { return false; }, 20ms);
+    }
+    ASSERT_EQ(recorded_status(), "created") << log_text();
+  }
+
+  std::string log_text() {
+    auto text = io::read_file(dir_ + "/monitor.log");
+    return text ? *text : "";
+  }
+
+  // The common end of a hostile test: the monitor gave up on the guest,
+  // exited as a lost VM does (137), recorded "stopped" and hung up.
+  void expect_stopped_cleanly(FakeAgent& agent) {
+    EXPECT_EQ(wait_monitor(), runtime::kVmLostExitStatus) << log_text();
+    EXPECT_EQ(recorded_status(), "stopped");
+    EXPECT_TRUE(agent.read_until([] { return false; }, 2s)) << "the channel stayed open";
+    EXPECT_TRUE(agent.host_gone);
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/state/control.sock")) << "the control socket was left";
+  }
+
+  std::string dir_;
+  pid_t monitor_ = -1;
+};
+
+TEST_F(MonitorHostileTest, AnIllTypedExitStopsTheContainerInsteadOfCrashingTheMonitor) {
+  FakeAgent agent = start_monitor();
+  created(agent);
+  agent.send({{"type", "exit"}, {"id", "init"}, {"exit_code", "x"}});
+  expect_stopped_cleanly(agent);
+  EXPECT_NE(log_text().find("exit.exit_code: expected an integer from 0 to 255"), std::string::npos) << log_text();
+  EXPECT_NE(agent.peer_error.find("malformed message from the guest"), std::string::npos)
+      << "the guest is told why: " << agent.peer_error;
+}
+
+TEST_F(MonitorHostileTest, IllTypedMessagesOfEveryKindAreRefused) {
+  const json bad[] = {
+      {{"type", "created"}, {"id", "init"}, {"pid", -4}},
+      {{"type", "started"}, {"id", json::array()}, {"pid", 3}},
+      {{"type", "start_failed"}, {"id", "init"}, {"message", 5}, {"exit_code", 1}},
+      {{"type", "copied"}, {"id", "t1"}, {"exit_code", 0}, {"bytes", "many"}},
+      {{"type", "ps"}, {"request", 1}, {"processes", "all of them"}},
+      {{"type", "stats"}, {"request", 1}, {"memory", {{"usage", -1}}}},
+      {{"type", "stat_path"}, {"request", 1}, {"kind", "file"}, {"mode", "rwx"}},
+      {{"type", "dns_query"}, {"query", 1}, {"data", "not hex"}},
+      {{"type", "network_updated"}, {"error", 42}},
+      {{"type", "no_such_message"}},
+      {{"no_type", true}},
+  };
+  for (const json& m : bad) {
+    SCOPED_TRACE(m.dump());
+    FakeAgent agent = start_monitor();
+    created(agent);
+    agent.send(m);
+    expect_stopped_cleanly(agent);
+  }
+}
+
+TEST_F(MonitorHostileTest, BrokenFramesEndTheConnection) {
+  const std::string bad[] = {
+      // Over the 1 MiB payload limit: refused from the header alone.
+      std::string("\x52\x56\x06\x07\x01\x00\x20\x00", 8) + "control",
+      frame(3, "nobody/stdout", "data on a stream nobody opened"),
+      frame(6, "control", "[1,2,3]"),
+      frame(6, "control", "{\"type\": \"exit\", \"id\": "),  // not JSON
+      frame(9, "", ""),                                     // no such frame type
+      std::string("\x00\x00\x06\x07\x00\x00\x00\x00", 8) + "control",  // bad magic
+  };
+  for (const std::string& bytes : bad) {
+    SCOPED_TRACE(testing::PrintToString(bytes));
+    FakeAgent agent = start_monitor();
+    created(agent);
+    agent.send_raw(bytes);
+    expect_stopped_cleanly(agent);
+  }
+}
+
+TEST_F(MonitorHostileTest, AFrameCutShortByTheGuestHangingUp) {
+  FakeAgent agent = start_monitor();
+  created(agent);
+  std::string f = frame(6, "control", msg::Exit{"init", 0, std::nullopt}.to_json().dump());
+  agent.send_raw(f.substr(0, f.size() / 2));
+  agent.hang_up();
+  EXPECT_EQ(wait_monitor(), runtime::kVmLostExitStatus) << log_text();
+  EXPECT_EQ(recorded_status(), "stopped");
+}
+
+// Answers for processes that do not exist, duplicates and answers out of
+// order change nothing; the container goes on, and its real exit is its
+// status.
+TEST_F(MonitorHostileTest, AnswersForProcessesThatDoNotExistChangeNothing) {
+  FakeAgent agent = start_monitor();
+  created(agent);
+  agent.send(msg::Started{"e9", 77}.to_json());
+  agent.send(msg::Exit{"e9", 3, std::nullopt}.to_json());
+  agent.send(msg::Copied{"t4", 0, 1, 1, 0, std::nullopt}.to_json());
+  agent.send(msg::StartFailed{"e2", "no", 1}.to_json());
+  agent.send(msg::PsAnswer{99, {}}.to_json());  // nobody asked
+  agent.send(msg::Created{"init", 42}.to_json());  // a duplicate
+  agent.send(msg::DnsQuery{1, "abc", false}.to_json());  // no DNS relay here
+  EXPECT_EQ(wait_monitor(1500ms), -1) << "the monitor ended over answers it should ignore\n" << log_text();
+  EXPECT_EQ(recorded_status(), "created");
+  // init's real end: its streams' EOFs, then its exit, twice.
+  ASSERT_TRUE(agent.session().send_eof("init/stdout"));
+  ASSERT_TRUE(agent.session().send_eof("init/stderr"));
+  agent.send(msg::Exit{"init", 7, std::nullopt}.to_json());
+  agent.send(msg::Exit{"init", 9, std::nullopt}.to_json());
+  EXPECT_EQ(wait_monitor(), 7) << log_text();
+  EXPECT_EQ(recorded_status(), "stopped");
+}
+
+// A flood of messages about processes that do not exist: the monitor keeps
+// its memory and its log bounded and goes on serving.
+TEST_F(MonitorHostileTest, AFloodIsBoundedInMemoryAndLog) {
+  FakeAgent agent = start_monitor();
+  created(agent);
+  json exit = msg::Exit{"ghost", 1, std::nullopt}.to_json();
+  for (int i = 0; i < 50000; ++i) {
+    ASSERT_TRUE(agent.session().send_message("control", exit));
+    if (i % 500 == 0) agent.flush();
+  }
+  agent.flush();
+  // Let it read everything: the channel drains when the monitor keeps up.
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(wait_monitor(10ms), -1) << log_text();
+  auto status_file = io::read_file("/proc/" + std::to_string(monitor_) + "/status");
+  std::string status = status_file ? *status_file : "";
+  size_t at = status.find("VmRSS:");
+  ASSERT_NE(at, std::string::npos);
+  long rss_kib = std::stol(status.substr(at + 6));
+  EXPECT_LT(rss_kib, 64 * 1024) << "the monitor grew to " << rss_kib << " KiB";
+  EXPECT_LT(log_text().size(), 64u * 1024) << "the log grew with the flood";
+  EXPECT_NE(log_text().find("for an unknown process"), std::string::npos);
+  ASSERT_TRUE(agent.session().send_eof("init/stdout"));
+  ASSERT_TRUE(agent.session().send_eof("init/stderr"));
+  agent.send(msg::Exit{"init", 0, std::nullopt}.to_json());
+  EXPECT_EQ(wait_monitor(), 0) << log_text();
+}
+
+// A guest that never answers: create gives up at the boot timeout, with the
+// reason, and lets go of the VM.
+TEST_F(MonitorHostileTest, AGuestThatNeverAnswersIsGivenUpOn) {
+  FakeAgent agent = start_monitor(2s);
+  ASSERT_TRUE(agent.read_until([&] { return agent.has("create"); }));
+  EXPECT_EQ(wait_monitor(), 100) << log_text();
+  EXPECT_NE(log_text().find("the guest did not prepare the process within 2 s"), std::string::npos) << log_text();
+  EXPECT_TRUE(agent.read_until([] { return false; }, 2s));
+  EXPECT_TRUE(agent.host_gone) << "the VM was not stopped";
+}
+
+TEST_F(MonitorHostileTest, AGuestSilentFromTheStartIsGivenUpOn) {
+  FakeAgent agent = start_monitor(1s);
+  // Never flushed: not even a HELLO reaches the host.
+  EXPECT_EQ(wait_monitor(), 100) << log_text();
+  EXPECT_NE(log_text().find("did not answer within 1s"), std::string::npos) << log_text();
+}
+
+}  // namespace
+}  // namespace runvm
