@@ -187,6 +187,35 @@ TEST_F(LifecycleTest, CreateStartExecKillDelete) {
   EXPECT_NE(runvm("state c1").err.find("container does not exist"), std::string::npos);
 }
 
+// Linux strings are bytes: a bundle path, an exec's arguments, environment
+// and working directory that are not UTF-8 arrive as the same bytes (runc
+// passes them), and nothing on the way aborts or leaves a half-made id.
+TEST_F(LifecycleTest, BytesThatAreNotUtf8PassThroughUnchanged) {
+  ASSERT_EQ(::mkdir((bundle_.rootfs() + "/w\xfe").c_str(), 0755), 0);
+  bundle_.set_args({"sleep", "60"});
+  bundle_.write_config();
+  std::string odd_bundle = scratch_.path() + "/b\xff";
+  ASSERT_EQ(shell("cp -a '" + bundle_.path() + "' '" + odd_bundle + "'").status, 0);
+  Cmd c = runvm("create --bundle '" + odd_bundle + "' c1", scratch_.path() + "/c.out", scratch_.path() + "/c.err");
+  ASSERT_EQ(c.code, 0) << c.err;
+  EXPECT_EQ(runvm("list -q").out, "c1\n") << "the id is listed";
+  Cmd st = runvm("state c1");
+  ASSERT_EQ(st.code, 0) << st.err;
+  EXPECT_NE(st.out.find("\"status\": \"created\""), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("/b\xef\xbf\xbd\""), std::string::npos) << "shown as Go's encoding/json shows it: " << st.out;
+  ASSERT_EQ(runvm("start c1").code, 0);
+  pid_t pid = state()["pid"].get<pid_t>();
+  // Each byte string comes back through od, byte for byte.
+  Cmd e = runvm("exec -e 'X=v\xfa' --cwd '/w\xfe' c1 sh -c "
+                "'printf %s \"$1\" | od -An -c; printf %s \"$X\" | od -An -c; pwd | od -An -c' x 'a\xff" "b'");
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_EQ(e.out, "   a 377   b\n   v 372\n   /   w 376  \\n\n") << e.out;
+  ASSERT_EQ(runvm("kill c1 KILL").code, 0);
+  ASSERT_EQ(reap(pid), 137);
+  ASSERT_EQ(runvm("delete c1").code, 0);
+  EXPECT_TRUE(list_dir(root_.path()).empty()) << "nothing of the id is left";
+}
+
 TEST_F(LifecycleTest, PauseResumeAndKillByNumber) {
   ASSERT_EQ(create({"sh", "-c", "echo up; while true; do sleep 0.1; done"}).code, 0);
   pid_t pid = pid_file();
