@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <functional>
 
 #include "common/io.h"
@@ -33,10 +34,16 @@ struct ExecStart {
 Result<oci::User> parse_user(const std::string& text) {
   oci::User user;
   size_t colon = text.find(':');
+  // runc's range: a larger id would wrap (4294967295 is -1, "unchanged" to
+  // setresuid, 4294967296 is 0) and the process would run as root.
   auto number = [&](const std::string& part) -> Result<uint32_t> {
     if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos)
       return fail("--user " + text + ": expected uid[:gid] as numbers");
-    return static_cast<uint32_t>(std::stoul(part));
+    uint64_t id = 0;
+    auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), id);
+    if (error != std::errc() || end != part.data() + part.size() || id > 2147483647)
+      return fail("--user " + text + ": uids and gids must be in range 0-2147483647");
+    return static_cast<uint32_t>(id);
   };
   user.uid = TRY(number(text.substr(0, colon)));
   if (colon != std::string::npos) user.gid = TRY(number(text.substr(colon + 1)));

@@ -1,0 +1,122 @@
+// What a container, or its config, must not be able to do to the host, end
+// to end on real VMs (issue 15).
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "tests/integration/harness.h"
+
+namespace runvm::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct Cmd {
+  int code = -1;
+  std::string out, err;
+};
+
+class SecurityTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    runvm("delete --force c1");
+    EXPECT_TRUE(list_dir(root_.path()).empty()) << "state left under " << root_.path();
+    EXPECT_TRUE(processes_mentioning(root_.path()).empty()) << "a monitor or QEMU left running";
+    EXPECT_TRUE(processes_mentioning(bundle_.rootfs()).empty()) << "virtiofsd left running";
+    EXPECT_EQ(slurp("/proc/self/mountinfo").find(scratch_.path()), std::string::npos)
+        << "a mount of a share left on the host";
+  }
+
+  // `runvm --root R ARGS`, its stdio in files.
+  Cmd runvm(const std::string& args) {
+    std::string out = scratch_.path() + "/cmd.out", err = scratch_.path() + "/cmd.err";
+    std::string line = "'" + runvm_binary() + "' --root '" + root_.path() + "' " + args +
+                       " </dev/null >'" + out + "' 2>'" + err + "'";
+    int status = std::system(line.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  }
+
+  Cmd create(const std::vector<std::string>& args) {
+    bundle_.set_args(args);
+    bundle_.write_config();
+    return runvm("create --bundle '" + bundle_.path() + "' --pid-file '" + scratch_.path() + "/pid' c1");
+  }
+
+  RunResult run(const std::vector<std::string>& args) {
+    bundle_.set_args(args);
+    bundle_.write_config();
+    return run_runvm({"--root", root_.path(), "run", "--bundle", bundle_.path(), "c1"});
+  }
+
+  // As `docker run --cap-add SYS_ADMIN`: the container may remount.
+  void grant_sys_admin() {
+    json caps = {"CAP_SYS_ADMIN", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER"};
+    bundle_.config()["process"]["capabilities"] = {
+        {"bounding", caps}, {"effective", caps}, {"permitted", caps}};
+  }
+
+  void add_bind(const std::string& source, const std::string& destination,
+                const std::vector<std::string>& options) {
+    bundle_.config()["mounts"].push_back(
+        {{"destination", destination}, {"type", "bind"}, {"source", source}, {"options", options}});
+  }
+
+  pid_t pid_file() { return std::atoi(slurp(scratch_.path() + "/pid").c_str()); }
+
+  TempDir root_, scratch_;
+  Bundle bundle_;
+};
+
+// `exec -u 4294967296` ran as uid 0 (it wrapped), and a 20-digit uid
+// aborted runvm; runc refuses both with this message.
+TEST_F(SecurityTest, IdsOutsideRuncsRangeAreRefused) {
+  ASSERT_EQ(create({"sleep", "100"}).code, 0);
+  ASSERT_EQ(runvm("start c1").code, 0);
+  for (const char* user : {"4294967296", "4294967295", "0:4294967295", "2147483648",
+                           "99999999999999999999"}) {
+    Cmd r = runvm(std::string("exec -u ") + user + " c1 id -u");
+    EXPECT_EQ(r.code, 255) << user << ": " << r.out << r.err;
+    EXPECT_EQ(r.out, "") << user;
+    EXPECT_NE(r.err.find("uids and gids must be in range 0-2147483647"), std::string::npos)
+        << user << ": " << r.err;
+  }
+  Cmd in_range = runvm("exec -u 2147483647:2147483647 c1 id -u");
+  EXPECT_EQ(in_range.code, 0) << in_range.err;
+  EXPECT_EQ(in_range.out, "2147483647\n");
+  // exec --process reads its user through the config parser.
+  std::ofstream(scratch_.path() + "/process.json")
+      << json{{"args", {"id", "-u"}}, {"cwd", "/"}, {"user", {{"uid", 4294967295u}, {"gid", 0}}}}.dump();
+  Cmd process = runvm("exec --process '" + scratch_.path() + "/process.json' c1");
+  EXPECT_EQ(process.code, 255) << process.out << process.err;
+  EXPECT_NE(process.err.find("process.user.uid: uids and gids must be in range 0-2147483647"),
+            std::string::npos)
+      << process.err;
+  ASSERT_EQ(runvm("delete --force c1").code, 0);
+  // And config.json, before anything is made.
+  bundle_.config()["process"]["user"] = {{"uid", 4294967295u}, {"gid", 4294967295u}};
+  Cmd created = create({"id", "-u"});
+  EXPECT_EQ(created.code, 1);
+  EXPECT_NE(created.err.find("process.user.uid: uids and gids must be in range 0-2147483647"),
+            std::string::npos)
+      << created.err;
+}
+
+}  // namespace
+}  // namespace runvm::testing
