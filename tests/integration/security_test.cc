@@ -28,6 +28,11 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
 struct Cmd {
   int code = -1;
   std::string out, err;
@@ -116,6 +121,37 @@ TEST_F(SecurityTest, IdsOutsideRuncsRangeAreRefused) {
   EXPECT_NE(created.err.find("process.user.uid: uids and gids must be in range 0-2147483647"),
             std::string::npos)
       << created.err;
+}
+
+// "/../../../../../../tmp/x/y" made /tmp/x on the host. Cleaned as runc
+// does, it is /tmp/x/y in each cgroup hierarchy.
+TEST_F(SecurityTest, CgroupsPathStaysInTheCgroupTree) {
+  std::string name = "runvm-cgroup-test-" + std::to_string(::getpid());
+  std::string escape = "/tmp/" + name;
+  struct Cleanup {
+    std::string escape, name;
+    ~Cleanup() {
+      std::system(("rm -rf '" + escape + "'").c_str());
+      for (const auto& h : list_dir("/sys/fs/cgroup")) {
+        std::string base = "/sys/fs/cgroup/" + h + "/tmp";
+        ::rmdir((base + "/" + name + "/y").c_str());
+        ::rmdir((base + "/" + name).c_str());
+        ::rmdir(base.c_str());  // only if no one else uses it
+      }
+    }
+  } cleanup{escape, name};
+  bundle_.config()["linux"]["cgroupsPath"] = "/../../../../../.." + escape + "/y";
+  Cmd c = create({"sleep", "100"});
+  EXPECT_FALSE(exists(escape)) << "a directory was made outside /sys/fs/cgroup";
+  ASSERT_EQ(c.code, 0) << c.err;
+  std::string cgroups = slurp("/proc/" + std::to_string(pid_file()) + "/cgroup");
+  EXPECT_NE(cgroups.find(":/tmp/" + name + "/y\n"), std::string::npos) << cgroups;
+  json state = json::parse(runvm("state c1").out, nullptr, false);
+  EXPECT_EQ(state.value("status", ""), "created");
+  ASSERT_EQ(runvm("delete c1").code, 0);
+  EXPECT_FALSE(exists(escape));
+  for (const auto& h : list_dir("/sys/fs/cgroup"))
+    EXPECT_FALSE(exists("/sys/fs/cgroup/" + h + "/tmp/" + name + "/y")) << "delete removes it in " << h;
 }
 
 }  // namespace
