@@ -16,6 +16,7 @@
 
 #include "common/io.h"
 #include "common/log.h"
+#include "host/child_process.h"
 #include "host/proc.h"
 #include "host/state_dir.h"
 #include "oci/spec.h"
@@ -365,6 +366,12 @@ Result<int> run_foreground(const CreateOptions& o, MonitorConfig c, host::StateD
 }  // namespace
 
 Result<int> create_container(const CreateOptions& o) {
+  // The monitor (and a foreground run) lives as long as the container: it
+  // must not keep what our caller left open at 3 and above, as a runc
+  // container's process does not (runc closes them; --preserve-fds, which
+  // would pass some on, is refused). QEMU and virtiofsd get only the
+  // descriptors they are given (host::SpawnOptions).
+  host::close_inherited_fds();
   MonitorConfig c = TRY(prepare(o));
   host::StateDir dir = TRY(host::StateDir::create(o.root, o.id));
   c.state_dir = dir.path();

@@ -13,6 +13,7 @@
 
 #include "common/io.h"
 #include "common/log.h"
+#include "host/child_process.h"
 #include "host/message_socket.h"
 #include "oci/spec.h"
 #include "runtime/console.h"
@@ -213,6 +214,9 @@ Result<int> exec_detached(const ExecOptions& o, const ContainerState& s, const o
 }  // namespace
 
 Result<int> exec_process(const ExecOptions& o) {
+  // The stand-in lives as long as the process (with --detach, past this
+  // command): it must not keep what our caller left open at 3 and above.
+  host::close_inherited_fds();
   ContainerState s = TRY(find_container(o.root, o.id));
   std::string status = live_status(s);
   if (status == "stopped") return fail("cannot exec in a stopped container");

@@ -123,6 +123,58 @@ TEST_F(SecurityTest, IdsOutsideRuncsRangeAreRefused) {
       << created.err;
 }
 
+// `( runvm create ... 5>&1 ) | cat` waited until delete: the monitor, QEMU
+// and virtiofsd kept the caller's fd 5. runc returns at once.
+TEST_F(SecurityTest, CreateLetsGoOfTheCallersDescriptors) {
+  bundle_.set_args({"sleep", "100"});
+  bundle_.write_config();
+  int caller_pipe[2];
+  ASSERT_EQ(::pipe2(caller_pipe, O_CLOEXEC), 0);
+  std::string out = scratch_.path() + "/create.out";
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Not close-on-exec: the caller's descriptor (dup2 onto itself would
+    // keep the flag, hence the fcntl).
+    ::dup2(caller_pipe[1], 5);
+    ::fcntl(5, F_SETFD, 0);
+    int log = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int null = ::open("/dev/null", O_RDONLY);
+    ::dup2(null, 0);
+    ::dup2(log, 1);
+    ::dup2(log, 2);
+    std::string bin = runvm_binary();
+    std::string bundle = bundle_.path(), root = root_.path();
+    ::execl(bin.c_str(), bin.c_str(), "--root", root.c_str(), "create", "--bundle", bundle.c_str(),
+            "c1", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(caller_pipe[1]);
+  int status = -1;
+  auto deadline = std::chrono::steady_clock::now() + 180s;
+  while (::waitpid(pid, &status, WNOHANG) != pid) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      ::close(caller_pipe[0]);
+      FAIL() << "create did not return";
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(out);
+  // The pipe's read end must see EOF now: nobody holds the write end.
+  pollfd p = {caller_pipe[0], POLLIN, 0};
+  int ready = ::poll(&p, 1, 10000);
+  char byte;
+  ssize_t n = ready == 1 ? ::read(caller_pipe[0], &byte, 1) : -1;
+  ::close(caller_pipe[0]);
+  EXPECT_EQ(ready, 1) << "no EOF within 10 s: a process of the container holds the caller's fd 5";
+  EXPECT_EQ(n, 0);
+  json state = json::parse(runvm("state c1").out, nullptr, false);
+  EXPECT_EQ(state.value("status", ""), "created") << "while the container is still there";
+  EXPECT_EQ(runvm("delete c1").code, 0);
+}
+
 // "/../../../../../../tmp/x/y" made /tmp/x on the host. Cleaned as runc
 // does, it is /tmp/x/y in each cgroup hierarchy.
 TEST_F(SecurityTest, CgroupsPathStaysInTheCgroupTree) {
