@@ -89,6 +89,55 @@ class SecurityTest : public ::testing::Test {
   Bundle bundle_;
 };
 
+// A container with CAP_SYS_ADMIN remounts its `ro` bind read-write; the
+// host directory must still not be written. The same directory bound
+// read-write elsewhere stays writable (one share each).
+TEST_F(SecurityTest, AReadOnlyBindIsReadOnlyOnTheHost) {
+  std::string volume = scratch_.path() + "/volume";
+  ASSERT_EQ(::mkdir(volume.c_str(), 0755), 0);
+  std::ofstream(volume + "/existing") << "original\n";
+  std::ofstream(volume + "/hosts") << "127.0.0.1 localhost\n";
+  grant_sys_admin();
+  add_bind(volume, "/ro", {"bind", "ro"});
+  add_bind(volume, "/rw", {"rbind", "rw"});
+  add_bind(volume + "/hosts", "/etc/hosts", {"bind", "ro"});
+  auto r = run({"sh", "-c",
+                "echo rw-ok > /rw/from-rw; "
+                "/bin/busybox mount -o remount,bind,rw /ro && echo remounted; "
+                "echo x > /ro/f; echo x > /ro/existing; rm /ro/existing; "
+                "/bin/busybox mount -o remount,bind,rw /etc/hosts && echo file-remounted; "
+                "echo x >> /etc/hosts; true"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("remounted\n"), std::string::npos)
+      << "the guest let the container remount it (else this test proves nothing): " << r.out << r.err;
+  EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
+  EXPECT_FALSE(exists(volume + "/f")) << "the container wrote the host directory of its ro volume";
+  EXPECT_EQ(slurp(volume + "/existing"), "original\n");
+  EXPECT_EQ(slurp(volume + "/hosts"), "127.0.0.1 localhost\n") << "through the ro file bind";
+  EXPECT_EQ(slurp(volume + "/from-rw"), "rw-ok\n") << "the read-write bind of the same directory";
+}
+
+// Likewise for `root.readonly`; mount points missing from the image are
+// still made (a tmpfs at /scratch, the cwd), as runc makes them.
+TEST_F(SecurityTest, AReadOnlyRootIsReadOnlyOnTheHost) {
+  bundle_.config()["root"]["readonly"] = true;
+  bundle_.config()["process"]["cwd"] = "/work/dir";
+  bundle_.config()["mounts"].push_back(
+      {{"destination", "/scratch"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"mode=1777"}}});
+  grant_sys_admin();
+  auto r = run({"sh", "-c",
+                "echo in-$(pwd); touch /scratch/ok && echo tmpfs-ok; "
+                "/bin/busybox mount -o remount,bind,rw / && echo remounted; "
+                "echo x > /f; rm /notexec; true"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("in-/work/dir\n"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("tmpfs-ok\n"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("remounted\n"), std::string::npos) << r.out << r.err;
+  EXPECT_FALSE(exists(bundle_.rootfs() + "/f")) << "the container wrote its read-only rootfs";
+  EXPECT_TRUE(exists(bundle_.rootfs() + "/notexec"));
+  EXPECT_TRUE(exists(bundle_.rootfs() + "/scratch")) << "the mount point was made on the host";
+}
+
 // `exec -u 4294967296` ran as uid 0 (it wrapped), and a 20-digit uid
 // aborted runvm; runc refuses both with this message.
 TEST_F(SecurityTest, IdsOutsideRuncsRangeAreRefused) {
