@@ -1,8 +1,10 @@
 #include "host/child_process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -20,6 +23,50 @@ namespace {
 
 constexpr size_t kMaxSpawnFds = 8;
 
+// What the child reports when it cannot become the program: the step that
+// failed and its errno. Nothing arrives when exec succeeds (the report
+// pipe is close-on-exec).
+struct SpawnFailure {
+  enum Step : int { exec, chdir, mount_namespace, readonly } step = exec;
+  int index = 0;  // readonly: which of readonly_paths
+  int err = 0;
+};
+
+[[noreturn]] void child_failed(int report_fd, SpawnFailure::Step step, int index = 0) {
+  SpawnFailure failure{step, index, errno};
+  (void)!::write(report_fd, &failure, sizeof failure);
+  ::_exit(127);
+}
+
+// Marks every descriptor from `from` up close-on-exec (close_range(2), or
+// one by one on kernels before 5.11).
+void cloexec_from(int from) {
+  if (::close_range(static_cast<unsigned>(from), ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  for (int fd = from; fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+// A private mount namespace (a slave of ours: nothing made in it reaches
+// the host, unmounts on the host still reach it) where each path is bound
+// onto itself and made read-only with everything mounted below it. It
+// lives as long as the child and its own children.
+void make_readonly(const SpawnOptions& options, int report_fd) {
+  if (options.readonly_paths.empty()) return;
+  if (::unshare(CLONE_NEWNS) < 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0)
+    child_failed(report_fd, SpawnFailure::mount_namespace);
+  for (size_t i = 0; i < options.readonly_paths.size(); ++i) {
+    const char* path = options.readonly_paths[i].c_str();
+    if (::mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) < 0)
+      child_failed(report_fd, SpawnFailure::readonly, static_cast<int>(i));
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_RDONLY;
+    if (::mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof attr) == 0) continue;
+    // Before Linux 5.12: the top mount alone.
+    if (errno != ENOSYS ||
+        ::mount(nullptr, path, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) < 0)
+      child_failed(report_fd, SpawnFailure::readonly, static_cast<int>(i));
+  }
+}
+
 // Runs in the forked child: only async-signal-safe calls until execv.
 [[noreturn]] void exec_child(const SpawnOptions& options, char* const* argv, char* const* envp,
                              int report_fd, pid_t parent) {
@@ -29,25 +76,30 @@ constexpr size_t kMaxSpawnFds = 8;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
+  make_readonly(options, report_fd);
+  // The child gets its stdio and the descriptors listed, nothing else: not
+  // what runvm's own caller left open (create's, held for the container's
+  // whole life by QEMU and virtiofsd), nor any descriptor of runvm's that
+  // lacks close-on-exec.
+  cloexec_from(3);
   // Move every source out of the way first: one may sit on a target.
   int moved[kMaxSpawnFds];
   size_t count = std::min(options.fds.size(), kMaxSpawnFds);
   for (size_t i = 0; i < count; ++i)
     moved[i] = ::fcntl(options.fds[i].second, F_DUPFD_CLOEXEC, 100);
-  int devnull = ::open("/dev/null", O_RDWR);
+  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int fd = 0; fd < 3; ++fd) ::dup2(devnull, fd);
-  for (size_t i = 0; i < count; ++i) ::dup2(moved[i], options.fds[i].first);
-  if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) < 0) {
-    int err = errno;
-    (void)!::write(report_fd, &err, sizeof err);
-    ::_exit(127);
+  // dup2 clears close-on-exec on the target.
+  for (size_t i = 0; i < count; ++i) {
+    if (moved[i] == options.fds[i].first) ::fcntl(moved[i], F_SETFD, 0);
+    else ::dup2(moved[i], options.fds[i].first);
   }
+  if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) < 0)
+    child_failed(report_fd, SpawnFailure::chdir);
   const char* path = options.path.empty() ? argv[0] : options.path.c_str();
   if (envp) ::execve(path, argv, envp);
   else ::execv(path, argv);
-  int err = errno;
-  (void)!::write(report_fd, &err, sizeof err);
-  ::_exit(127);
+  child_failed(report_fd, SpawnFailure::exec);
 }
 
 }  // namespace
@@ -90,14 +142,21 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnOptions& options) {
   child.pid_ = pid;
   child.name_ = options.argv[0].substr(options.argv[0].rfind('/') + 1);
   report_w.reset();
-  int err = 0;
+  SpawnFailure failure;
   ssize_t n;
-  do n = ::read(report_r.get(), &err, sizeof err);
+  do n = ::read(report_r.get(), &failure, sizeof failure);
   while (n < 0 && errno == EINTR);
-  if (n == sizeof err) {
+  if (n == sizeof failure) {
     child.poll_exit();
     child.wait_for(std::chrono::seconds(1));
-    return Failure{Error("execute " + options.argv[0], err)};
+    std::string what = "execute " + options.argv[0];
+    if (failure.step == SpawnFailure::chdir) what += ": change to " + options.cwd;
+    if (failure.step == SpawnFailure::mount_namespace)
+      what = "give " + child.name_ + " a mount namespace of its own";
+    if (failure.step == SpawnFailure::readonly)
+      what = "make " + options.readonly_paths[static_cast<size_t>(failure.index)] +
+             " read-only for " + child.name_;
+    return Failure{Error(what, failure.err)};
   }
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd < 0) return fail_errno("pidfd_open");
@@ -144,6 +203,23 @@ void ChildProcess::terminate(std::chrono::milliseconds grace) {
   while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
   status_ = status;
+}
+
+void close_inherited_fds() {
+  std::vector<int> open;
+  if (DIR* dir = ::opendir("/proc/self/fd")) {
+    while (dirent* e = ::readdir(dir)) {
+      int fd = std::atoi(e->d_name);
+      if (fd >= 3 && fd != ::dirfd(dir)) open.push_back(fd);
+    }
+    ::closedir(dir);
+  } else {
+    for (int fd = 3; fd < 65536; ++fd) open.push_back(fd);
+  }
+  for (int fd : open) {
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC)) ::close(fd);
+  }
 }
 
 std::string describe_wait_status(int status) {

@@ -19,10 +19,15 @@ namespace runvm::host {
 
 struct SpawnOptions {
   std::vector<std::string> argv;  // argv[0] is an absolute path unless `path` is set
-  // Descriptors the child gets: {child fd number, parent fd}. Unlisted fds
-  // are closed (everything runvm opens is O_CLOEXEC). 0, 1 and 2 default to
-  // /dev/null.
+  // Descriptors the child gets: {child fd number, parent fd}. Every other
+  // descriptor is closed at exec, whether or not it is close-on-exec (what
+  // runvm's caller left open, say). 0, 1 and 2 default to /dev/null.
   std::vector<std::pair<int, int>> fds;
+  // Paths the child sees read-only, with everything mounted below them: it
+  // gets a private mount namespace (a slave of ours, so nothing leaks to
+  // the host, and it goes with the child) where each is bound onto itself
+  // read-only. For a server that must not write what it serves (virtiofsd).
+  std::vector<std::string> readonly_paths;
   std::string path;               // the executable, if not argv[0] (hooks)
   std::vector<std::string> env;   // with replace_env: the whole environment
   bool replace_env = false;
@@ -61,6 +66,13 @@ class ChildProcess {
   std::optional<int> status_;
   std::string name_;
 };
+
+// Closes every descriptor from 3 up that is not close-on-exec. runvm opens
+// all of its own O_CLOEXEC, so those are what its caller left open, which
+// a process that outlives the command (the container's monitor, an exec's
+// stand-in) must not keep: a caller that passed a pipe and waits for its
+// EOF would wait until `delete`, where runc returns at once.
+void close_inherited_fds();
 
 // "exited with status N" / "killed by signal N (SIGKILL)".
 std::string describe_wait_status(int status);

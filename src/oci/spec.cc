@@ -78,6 +78,15 @@ Result<T> get_unsigned(const json& v, const std::string& path) {
   return static_cast<T>(n);
 }
 
+// A uid or gid: runc's range, 0 to 2^31-1 (libcontainer/user). Above it an
+// id wraps in the kernel's eyes: 4294967295 is -1, which setresuid(2) takes
+// as "leave unchanged", so the process would keep running as root.
+Result<uint32_t> get_id(const json& v, const std::string& path) {
+  uint64_t id = TRY(get_unsigned<uint64_t>(v, path));
+  if (id > 2147483647) return bad(path, "uids and gids must be in range 0-2147483647");
+  return static_cast<uint32_t>(id);
+}
+
 template <typename T>
 Result<T> get_signed(const json& v, const std::string& path) {
   if (!v.is_number_integer()) return bad(path, "expected an integer");
@@ -169,11 +178,11 @@ Status read_required(const json& object, const std::string& path,
 Result<User> parse_user(const json& v, const std::string& path) {
   TRY(expect_object(v, path));
   User user;
-  TRY(read_optional(v, path, "uid", user.uid, get_unsigned<uint32_t>));
-  TRY(read_optional(v, path, "gid", user.gid, get_unsigned<uint32_t>));
+  TRY(read_optional(v, path, "uid", user.uid, get_id));
+  TRY(read_optional(v, path, "gid", user.gid, get_id));
   TRY(read_optional(v, path, "umask", user.umask, get_unsigned<uint32_t>));
   auto gids = [](const json& g, const std::string& p) {
-    return get_array<uint32_t>(g, p, get_unsigned<uint32_t>);
+    return get_array<uint32_t>(g, p, get_id);
   };
   TRY(read_optional(v, path, "additionalGids", user.additional_gids, gids));
   return user;

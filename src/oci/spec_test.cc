@@ -329,10 +329,7 @@ TEST(ParseSpec, UserIdsMustBeUnsigned32Bit) {
   EXPECT_EQ(error_of(config), uid_error);
   config["process"]["user"]["uid"] = 1.5;
   EXPECT_EQ(error_of(config), uid_error);
-  config["process"]["user"]["uid"] = 4294967296;
-  EXPECT_EQ(error_of(config),
-            "config.json: process.user.uid: out of range (at most 4294967295)");
-  config["process"]["user"]["uid"] = 4294967295;
+  config["process"]["user"]["uid"] = 2147483647;
   EXPECT_EQ(error_of(config), "<parsed>");
   config["process"]["user"]["gid"] = false;
   EXPECT_EQ(error_of(config),
@@ -343,6 +340,35 @@ TEST(ParseSpec, UserIdsMustBeUnsigned32Bit) {
                               "expected an unsigned integer");
   config["process"]["user"] = "root";
   EXPECT_EQ(error_of(config), "config.json: process.user: expected an object");
+}
+
+// Ids past runc's 0-2147483647 would wrap in the guest: 4294967295 is -1,
+// which setresuid(2) takes as "unchanged", so the process stayed root.
+TEST(ParseSpec, UserIdsOutsideRuncsRangeAreRefused) {
+  const std::string range = ": uids and gids must be in range 0-2147483647";
+  for (uint64_t id : {uint64_t{2147483648}, uint64_t{4294967295}, uint64_t{4294967296},
+                      uint64_t{18446744073709551615u}}) {
+    json config = minimal();
+    config["process"]["user"]["uid"] = id;
+    EXPECT_EQ(error_of(config), "config.json: process.user.uid" + range) << id;
+    config = minimal();
+    config["process"]["user"]["gid"] = id;
+    EXPECT_EQ(error_of(config), "config.json: process.user.gid" + range) << id;
+    config = minimal();
+    config["process"]["user"]["additionalGids"] = {0, id};
+    EXPECT_EQ(error_of(config), "config.json: process.user.additionalGids[1]" + range) << id;
+  }
+  // exec --process reads a process.json through the same parser.
+  json process = minimal()["process"];
+  process["user"] = {{"uid", 4294967295u}, {"gid", 4294967295u}};
+  auto parsed = process_from_json(process);
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().message(), "process.user.uid" + range);
+  // A number too large for 64 bits is not an integer to JSON; still refused.
+  auto huge = process_from_json(json::parse(
+      R"({"args": ["sh"], "cwd": "/", "user": {"uid": 99999999999999999999, "gid": 0}})"));
+  ASSERT_FALSE(huge);
+  EXPECT_EQ(huge.error().message(), "process.user.uid: expected an unsigned integer");
 }
 
 TEST(ParseSpec, BooleansAreTypeChecked) {

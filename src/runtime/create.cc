@@ -16,12 +16,14 @@
 
 #include "common/io.h"
 #include "common/log.h"
+#include "host/child_process.h"
 #include "host/proc.h"
 #include "host/state_dir.h"
 #include "oci/spec.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
 #include "runtime/monitor.h"
+#include "runtime/mount_points.h"
 #include "runtime/placement.h"
 #include "vm/tsc.h"
 
@@ -67,15 +69,25 @@ bool is_bind(const oci::Mount& m) {
   return false;
 }
 
+bool has_option(const oci::Mount& m, const char* option) {
+  return std::find(m.options.begin(), m.options.end(), option) != m.options.end();
+}
+
 // Bind mounts come from the host through extra virtio-fs shares, one per
-// host directory: a directory is shared itself, a file through its parent
-// (virtio-fs shares directories), and the agent binds the file from there.
-// The shares only reach the agent's own mount namespace; the container sees
-// just what it binds.
-Status plan_binds(const std::string& bundle, const oci::Spec& spec, MonitorConfig& c) {
-  std::map<std::string, std::string> tag_of;  // host directory -> tag
+// host directory and access: a directory is shared itself, a file through
+// its parent (virtio-fs shares directories), and the agent binds the file
+// from there. A read-only bind's share is read-only on the host too, so a
+// directory bound both `ro` and read-write is shared twice. The shares only
+// reach the agent's own mount namespace; the container sees just what it
+// binds. `planned` gets every mount as the agent will mount it.
+Status plan_binds(const std::string& bundle, const oci::Spec& spec, MonitorConfig& c,
+                  std::vector<PlannedMount>& planned) {
+  std::map<std::pair<std::string, bool>, std::string> tag_of;  // (host directory, ro) -> tag
   for (const auto& m : spec.mounts) {
-    if (!is_bind(m)) continue;
+    if (!is_bind(m)) {
+      planned.push_back({m.destination, false, false});
+      continue;
+    }
     std::string source = m.source.empty() || m.source[0] == '/' ? m.source : bundle + "/" + m.source;
     struct stat st;
     if (source.empty() || ::stat(source.c_str(), &st) < 0)
@@ -83,10 +95,13 @@ Status plan_binds(const std::string& bundle, const oci::Spec& spec, MonitorConfi
     bool dir = S_ISDIR(st.st_mode);
     std::string host_dir = dir ? source : source.substr(0, source.rfind('/'));
     if (host_dir.empty()) host_dir = "/";
-    auto [it, added] = tag_of.try_emplace(host_dir, "m" + std::to_string(tag_of.size()));
-    if (added) c.vm.shares.push_back({it->second, host_dir});
-    bool readonly = std::find(m.options.begin(), m.options.end(), "ro") != m.options.end();
+    // rro (runc's recursive read-only) too: the host's read-only share
+    // always covers what is mounted below the directory.
+    bool readonly = has_option(m, "ro") || has_option(m, "rro");
+    auto [it, added] = tag_of.try_emplace({host_dir, readonly}, "m" + std::to_string(tag_of.size()));
+    if (added) c.vm.shares.push_back({it->second, host_dir, readonly});
     c.binds.push_back({m.destination, it->second, dir ? "" : source.substr(source.rfind('/') + 1), readonly, !dir});
+    planned.push_back({m.destination, true, !dir});
   }
   return ok();
 }
@@ -138,10 +153,17 @@ Result<MonitorConfig> prepare(const CreateOptions& o) {
   if (!c.spec.process.terminal && !o.console_socket.empty())
     return fail("cannot use console socket if runvm will not detach or allocate tty");
   c.vm.rootfs = TRY(bundle_rootfs(bundle, c.spec));
-  TRY(plan_binds(bundle, c.spec, c));
+  std::vector<PlannedMount> planned;
+  TRY(plan_binds(bundle, c.spec, c, planned));
   TRY(plan_devices(c.spec, c));
   GuestArtifacts guest = TRY(locate_guest_artifacts(o.artifacts));
   c.qemu = TRY(vm::find_qemu());
+  // A read-only root is read-only on the host (its virtiofsd sees a
+  // read-only bind), so the agent cannot make mount points in it: they are
+  // made here, as runc makes them before it remounts the root read-only.
+  c.vm.rootfs_readonly = c.spec.root.readonly;
+  if (c.spec.root.readonly)
+    TRY(make_mount_points(c.vm.rootfs, mount_points_in_rootfs(planned, c.spec.process.cwd)));
   vm::AccelDecision accel = TRY(vm::decide_accel(o.accel, vm::probe_host()));
   log::info("accelerator: " + std::string(vm::accel_name(accel.accel)) + " (" + accel.reason + ")");
   VmSize size = size_vm(c.spec.resources, o.size, std::thread::hardware_concurrency());
@@ -369,6 +391,12 @@ Result<int> run_foreground(const CreateOptions& o, MonitorConfig c, host::StateD
 }  // namespace
 
 Result<int> create_container(const CreateOptions& o) {
+  // The monitor (and a foreground run) lives as long as the container: it
+  // must not keep what our caller left open at 3 and above, as a runc
+  // container's process does not (runc closes them; --preserve-fds, which
+  // would pass some on, is refused). QEMU and virtiofsd get only the
+  // descriptors they are given (host::SpawnOptions).
+  host::close_inherited_fds();
   MonitorConfig c = TRY(prepare(o));
   host::StateDir dir = TRY(host::StateDir::create(o.root, o.id));
   c.state_dir = dir.path();

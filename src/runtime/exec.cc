@@ -10,10 +10,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <functional>
 
 #include "common/io.h"
 #include "common/log.h"
+#include "host/child_process.h"
 #include "host/message_socket.h"
 #include "oci/spec.h"
 #include "runtime/console.h"
@@ -35,10 +37,16 @@ struct ExecStart {
 Result<oci::User> parse_user(const std::string& text) {
   oci::User user;
   size_t colon = text.find(':');
+  // runc's range: a larger id would wrap (4294967295 is -1, "unchanged" to
+  // setresuid, 4294967296 is 0) and the process would run as root.
   auto number = [&](const std::string& part) -> Result<uint32_t> {
     if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos)
       return fail("--user " + text + ": expected uid[:gid] as numbers");
-    return static_cast<uint32_t>(std::stoul(part));
+    uint64_t id = 0;
+    auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), id);
+    if (error != std::errc() || end != part.data() + part.size() || id > 2147483647)
+      return fail("--user " + text + ": uids and gids must be in range 0-2147483647");
+    return static_cast<uint32_t>(id);
   };
   user.uid = TRY(number(text.substr(0, colon)));
   if (colon != std::string::npos) user.gid = TRY(number(text.substr(colon + 1)));
@@ -207,6 +215,9 @@ Result<int> exec_detached(const ExecOptions& o, const ContainerState& s, const o
 }  // namespace
 
 Result<int> exec_process(const ExecOptions& o) {
+  // The stand-in lives as long as the process (with --detach, past this
+  // command): it must not keep what our caller left open at 3 and above.
+  host::close_inherited_fds();
   ContainerState s = TRY(find_container(o.root, o.id));
   std::string status = live_status(s);
   if (status == "stopped") return fail("cannot exec in a stopped container");

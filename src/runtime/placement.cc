@@ -12,6 +12,7 @@
 
 #include "common/io.h"
 #include "common/log.h"
+#include "transfer/in_root.h"
 
 namespace runvm::runtime {
 namespace {
@@ -63,6 +64,15 @@ void make_dirs(const std::string& base, const std::string& relative) {
   }
 }
 
+// Whether a cgroup path (relative to each hierarchy's root) is absolute and
+// lexically clean: no "..", "." or empty components, so that it cannot name
+// a directory outside the hierarchy (cgroup_relative_path only makes such
+// paths; state.json written by an older runvm might hold others).
+bool is_confined(const std::string& relative) {
+  if (relative.empty() || relative[0] != '/') return false;
+  return confine_cgroup_path(relative) == relative;
+}
+
 Result<int> namespace_flag(const std::string& type) {
   static const std::map<std::string, int> kFlags = {
       {"network", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
@@ -102,9 +112,17 @@ Status enter_namespaces(const std::vector<oci::Namespace>& namespaces) {
   return ok();
 }
 
+std::string confine_cgroup_path(const std::string& path) {
+  auto parts = transfer::clean_components(path);
+  return "/" + transfer::join_components(parts, parts.size());
+}
+
 std::string cgroup_relative_path(const std::string& cgroups_path, bool systemd,
                                  const std::string& own_cgroup) {
   if (cgroups_path.empty()) return "";
+  // Every form is cleaned as if rooted at "/", as runc's utils.CleanPath
+  // does: ".." never climbs above the hierarchy's root (or, for a relative
+  // path, above our own cgroup).
   size_t first = cgroups_path.find(':');
   if (systemd || (first != std::string::npos && cgroups_path.find(':', first + 1) != std::string::npos)) {
     size_t second = cgroups_path.find(':', first + 1);
@@ -112,15 +130,20 @@ std::string cgroup_relative_path(const std::string& cgroups_path, bool systemd,
     std::string prefix = cgroups_path.substr(first + 1, second - first - 1);
     std::string name = cgroups_path.substr(second + 1);
     if (slice.empty()) slice = "system.slice";
-    return "/" + slice + "/" + (prefix.empty() ? "" : prefix + "-") + name + ".scope";
+    return confine_cgroup_path("/" + slice + "/" + (prefix.empty() ? "" : prefix + "-") + name +
+                               ".scope");
   }
-  if (cgroups_path[0] == '/') return cgroups_path;
-  std::string base = own_cgroup == "/" ? "" : own_cgroup;
-  return base + "/" + cgroups_path;
+  if (cgroups_path[0] == '/') return confine_cgroup_path(cgroups_path);
+  std::string base = confine_cgroup_path(own_cgroup);
+  std::string below = confine_cgroup_path("/" + cgroups_path);
+  if (below == "/") return base;
+  return (base == "/" ? "" : base) + below;
 }
 
 Status join_cgroup(const std::string& relative) {
   if (relative.empty()) return ok();
+  if (!is_confined(relative))
+    return fail("linux.cgroupsPath: " + relative + " is not a clean path inside the cgroup tree");
   std::string pid = std::to_string(::getpid());
   std::string dir = relative == "/" ? "" : relative;
   for (const auto& hierarchy : hierarchies()) {
@@ -138,6 +161,8 @@ uint64_t host_memory_limit_bytes(uint64_t vm_memory_mib) {
 
 Status limit_cgroup_memory(const std::string& relative, uint64_t bytes) {
   if (relative.empty() || relative == "/") return ok();
+  if (!is_confined(relative))
+    return fail("linux.cgroupsPath: " + relative + " is not a clean path inside the cgroup tree");
   std::string value = std::to_string(bytes);
   for (const auto& hierarchy : hierarchies()) {
     for (const char* file : {"/memory.limit_in_bytes", "/memory.max"}) {
@@ -152,6 +177,10 @@ Status limit_cgroup_memory(const std::string& relative, uint64_t bytes) {
 
 void remove_cgroup(const std::string& relative) {
   if (relative.empty() || relative == "/") return;
+  if (!is_confined(relative)) {
+    log::warn("not removing cgroup " + relative + ": not a clean path inside the cgroup tree");
+    return;
+  }
   for (const auto& hierarchy : hierarchies()) {
     std::string path = hierarchy + relative;
     if (::rmdir(path.c_str()) < 0 && errno != ENOENT)

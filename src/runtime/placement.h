@@ -23,9 +23,16 @@ namespace runvm::runtime {
 // Joins (path) or creates (no path) the host-side namespaces of the spec.
 Status enter_namespaces(const std::vector<oci::Namespace>& namespaces);
 
+// `path` cleaned as if rooted at "/" (runc's libcontainer/utils.CleanPath):
+// "." and empty components dropped, ".." removing the one before it and
+// never climbing above "/". Always absolute; "/" for nothing left.
+std::string confine_cgroup_path(const std::string& path);
+
 // The cgroup directory, relative to each hierarchy's root, for a
 // cgroupsPath: "/a/b" as is, "a/b" below the caller's own cgroup, and
-// systemd's "slice:prefix:name" as "/slice/prefix-name.scope".
+// systemd's "slice:prefix:name" as "/slice/prefix-name.scope"; always
+// cleaned (confine_cgroup_path), so ".." cannot leave the cgroup tree nor,
+// for a relative path, the caller's own cgroup.
 std::string cgroup_relative_path(const std::string& cgroups_path, bool systemd,
                                  const std::string& own_cgroup);
 

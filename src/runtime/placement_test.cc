@@ -21,6 +21,38 @@ TEST(CgroupPath, SystemdTriplesBecomeScopes) {
       << "a slice:prefix:name triple is systemd's even without --systemd-cgroup";
 }
 
+// "/../../../../../../tmp/x/y" made /tmp/x on the host: every path is
+// cleaned as if rooted at "/", as runc's utils.CleanPath does.
+TEST(CgroupPath, DotDotNeverLeavesTheCgroupTree) {
+  EXPECT_EQ(cgroup_relative_path("/../../../../../../tmp/x/y", false, "/user.slice"), "/tmp/x/y");
+  EXPECT_EQ(cgroup_relative_path("/a/../../b/./c//", false, "/"), "/b/c");
+  EXPECT_EQ(cgroup_relative_path("/..", false, "/"), "/");
+  // A relative path stays below our own cgroup.
+  EXPECT_EQ(cgroup_relative_path("../../../tmp/x", false, "/user.slice/u"), "/user.slice/u/tmp/x");
+  EXPECT_EQ(cgroup_relative_path("a/../..", false, "/user.slice"), "/user.slice");
+  EXPECT_EQ(cgroup_relative_path("../x", false, "/"), "/x");
+  // systemd's triple likewise.
+  EXPECT_EQ(cgroup_relative_path("../../..:runvm:../../../x", true, "/"), "/x.scope");
+  EXPECT_EQ(cgroup_relative_path("system.slice:docker:../../tmp/x", true, "/"), "/system.slice/tmp/x.scope");
+  for (const char* path : {"/../../../../../../tmp/x/y", "../../x", "a:b:../../../../c"})
+    EXPECT_EQ(cgroup_relative_path(path, false, "/u").find(".."), std::string::npos) << path;
+}
+
+TEST(CgroupPath, ConfineCleansAsIfRootedAtSlash) {
+  EXPECT_EQ(confine_cgroup_path(""), "/");
+  EXPECT_EQ(confine_cgroup_path("a/b"), "/a/b");
+  EXPECT_EQ(confine_cgroup_path("/a/./b/../../../c/"), "/c");
+}
+
+TEST(CgroupPath, UncleanPathsAreNeitherJoinedNorRemoved) {
+  // As an older runvm might have written them to state.json.
+  auto joined = join_cgroup("/../../../tmp/runvm-placement-test");
+  ASSERT_FALSE(joined);
+  EXPECT_NE(joined.error().describe().find("not a clean path"), std::string::npos);
+  EXPECT_FALSE(limit_cgroup_memory("/a/../../b", 1 << 30));
+  remove_cgroup("/../../../tmp");  // must not rmdir /tmp (it would fail anyway: not empty)
+}
+
 TEST(HostMemory, IsTheGuestRamPlusTheAllowance) {
   EXPECT_EQ(host_memory_limit_bytes(256), (256u + kHostMemoryAllowanceMiB) * 1024 * 1024);
 }

@@ -166,9 +166,11 @@ class QemuBackend : public VmmBackend {
     VmFiles files = vm_files(spec.work_dir);
     UniqueFd agent_listener = TRY(host::listen_unix(files.agent_socket));
     std::vector<FsDaemon> virtiofsds;
-    virtiofsds.push_back(TRY(start_virtiofsd(spec.rootfs, files.virtiofs_socket, files.virtiofsd_log)));
+    virtiofsds.push_back(TRY(start_virtiofsd(spec.rootfs, spec.rootfs_readonly, files.virtiofs_socket,
+                                             files.virtiofsd_log)));
     for (const auto& share : spec.shares)
-      virtiofsds.push_back(TRY(start_virtiofsd(share.host_dir, share_socket(spec.work_dir, share.tag),
+      virtiofsds.push_back(TRY(start_virtiofsd(share.host_dir, share.readonly,
+                                               share_socket(spec.work_dir, share.tag),
                                                share_log(spec.work_dir, share.tag))));
 
     auto started = start_qemu(spec, files, agent_listener.get(), true);
@@ -183,13 +185,18 @@ class QemuBackend : public VmmBackend {
   }
 
  private:
-  // A virtiofsd serving `source`, handed its listening socket.
-  Result<FsDaemon> start_virtiofsd(const std::string& source, const std::string& socket,
-                                   const std::string& log) {
+  // A virtiofsd serving `source`, handed its listening socket. A read-only
+  // share is read-only on the host: virtiofsd runs in a mount namespace of
+  // its own where `source` (and every mount below it) is a read-only bind,
+  // so no write from the guest reaches it, whatever the guest remounts.
+  // The namespace goes with virtiofsd; the host's mounts are untouched.
+  Result<FsDaemon> start_virtiofsd(const std::string& source, bool readonly,
+                                   const std::string& socket, const std::string& log) {
     UniqueFd listener = TRY(host::listen_unix(socket));
     UniqueFd log_fd = TRY(io::open_file(log, O_WRONLY | O_CREAT | O_TRUNC, 0600));
     host::SpawnOptions opts{virtiofsd_command_line(paths_, source),
                             {{2, log_fd.get()}, {3, listener.get()}}};
+    if (readonly) opts.readonly_paths = {source};
     host::ChildProcess process = TRY_CTX(host::ChildProcess::spawn(opts), "start virtiofsd for " + source);
     UniqueFd reader = TRY(io::open_file(log, O_RDONLY));
     return FsDaemon{std::move(process), std::move(reader)};

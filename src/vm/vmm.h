@@ -22,6 +22,9 @@ namespace runvm::vm {
 struct Share {
   std::string tag;
   std::string host_dir;
+  // Served read-only by the host, whatever the guest mounts: a container
+  // that may remount its `ro` bind read-write still cannot write it.
+  bool readonly = false;
 };
 
 // A virtio-net device backed by a tap device the caller opened (in the
@@ -46,6 +49,7 @@ struct VmSpec {
   unsigned vcpus = 1;
   uint64_t memory_mib = 512;
   std::string rootfs;      // host directory shared as the guest's container root
+  bool rootfs_readonly = false;  // served read-only by the host (root.readonly)
   std::vector<Share> shares;
   std::vector<Nic> nics;
   std::string work_dir;    // private directory for sockets and logs

@@ -297,7 +297,14 @@ TEST_F(LifecycleTest, RuncFlagsAndOutputFormats) {
   Cmd table = runvm("list");
   EXPECT_EQ(table.out.rfind("ID          PID         STATUS      BUNDLE", 0), 0u) << table.out;
   ASSERT_EQ(runvm("start c1").code, 0);
-  Cmd ps = runvm("ps c1");
+  // start returns once init is released; its execve may still be under way
+  // (ps then shows the prepared process as "[sh]").
+  Cmd ps;
+  for (int i = 0; i < 50; ++i) {
+    ps = runvm("ps c1");
+    if (ps.out.find("sh -c while true") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
   EXPECT_EQ(ps.out.rfind("UID", 0), 0u) << ps.out;
   EXPECT_NE(ps.out.find("sh -c while true"), std::string::npos) << ps.out;
   // Without --stats, events keeps reporting until it is stopped.
