@@ -306,7 +306,7 @@ Status Supervisor::on_network_update(const msg::NetworkUpdate& update) {
     return ok();
   };
   msg::NetworkUpdated answer;
-  if (Status s = follow(); !s) answer.error = s.error().describe();
+  if (Status s = follow(); !s) answer.error = msg::clip_text(s.error().describe());
   return send(answer.to_json());
 }
 
@@ -364,8 +364,10 @@ Status Supervisor::refuse_malformed(const json& body, const Error& error) {
     return start_failed(ref.id, "invalid " + type + " request: " + error.describe(), 1,
                         taken ? std::vector<std::string>{} : ref.outputs, taken ? "" : ref.stdin_stream);
   }
+  if (type == "start") return start_failed(msg::process_ref(body).id, "invalid start request: " + error.describe(), 1, {});
   if (type == "ps" || type == "stats" || type == "update" || type == "stat_path")
-    return send(msg::Failed{msg::request_ref(body), "invalid " + type + " request: " + error.describe()}.to_json());
+    return send(msg::Failed{msg::request_ref(body), msg::clip_text("invalid " + type + " request: " + error.describe())}
+                    .to_json());
   return ok();
 }
 
@@ -379,12 +381,14 @@ Status Supervisor::start_failed(const std::string& id, const std::string& messag
     session_.consumed(stdin_stream, it->second.pending.size());
     inputs_.erase(it);
   }
-  log::warn("process " + id + " could not start: " + message);
+  log::warn("process " + id + " could not start: " + msg::clip_text(message));
   for (const auto& stream : outputs) {
     (void)session_.send_eof(stream);
     inputs_.erase(stream);  // a tty's input
   }
-  return send(msg::StartFailed{id, message, exit_code}.to_json());
+  // Within what the host accepts: a long (or non-UTF-8) args[0] in runc's
+  // message must not read as a protocol violation.
+  return send(msg::StartFailed{id, msg::clip_text(message), std::clamp(exit_code, 1, 255)}.to_json());
 }
 
 Status Supervisor::check_streams(const msg::Stdio& stdio) {
@@ -650,11 +654,16 @@ Status Supervisor::on_ps(const msg::Ps& request) {
   }
   msg::PsAnswer answer;
   answer.request = request.request;
+  size_t bytes = 0;
   for (const auto& info : infos) {
     // A parent outside the container (the agent, for execs) shows as 0.
     auto parent = ns_pid_of.find(info.guest_ppid);
+    std::string cmd = msg::clip_text(info.cmd);
+    // Bounded as a whole: hex doubles a command line that is not UTF-8.
+    bytes += 2 * cmd.size() + 128;
+    if (bytes > msg::kMaxPsAnswerBytes) break;
     answer.processes.push_back({info.ns_pid, parent == ns_pid_of.end() ? 0 : parent->second, info.uid, info.tty,
-                                info.time_ms, info.start_time_ms, info.cmd});
+                                info.time_ms, info.start_time_ms, std::move(cmd)});
   }
   return send(answer.to_json());
 }
@@ -681,7 +690,7 @@ Status Supervisor::on_stat_path(const msg::StatPath& request) {
 
 Status Supervisor::on_update(const msg::Update& request) {
   if (Status applied = apply_limits(request.resources); !applied)
-    return send(msg::Failed{request.request, applied.error().describe()}.to_json());
+    return send(msg::Failed{request.request, msg::clip_text(applied.error().describe())}.to_json());
   return send(msg::Updated{request.request}.to_json());
 }
 

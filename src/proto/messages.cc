@@ -48,7 +48,8 @@ Result<std::vector<oci::Hook>> parse_hooks(const json& hooks, const std::string&
       auto& out_list = std::string_view(key) == "args" ? hook.args : hook.env;
       for (const auto& s : list) out_list.push_back(TRY(json_bytes::decode(s, h.name(key))));
     }
-    if (auto t = TRY(h.optional_integer<int>("timeout", 1, 86400 * 365))) hook.timeout = *t;
+    // As config.json allows (oci/spec.cc): any positive int.
+    if (auto t = TRY(h.optional_integer<int>("timeout", 1, std::numeric_limits<int>::max()))) hook.timeout = *t;
     out.push_back(std::move(hook));
   }
   return out;
@@ -166,6 +167,15 @@ Result<std::string_view> type_of(const json& body) {
 }  // namespace
 
 // ---------------------------------------------------------------------------
+
+std::string clip_text(std::string text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t cut = max > 3 ? max - 3 : 0;
+  // Back off continuation bytes (10xxxxxx) so no character is split.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
+  text.resize(cut);
+  return text + "...";
+}
 
 std::vector<std::string> Stdio::outputs() const {
   if (terminal()) return {tty};

@@ -4,7 +4,8 @@
 // Both ends use them: the host's monitor sends host messages and parses
 // guest ones, the agent the other way round, and neither touches a
 // message's JSON anywhere else. A message's name is its handler's name
-// (`create` is the agent's on_create, `exit` the monitor's on_exit), as in
+// (`create` is the agent's on_create, `exit` the monitor's
+// on_process_message<Exit>), as in
 // Kata's agent.proto.
 //
 // Peer data is untrusted both ways (the guest especially: whatever runs in
@@ -37,6 +38,17 @@ inline constexpr size_t kMaxTextSize = 64 * 1024;   // messages for people
 inline constexpr size_t kMaxDnsSize = 64 * 1024;    // a DNS datagram or TCP message
 inline constexpr size_t kMaxPsEntries = 4096;
 inline constexpr size_t kMaxListSize = 4096;        // binds, devices, hooks
+// What a sender puts in a text for people (a start_failed message, an
+// error): the receiver refuses more than kMaxTextSize, and invalid UTF-8
+// triples in size when replaced, so senders clip to this (clip_text).
+inline constexpr size_t kClippedTextSize = 4096;
+// A ps answer's total size, so that it fits a frame and the control
+// socket's 256 KiB packets with room to spare: entries past it are left out.
+inline constexpr size_t kMaxPsAnswerBytes = 160 * 1024;
+
+// `text` cut to at most `max` bytes, on a UTF-8 character boundary, with
+// "..." to show it was cut.
+std::string clip_text(std::string text, size_t max = kClippedTextSize);
 
 // ---------------------------------------------------------------------------
 // Parts shared by several messages.

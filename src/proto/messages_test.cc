@@ -201,7 +201,9 @@ TEST(Messages, HostRequestsAreCheckedToo) {
   EXPECT_EQ(error_of(parse(R"({"type":"start","id":"init","hooks":[{"path":"hook"}]})"), false),
             "start.hooks[0].path: must be an absolute path");
   EXPECT_EQ(error_of(parse(R"({"type":"start","id":"init","hooks":[{"path":"/h","timeout":0}]})"), false),
-            "start.hooks[0].timeout: expected an integer from 1 to 31536000");
+            "start.hooks[0].timeout: expected an integer from 1 to 2147483647");
+  EXPECT_EQ(error_of(parse(R"({"type":"start","id":"init","hooks":[{"path":"/h","timeout":40000000}]})"), false), "")
+      << "what config.json allows crosses the wire";
   EXPECT_EQ(error_of(parse(R"({"type":"update","request":1,"resources":{"memory":{"limit":"1G"}}})"), false),
             "resources.memory.limit: expected an integer from -9223372036854775808 to 9223372036854775807");
   EXPECT_EQ(error_of(parse(R"({"type":"update","request":1,"resources":{"pids":3}})"), false),
@@ -236,6 +238,19 @@ TEST(Messages, DevicesKeepPermissionBitsOnly) {
   ASSERT_TRUE(c) << c.error().message();
   EXPECT_EQ(c->devices[0].file_mode, 0666u) << "the S_IFCHR bits Docker sends are dropped";
   EXPECT_EQ(c->devices[0].gid, 5u);
+}
+
+TEST(Messages, ClippedTextKeepsWholeCharacters) {
+  EXPECT_EQ(clip_text("short"), "short");
+  std::string long_text(5000, 'x');
+  EXPECT_EQ(clip_text(long_text).size(), kClippedTextSize);
+  std::string euros;
+  for (int i = 0; i < 2000; ++i) euros += "\xe2\x82\xac";
+  std::string clipped = clip_text(euros);
+  EXPECT_LE(clipped.size(), kClippedTextSize);
+  EXPECT_EQ((clipped.size() - 3) % 3, 0u) << "a character was split";
+  // What an agent sends clipped is always accepted.
+  EXPECT_EQ(error_of(StartFailed{"e1", clip_text(std::string(200000, '\xff')), 127}.to_json()), "");
 }
 
 TEST(Messages, AMalformedProcessRequestStillNamesItsStreams) {

@@ -20,12 +20,15 @@ std::string state_text(const ContainerState& s) {
   json j = {{"ociVersion", s.oci_version}, {"id", s.id},
             {"pid", s.pid},                {"pidStart", s.pid_start},
             {"status", s.status},          {"bundle", json_bytes::encode(s.bundle)},
-            {"rootfs", json_bytes::encode(s.rootfs)}, {"created", s.created},
+            {"rootfs", json_bytes::encode(s.rootfs)}, {"rootReadonly", s.root_readonly},
+            {"created", s.created},
             {"annotations", s.annotations}, {"hooks", s.hooks},
             {"cgroup", s.cgroup},          {"vmVcpus", s.vm_vcpus},
             {"vmMemoryMiB", s.vm_memory_mib}, {"netnsPath", json_bytes::encode(s.netns_path)},
             {"redirectedLinks", s.redirected_links}};
-  return j.dump();
+  // Byte strings are encoded; anything else that is not UTF-8 (a host
+  // cgroup path) is replaced rather than thrown on.
+  return json_bytes::to_text(j);
 }
 
 // state.json, member by member (the bundle and paths as byte strings).
@@ -33,13 +36,14 @@ Result<ContainerState> parse_state(const json& j) {
   constexpr size_t kMaxText = 64 * 1024;
   msg::Fields f = TRY(msg::Fields::of(j, "state"));
   ContainerState s;
-  s.oci_version = TRY(f.text("ociVersion", 64, false));
+  s.oci_version = TRY(f.text("ociVersion", kMaxText, false));
   s.id = TRY(f.text("id", 1024));
   s.pid = TRY(f.integer_or<pid_t>("pid", 0, 0, std::numeric_limits<pid_t>::max()));
   s.pid_start = TRY(f.integer_or<uint64_t>("pidStart", 0, 0, std::numeric_limits<uint64_t>::max()));
   s.status = TRY(f.text("status", 64));
   s.bundle = TRY(f.bytes("bundle", kMaxText, false));
   s.rootfs = TRY(f.bytes("rootfs", kMaxText, false));
+  s.root_readonly = TRY(f.flag("rootReadonly"));
   s.created = TRY(f.text("created", 64, false));
   if (const json* a = f.find("annotations")) {
     if (!a->is_object()) return fail("state.annotations: expected an object");

@@ -24,6 +24,7 @@ struct ContainerState {
   std::string status;       // creating, created, running, paused, stopped
   std::string bundle;
   std::string rootfs;
+  bool root_readonly = false;  // root.readonly: runvm cp never writes the rootfs
   std::string created;      // RFC 3339, UTC, nanoseconds
   nlohmann::json annotations = nlohmann::json::object();
   nlohmann::json hooks = nlohmann::json::object();  // the spec's, for start and delete

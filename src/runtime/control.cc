@@ -122,7 +122,13 @@ Result<Reply> Reply::parse(const json& body) {
   r.ok = TRY(f.flag("ok"));
   r.error = TRY(f.optional_text("error", msg::kMaxTextSize));
   r.exit_code = TRY(f.optional_integer<int>("exit_code", 0, 255));
-  r.started = TRY(f.optional_integer<int64_t>("started", 0, 4194304));
+  // A monitor started by the runvm before this one (it outlives upgrades)
+  // replies {"started": true, "pid": N}, and its guest answers unwrapped.
+  if (const json* started = f.find("started"); started && started->is_boolean()) {
+    if (started->get<bool>()) r.started = TRY(f.integer_or<int64_t>("pid", 0, 0, 4194304));
+  } else {
+    r.started = TRY(f.optional_integer<int64_t>("started", 0, 4194304));
+  }
   r.exit = TRY(f.optional_integer<int>("exit", 0, 255));
   if (f.find("copied")) r.copied = TRY(msg::Copied::parse(f.value("copied")));
   if (const json* pids = f.find("pids")) {
@@ -133,6 +139,12 @@ Result<Reply> Reply::parse(const json& body) {
   if (f.find("ps")) r.ps = TRY(msg::PsAnswer::parse(f.value("ps")));
   if (f.find("stats")) r.stats = TRY(msg::StatsAnswer::parse(f.value("stats")));
   if (f.find("stat_path")) r.stat_path = TRY(msg::StatPathAnswer::parse(f.value("stat_path")));
+  if (const json* type = f.find("type"); type && type->is_string()) {
+    const std::string& t = type->get_ref<const std::string&>();
+    if (t == msg::PsAnswer::kType) r.ps = TRY(msg::PsAnswer::parse(body));
+    else if (t == msg::StatsAnswer::kType) r.stats = TRY(msg::StatsAnswer::parse(body));
+    else if (t == msg::StatPathAnswer::kType) r.stat_path = TRY(msg::StatPathAnswer::parse(body));
+  }
   return r;
 }
 

@@ -224,8 +224,8 @@ Status copy_files(const CopyOptions& o) {
   ContainerState state = TRY(find_container(o.root, id));
   std::string status = live_status(state);
   std::unique_ptr<ContainerSide> side;
-  if (status == "running") side = guest_side(o.root + "/" + id, state.rootfs);
-  else if (status == "paused") side = TRY(rootfs_side(state.rootfs));
+  if (status == "running") side = guest_side(o.root + "/" + id, state.rootfs, state.root_readonly);
+  else if (status == "paused") side = TRY(rootfs_side(state.rootfs, state.root_readonly));
   else return fail("container " + id + " is not running");
   if (!dest.container.empty()) return copy_in(o, *side, src, dest);
   return copy_out(o, *side, src, dest);

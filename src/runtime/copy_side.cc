@@ -42,8 +42,8 @@ transfer::PathInfo path_info_of(const msg::StatPathAnswer& a) {
 // container: the same tree, without every byte crossing the agent channel.
 class GuestSide : public ContainerSide {
  public:
-  GuestSide(std::string state_dir, std::unique_ptr<ContainerSide> on_host)
-      : state_dir_(std::move(state_dir)), on_host_(std::move(on_host)) {}
+  GuestSide(std::string state_dir, std::unique_ptr<ContainerSide> on_host, bool readonly_root)
+      : state_dir_(std::move(state_dir)), on_host_(std::move(on_host)), readonly_root_(readonly_root) {}
 
   Result<transfer::PathInfo> stat(const std::string& path, bool follow_link) override {
     control::Reply reply = TRY(ask_monitor(state_dir_, control::StatPath{path, follow_link, false}));
@@ -56,7 +56,9 @@ class GuestSide : public ContainerSide {
 
   Result<transfer::TransferSummary> receive(const std::string& dir, bool same_owner,
                                             const Producer& produce) override {
-    if (on_root_share(dir, true)) {
+    // A read-only root is never written on the host's view: the guest's
+    // way refuses it (EROFS) and still reaches the container's volumes.
+    if (!readonly_root_ && on_root_share(dir, true)) {
       auto unpacked = on_host_->receive(dir, same_owner, produce);
       // The guest may have looked the new names up before (a cached "no
       // such file") or hold what was replaced: it drops what it caches, so
@@ -139,13 +141,14 @@ class GuestSide : public ContainerSide {
 
   std::string state_dir_;
   std::unique_ptr<ContainerSide> on_host_;
+  bool readonly_root_;
 };
 
 // A paused container: the copy is made here, on the rootfs directory, with
 // the stream between two threads over a pipe (bounded by the pipe).
 class RootfsSide : public ContainerSide {
  public:
-  explicit RootfsSide(UniqueFd root) : root_(std::move(root)) {}
+  RootfsSide(UniqueFd root, bool readonly_root) : root_(std::move(root)), readonly_root_(readonly_root) {}
 
   Result<transfer::PathInfo> stat(const std::string& path, bool follow_link) override {
     return transfer::stat_in_root(root_.get(), path, follow_link);
@@ -153,6 +156,8 @@ class RootfsSide : public ContainerSide {
 
   Result<transfer::TransferSummary> receive(const std::string& dir, bool same_owner,
                                             const Producer& produce) override {
+    // As docker cp into a --read-only container's rootfs.
+    if (readonly_root_) return fail("container rootfs is marked read-only");
     auto [read_end, write_end] = TRY(io::make_pipe());
     UniqueFd r = std::move(read_end), w = std::move(write_end);  // a thread takes one
     Status written;
@@ -198,20 +203,22 @@ class RootfsSide : public ContainerSide {
 
  private:
   UniqueFd root_;
+  bool readonly_root_;
 };
 
 }  // namespace
 
-std::unique_ptr<ContainerSide> guest_side(const std::string& state_dir, const std::string& rootfs) {
-  auto on_host = rootfs_side(rootfs);
+std::unique_ptr<ContainerSide> guest_side(const std::string& state_dir, const std::string& rootfs,
+                                          bool readonly_root) {
+  auto on_host = rootfs_side(rootfs, readonly_root);
   if (!on_host) log::debug("runvm cp: the rootfs is not reachable here, every copy goes through the guest: " +
                            on_host.error().describe());
-  return std::make_unique<GuestSide>(state_dir, on_host ? std::move(*on_host) : nullptr);
+  return std::make_unique<GuestSide>(state_dir, on_host ? std::move(*on_host) : nullptr, readonly_root);
 }
 
-Result<std::unique_ptr<ContainerSide>> rootfs_side(const std::string& rootfs) {
+Result<std::unique_ptr<ContainerSide>> rootfs_side(const std::string& rootfs, bool readonly_root) {
   UniqueFd root = TRY_CTX(io::open_file(rootfs, O_PATH | O_DIRECTORY), "the container's rootfs");
-  return std::unique_ptr<ContainerSide>(std::make_unique<RootfsSide>(std::move(root)));
+  return std::unique_ptr<ContainerSide>(std::make_unique<RootfsSide>(std::move(root), readonly_root));
 }
 
 Status settle(Status written, Status read) {

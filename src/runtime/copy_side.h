@@ -43,9 +43,13 @@ class ContainerSide {
 };
 
 // `rootfs`: the bundle's rootfs, where a path the guest says is plain
-// rootfs is copied on the host (see GuestSide in copy_side.cc).
-std::unique_ptr<ContainerSide> guest_side(const std::string& state_dir, const std::string& rootfs);
-Result<std::unique_ptr<ContainerSide>> rootfs_side(const std::string& rootfs);
+// rootfs is copied on the host (see GuestSide in copy_side.cc), except
+// into a read-only root (`readonly_root`), which only the guest's way may
+// touch; a paused container's read-only root refuses copies in, as docker
+// cp does.
+std::unique_ptr<ContainerSide> guest_side(const std::string& state_dir, const std::string& rootfs,
+                                          bool readonly_root);
+Result<std::unique_ptr<ContainerSide>> rootfs_side(const std::string& rootfs, bool readonly_root);
 
 // Which failure a copy reports when the writer and the reader of its
 // stream may both have failed: the writer's, unless it only saw the reader

@@ -179,6 +179,7 @@ Result<MonitorConfig> prepare(const CreateOptions& o) {
   s.id = o.id;
   s.bundle = bundle;
   s.rootfs = c.vm.rootfs;
+  s.root_readonly = c.spec.root.readonly;
   s.created = rfc3339_now();
   for (const auto& [k, v] : c.spec.annotations) s.annotations[k] = v;
   s.hooks = {{"poststart", hooks_to_json(c.spec.hooks.poststart)},
@@ -250,6 +251,13 @@ std::string own_cgroup() {
 Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code) {
   Running r;
   c.state.cgroup = cgroup_relative_path(c.spec.cgroups_path, o.systemd_cgroup, own_cgroup());
+  // "/", "." or "a/..": cleaned, they name no cgroup of the container's own;
+  // limiting and later removing it would act on the tree's root or on our
+  // caller's cgroup.
+  if (!c.spec.cgroups_path.empty() &&
+      (c.state.cgroup == "/" || c.state.cgroup == confine_cgroup_path(own_cgroup())))
+    return fail("linux.cgroupsPath: " + c.spec.cgroups_path +
+                " names the cgroup tree's root or runvm's own cgroup, not one for the container");
   // Recorded before it is made, so that delete removes it whatever happens next.
   TRY(save_state(c.state_dir, c.state));
   TRY(join_cgroup(c.state.cgroup));

@@ -95,7 +95,11 @@ Status run_hooks(const std::vector<oci::Hook>& hooks, const json& state) {
 json hooks_to_json(const std::vector<oci::Hook>& hooks) {
   json out = json::array();
   for (const auto& h : hooks) {
-    json j = {{"path", h.path}, {"args", h.args}, {"env", h.env}};
+    // Byte strings, as the protocol carries them (common/json_bytes.h).
+    json args = json::array(), env = json::array();
+    for (const auto& a : h.args) args.push_back(json_bytes::encode(a));
+    for (const auto& e : h.env) env.push_back(json_bytes::encode(e));
+    json j = {{"path", json_bytes::encode(h.path)}, {"args", args}, {"env", env}};
     if (h.timeout) j["timeout"] = *h.timeout;
     out.push_back(j);
   }
@@ -111,14 +115,15 @@ std::vector<oci::Hook> hooks_from_json(const json& list) {
     // runvm's own record (state.json), read as carefully as any file.
     auto text = [&](const char* key) {
       auto it = j.find(key);
-      return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+      auto bytes = it != j.end() ? json_bytes::decode(*it, key) : Result<std::string>(std::string());
+      return bytes ? *bytes : std::string();
     };
     auto texts = [&](const char* key) {
       std::vector<std::string> v;
       auto it = j.find(key);
       if (it != j.end() && it->is_array())
         for (const auto& s : *it)
-          if (s.is_string()) v.push_back(s.get<std::string>());
+          if (auto bytes = json_bytes::decode(s, key)) v.push_back(*bytes);
       return v;
     };
     h.path = text("path");

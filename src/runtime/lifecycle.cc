@@ -206,7 +206,7 @@ Status update_container(const std::string& root, const std::string& id, const ms
   int64_t quota = resources.cpu_quota.value_or(0);
   int64_t period = static_cast<int64_t>(std::min<uint64_t>(resources.cpu_period.value_or(0), INT64_MAX));
   if (period <= 0) period = 100000;
-  if (quota > 0 && s.vm_vcpus && (quota + period - 1) / period > static_cast<int64_t>(s.vm_vcpus))
+  if (quota > 0 && s.vm_vcpus && quota / period + (quota % period != 0) > static_cast<int64_t>(s.vm_vcpus))
     return fail("a CPU quota of " + std::to_string(quota) + "/" + std::to_string(period) +
                 " needs more than the VM's " + std::to_string(s.vm_vcpus) +
                 " vCPUs, which are fixed at boot; recreate the container with more CPUs");

@@ -139,8 +139,9 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
 Status Monitor::start() {
   TRY(request_start(-1));
   Process& init = *processes_["init"];
-  while (!init.started && !init.exit_code && !lost_) TRY(step(-1));
+  while (!init.started && !init.exit_code && !init.start_error && !lost_) TRY(step(-1));
   if (lost_) return fail("the VM stopped while starting the container: " + vm_failure());
+  if (!init.started && init.start_error) return fail(*init.start_error);
   return ok();
 }
 
@@ -348,7 +349,8 @@ Status Monitor::on_dns_query(const msg::DnsQuery& m) {
 }
 
 Status Monitor::on_network_updated(const msg::NetworkUpdated& m) {
-  if (m.error) log::error("network: the guest could not follow the container's network: " + *m.error);
+  if (m.error && guest_said_++ < kMaxLoggedFromGuest)
+    log::error("network: the guest could not follow the container's network: " + msg::clip_text(*m.error));
   return ok();
 }
 
@@ -369,7 +371,7 @@ template <typename M>
 Status Monitor::on_process_message(const M& m) {
   auto it = processes_.find(m.id);
   if (it == processes_.end()) {
-    if (ignored_messages_++ < kMaxLoggedIgnored)
+    if (guest_said_++ < kMaxLoggedFromGuest)
       log::warn("the agent sent \"" + std::string(M::kType) + "\" for an unknown process");
     return ok();
   }
@@ -397,6 +399,12 @@ Status Monitor::on_process_message(const M& m) {
     if (p.started) return ok();  // too late: the process runs
     p.start_error = m.message;
     p.start_exit_code = m.exit_code;
+    if (is_init && start_client_ >= 0) {
+      // `start` refused (a malformed request, init already gone): the
+      // command waiting for it hears why instead of waiting for ever.
+      reply(start_client_, control::Reply::failure(m.message));
+      start_client_ = -1;
+    }
     if (!is_init) {
       reply(p.client_fd, control::Reply::failure(*p.start_error, p.start_exit_code));
       p.client_fd = -1;

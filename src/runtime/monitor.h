@@ -119,10 +119,11 @@ class Monitor {
   int start_client_ = -1;               // waiting for "started"
   int next_exec_ = 1;
   uint64_t next_request_ = 1;
-  // Messages about unknown processes, logged up to a bound: a guest cannot
-  // grow the log without limit.
-  uint64_t ignored_messages_ = 0;
-  static constexpr uint64_t kMaxLoggedIgnored = 100;
+  // What the guest makes the monitor log (messages about unknown processes,
+  // its network errors) is logged up to a bound: a guest cannot grow the
+  // log without limit.
+  uint64_t guest_said_ = 0;
+  static constexpr uint64_t kMaxLoggedFromGuest = 100;
   bool lost_ = false;                   // the VM or the agent went away
   bool abandoned_ = false;              // killed before it started
   FsPressure fs_pressure_;

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -29,6 +30,7 @@
 #include "proto/messages.h"
 #include "proto/session.h"
 #include "runtime/container_state.h"
+#include "runtime/lifecycle.h"
 #include "runtime/monitor.h"
 #include "vm/vmm.h"
 
@@ -372,6 +374,32 @@ TEST_F(MonitorHostileTest, AnswersForProcessesThatDoNotExistChangeNothing) {
   agent.send(msg::Exit{"init", 9, std::nullopt}.to_json());
   EXPECT_EQ(wait_monitor(), 7) << log_text();
   EXPECT_EQ(recorded_status(), "stopped");
+}
+
+// A guest that refuses `start` (say it could not parse it): the command
+// waiting for the start hears why; it does not wait for ever.
+TEST_F(MonitorHostileTest, ARefusedStartIsReportedToTheCommandThatAskedForIt) {
+  FakeAgent agent = start_monitor();
+  created(agent);
+  std::optional<Result<control::Reply>> answer;
+  std::atomic<bool> answered = false;
+  std::thread command([&] {
+    answer.emplace(runtime::ask_monitor(dir_ + "/state", control::Start{}));
+    answered = true;
+  });
+  EXPECT_TRUE(agent.read_until([&] { return agent.has("start"); }));
+  agent.send(msg::StartFailed{"init", "invalid start request: start.hooks[0].path: must be an absolute path", 1}
+                 .to_json());
+  // Bounded: without an answer the monitor is killed, which ends the wait
+  // with the wrong reason (and the test fails) instead of hanging.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!answered && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  if (!answered) ::kill(monitor_, SIGKILL);
+  command.join();
+  ASSERT_TRUE(answer);
+  ASSERT_FALSE(*answer) << "start succeeded";
+  EXPECT_NE(answer->error().message().find("must be an absolute path"), std::string::npos)
+      << answer->error().message();
 }
 
 // A flood of messages about processes that do not exist: the monitor keeps

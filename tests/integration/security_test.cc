@@ -138,6 +138,29 @@ TEST_F(SecurityTest, AReadOnlyRootIsReadOnlyOnTheHost) {
   EXPECT_TRUE(exists(bundle_.rootfs() + "/scratch")) << "the mount point was made on the host";
 }
 
+// runvm cp must not write a read-only root either: not on the host's view
+// of it (which the guest could vouch for as "plain rootfs"), nor while the
+// container is paused (docker cp: "container rootfs is marked read-only").
+TEST_F(SecurityTest, RunvmCpDoesNotWriteAReadOnlyRoot) {
+  bundle_.config()["root"]["readonly"] = true;
+  ASSERT_EQ(create({"sleep", "100"}).code, 0);
+  ASSERT_EQ(runvm("start c1").code, 0);
+  std::string src = scratch_.path() + "/payload";
+  std::ofstream(src) << "x";
+  Cmd running = runvm("cp '" + src + "' c1:/root/");
+  EXPECT_NE(running.code, 0) << "copied into a read-only root";
+  EXPECT_NE(running.err.find("Read-only file system"), std::string::npos) << running.err;
+  EXPECT_FALSE(exists(bundle_.rootfs() + "/root/payload"));
+  Cmd out = runvm("cp c1:/notexec '" + scratch_.path() + "/back'");
+  EXPECT_EQ(out.code, 0) << "copies out still work: " << out.err;
+  ASSERT_EQ(runvm("pause c1").code, 0);
+  Cmd paused = runvm("cp '" + src + "' c1:/root/");
+  EXPECT_NE(paused.code, 0);
+  EXPECT_NE(paused.err.find("container rootfs is marked read-only"), std::string::npos) << paused.err;
+  EXPECT_FALSE(exists(bundle_.rootfs() + "/root/payload"));
+  ASSERT_EQ(runvm("delete --force c1").code, 0);
+}
+
 // `exec -u 4294967296` ran as uid 0 (it wrapped), and a 20-digit uid
 // aborted runvm; runc refuses both with this message.
 TEST_F(SecurityTest, IdsOutsideRuncsRangeAreRefused) {
