@@ -213,6 +213,8 @@ Status set_up_root(const ContainerConfig& config) {
   if (::chdir(root.c_str()) < 0) return fail_errno("chdir " + root);
   if (::mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) return fail_errno("move root");
   if (::chroot(".") < 0) return fail_errno("chroot");
+  // As runc, once the root is entered: paths resolve inside it.
+  TRY(apply_path_confinement(config.confinement));
   if (::chdir(config.process.cwd.c_str()) < 0)
     return fail_errno("chdir to cwd " + config.process.cwd);
   return ok();

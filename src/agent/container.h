@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/confinement.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "oci/spec.h"
@@ -47,6 +48,8 @@ struct ContainerConfig {
   std::vector<BindMount> binds;
   std::vector<oci::Device> devices;  // linux.devices, made in /dev
   std::optional<winsize> console_size;
+  // Masked and read-only paths, applied in its mount namespace (which execs join).
+  Confinement confinement;
 };
 
 // The agent's ends of a process's stdio: three pipes, or a pty master.

@@ -500,6 +500,10 @@ Status Supervisor::on_create(const json& request) {
   if (!devices)
     return start_failed(pid_name, "invalid create request: " + devices.error().describe(), 1, outputs, stdin_stream);
   config.devices = std::move(*devices);
+  auto confinement = confinement_from_create(request);
+  if (!confinement)
+    return start_failed(pid_name, "invalid create request: " + confinement.error().describe(), 1, outputs, stdin_stream);
+  config.confinement = std::move(*confinement);
   // The network the engine gave the container's namespace on the host,
   // recreated on the VM's NICs before the process exists (lo always).
   auto network = request.contains("network") ? net::from_json(request["network"])

@@ -240,8 +240,24 @@ Result<std::vector<Device>> get_devices(const json& v, const std::string& path) 
   return get_array<Device>(v, path, parse_device);
 }
 
+// An absolute path without NUL bytes, no longer than PATH_MAX.
+Result<std::string> get_confined_path(const json& v, const std::string& path) {
+  std::string s = TRY(get_absolute_path(v, path));
+  if (s.find('\0') != std::string::npos) return bad(path, "must not contain a NUL byte");
+  if (s.size() >= 4096) return bad(path, "too long (at most 4095 bytes)");
+  return s;
+}
+
+Result<std::vector<std::string>> get_confined_paths(const json& v, const std::string& path) {
+  if (v.is_array() && v.size() > kMaxConfinedPaths)
+    return bad(path, "too many paths (at most " + std::to_string(kMaxConfinedPaths) + ")");
+  return get_array<std::string>(v, path, get_confined_path);
+}
+
 Status parse_linux(const json& v, const std::string& path, Spec& spec) {
   TRY(expect_object(v, path));
+  TRY(read_optional(v, path, "maskedPaths", spec.masked_paths, get_confined_paths));
+  TRY(read_optional(v, path, "readonlyPaths", spec.readonly_paths, get_confined_paths));
   TRY(read_optional(v, path, "namespaces", spec.namespaces, get_namespaces));
   TRY(read_optional(v, path, "devices", spec.devices, get_devices));
   TRY(read_optional(v, path, "resources", spec.resources, parse_resources));
@@ -551,6 +567,11 @@ json mounts_to_json(const std::vector<Mount>& mounts) {
 
 Result<std::vector<Mount>> mounts_from_json(const json& value) {
   return get_mounts(value, "mounts");
+}
+
+Result<std::vector<std::string>> confined_paths_from_json(const json& value,
+                                                          const std::string& path) {
+  return get_confined_paths(value, path);
 }
 
 std::string default_spec_json() {

@@ -619,6 +619,41 @@ TEST(DefaultSpec, KeepsRuncsExtraSections) {
   EXPECT_EQ(doc["linux"]["resources"]["devices"][0]["access"], "rwm");
 }
 
+TEST(DefaultSpec, MaskedAndReadonlyPathsAreParsed) {
+  auto spec = parse_spec(default_spec_json());
+  ASSERT_TRUE(spec) << spec.error().message();
+  ASSERT_EQ(spec->masked_paths.size(), 10u);
+  EXPECT_EQ(spec->masked_paths[2], "/proc/kcore");
+  EXPECT_EQ(spec->readonly_paths, (std::vector<std::string>{"/proc/bus", "/proc/fs", "/proc/irq",
+                                                           "/proc/sys", "/proc/sysrq-trigger"}));
+}
+
+TEST(ParseSpec, MaskedAndReadonlyPathsMustBeAbsolute) {
+  json config = minimal();
+  config["linux"]["maskedPaths"] = {"/proc/kcore", "proc/keys"};
+  EXPECT_EQ(error_of(config),
+            "config.json: linux.maskedPaths[1]: must be an absolute path (got \"proc/keys\")");
+  config = minimal();
+  config["linux"]["readonlyPaths"] = {""};
+  EXPECT_EQ(error_of(config), "config.json: linux.readonlyPaths[0]: must be an absolute path (got \"\")");
+  config["linux"]["readonlyPaths"] = "/proc/sys";
+  EXPECT_EQ(error_of(config), "config.json: linux.readonlyPaths: expected an array");
+  config["linux"]["readonlyPaths"] = {std::string("/proc/s\0ys", 10)};
+  EXPECT_EQ(error_of(config), "config.json: linux.readonlyPaths[0]: must not contain a NUL byte");
+  config["linux"]["readonlyPaths"] = json::array();
+  for (int i = 0; i < 1025; ++i) config["linux"]["readonlyPaths"].push_back("/p");
+  EXPECT_EQ(error_of(config), "config.json: linux.readonlyPaths: too many paths (at most 1024)");
+}
+
+TEST(ConfinedPathsJson, ValidatesWhatTheGuestReceives) {
+  auto ok_paths = confined_paths_from_json(json{"/a", "/b/c"}, "masked_paths");
+  ASSERT_TRUE(ok_paths) << ok_paths.error().message();
+  EXPECT_EQ(*ok_paths, (std::vector<std::string>{"/a", "/b/c"}));
+  auto bad = confined_paths_from_json(json{"/a", 5}, "masked_paths");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message(), "masked_paths[1]: expected a string");
+}
+
 TEST(ProcessJson, RoundTrips) {
   Process p;
   p.terminal = true;

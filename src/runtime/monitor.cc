@@ -121,6 +121,8 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
                       {"resources", resources_json(spec.resources)},
                       {"binds", m->config_.binds},
                       {"devices", m->config_.devices},
+                      {"masked_paths", spec.masked_paths},
+                      {"readonly_paths", spec.readonly_paths},
                       {"network", net::to_json(m->config_.network.config)},
                       {"nics", m->config_.network.slots_json()},
                       {"dns_relay", m->config_.network.dns.has_value()},

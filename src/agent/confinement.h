@@ -1,0 +1,33 @@
+// What confines the container's processes inside the guest beyond their
+// namespaces, identity and capabilities: the spec's linux.maskedPaths and
+// linux.readonlyPaths, applied in the container's mount namespace at create
+// (so every exec, which joins it, sees them).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/result.h"
+
+namespace runvm::agent {
+
+struct Confinement {
+  std::vector<std::string> masked_paths;
+  std::vector<std::string> readonly_paths;
+};
+
+// The create message's masked_paths and readonly_paths (each optional),
+// validated again (the message crosses a trust boundary).
+Result<Confinement> confinement_from_create(const nlohmann::json& request);
+
+// runc's readonlyPath then maskPath for each path, in the container's mount
+// namespace with its root as ours (after the chroot into it). Read-only: the
+// path is bound onto itself and remounted read-only, keeping its nosuid,
+// nodev and noexec. Masked: /dev/null is bound over a file, an empty
+// read-only tmpfs mounted over a directory. A path that does not exist is
+// skipped, as runc skips it; any other failure is an error.
+Status apply_path_confinement(const Confinement& confinement);
+
+}  // namespace runvm::agent
