@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/log.h"
+#include "oci/seccomp.h"
 #include "oci/spec.h"
 
 namespace runvm::agent {
@@ -59,6 +61,13 @@ Result<Confinement> confinement_from_create(const json& request) {
     out.masked_paths = TRY(oci::confined_paths_from_json(*masked, "masked_paths"));
   if (const json* readonly = member_of(request, "readonly_paths"))
     out.readonly_paths = TRY(oci::confined_paths_from_json(*readonly, "readonly_paths"));
+  if (const json* seccomp = member_of(request, "seccomp")) {
+    oci::Seccomp profile = TRY(oci::seccomp_from_json(*seccomp, "seccomp"));
+    out.seccomp = TRY_CTX(compile_seccomp(profile), "seccomp");
+    if (out.seccomp->skipped_names > 0)
+      log::info("seccomp: " + std::to_string(out.seccomp->skipped_names) +
+                " syscall names unknown to libseccomp were skipped");
+  }
   return out;
 }
 

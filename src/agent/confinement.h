@@ -1,14 +1,17 @@
 // What confines the container's processes inside the guest beyond their
 // namespaces, identity and capabilities: the spec's linux.maskedPaths and
 // linux.readonlyPaths, applied in the container's mount namespace at create
-// (so every exec, which joins it, sees them).
+// (so every exec, which joins it, sees them), and its linux.seccomp profile,
+// compiled once at create and loaded by every process (agent/seccomp.h).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "agent/seccomp.h"
 #include "common/result.h"
 
 namespace runvm::agent {
@@ -16,10 +19,14 @@ namespace runvm::agent {
 struct Confinement {
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
+  std::optional<SeccompProgram> seccomp;
+
+  const SeccompProgram* filter() const { return seccomp ? &*seccomp : nullptr; }
 };
 
-// The create message's masked_paths and readonly_paths (each optional),
-// validated again (the message crosses a trust boundary).
+// The create message's masked_paths, readonly_paths and seccomp (each
+// optional), validated again (the message crosses a trust boundary) and the
+// profile compiled.
 Result<Confinement> confinement_from_create(const nlohmann::json& request);
 
 // runc's readonlyPath then maskPath for each path, in the container's mount

@@ -132,15 +132,21 @@ TEST_F(PathConfinementTest, ReadOnlyPathsRefuseWritesAndKeepTheirFlags) {
   EXPECT_EQ(failed, 0) << error;
 }
 
-TEST(ConfinementFromCreate, ParsesWhatTheHostSent) {
-  json request = {{"masked_paths", {"/proc/kcore"}}, {"readonly_paths", {"/proc/sys"}}};
+TEST(ConfinementFromCreate, ParsesAndCompilesWhatTheHostSent) {
+  json request = {{"masked_paths", {"/proc/kcore"}},
+                  {"readonly_paths", {"/proc/sys"}},
+                  {"seccomp", {{"defaultAction", "SCMP_ACT_ALLOW"},
+                               {"syscalls", {{{"names", {"mkdir"}}, {"action", "SCMP_ACT_ERRNO"}}}}}}};
   auto c = confinement_from_create(request);
   ASSERT_TRUE(c) << c.error().message();
   EXPECT_EQ(c->masked_paths, (std::vector<std::string>{"/proc/kcore"}));
   EXPECT_EQ(c->readonly_paths, (std::vector<std::string>{"/proc/sys"}));
+  ASSERT_NE(c->filter(), nullptr);
+  EXPECT_FALSE(c->filter()->instructions.empty());
 
-  auto none = confinement_from_create({{"masked_paths", nullptr}});
+  auto none = confinement_from_create({{"seccomp", nullptr}});
   ASSERT_TRUE(none) << none.error().message();
+  EXPECT_EQ(none->filter(), nullptr);
   EXPECT_TRUE(none->masked_paths.empty());
 }
 
@@ -148,6 +154,12 @@ TEST(ConfinementFromCreate, RefusesWhatIsMalformed) {
   auto relative = confinement_from_create({{"masked_paths", {"/ok", "proc/kcore"}}});
   ASSERT_FALSE(relative);
   EXPECT_EQ(relative.error().message(), "masked_paths[1]: must be an absolute path (got \"proc/kcore\")");
+  auto notify = confinement_from_create(
+      {{"seccomp", {{"defaultAction", "SCMP_ACT_ALLOW"},
+                    {"syscalls", {{{"names", {"read"}}, {"action", "SCMP_ACT_NOTIFY"}}}}}}});
+  ASSERT_FALSE(notify);
+  EXPECT_EQ(notify.error().message().rfind("seccomp.syscalls[0].action: SCMP_ACT_NOTIFY is not supported", 0), 0u)
+      << notify.error().message();
   auto not_array = confinement_from_create({{"readonly_paths", "/proc/sys"}});
   ASSERT_FALSE(not_array);
   EXPECT_EQ(not_array.error().message(), "readonly_paths: expected an array");

@@ -148,6 +148,7 @@ class Supervisor {
   std::map<std::string, Process> processes_;
   std::optional<net::NicSlots> nic_slots_;  // when the VM has spare NICs
   std::optional<GuestDnsRelay> dns_;  // 127.0.0.11:53, when the host has a server to relay to
+  Confinement confinement_;  // from create; its seccomp filter goes to every exec and hook
   std::map<std::string, Input> inputs_;
   bool init_created_ = false;
   bool init_exited_ = false;
@@ -503,7 +504,7 @@ Status Supervisor::on_create(const json& request) {
   auto confinement = confinement_from_create(request);
   if (!confinement)
     return start_failed(pid_name, "invalid create request: " + confinement.error().describe(), 1, outputs, stdin_stream);
-  config.confinement = std::move(*confinement);
+  config.confinement = confinement_ = std::move(*confinement);
   // The network the engine gave the container's namespace on the host,
   // recreated on the VM's NICs before the process exists (lo always).
   auto network = request.contains("network") ? net::from_json(request["network"])
@@ -572,7 +573,7 @@ Status Supervisor::on_start(const json& request) {
   std::string state = request.value("state", json::object()).dump(
       -1, ' ', false, json::error_handler_t::replace);
   for (size_t i = 0; i < hooks->size(); ++i)
-    if (auto error = run_hook(init.pid, (*hooks)[i], state))
+    if (auto error = run_hook(init.pid, (*hooks)[i], state, confinement_.filter()))
       return fail_start_with_hook(init, i, *error);
   if (Status s = release_init(init.release); !s) {
     // It died before start (say, killed): its exit is reported as usual.
@@ -605,7 +606,7 @@ Status Supervisor::on_exec(const json& request) {
   for (const auto& [pid_id, p] : processes_)
     if (p.is_init) init_pid = p.pid;
   StartFailure failure;
-  auto spawned = spawn_exec(init_pid, *process, console_size_of(process_json), failure);
+  auto spawned = spawn_exec(init_pid, *process, console_size_of(process_json), failure, confinement_.filter());
   if (!spawned) {
     if (failure.message.empty()) failure.message = spawned.error().describe();
     return start_failed(*id, failure.message, failure.exit_code, outputs, stdin_stream);

@@ -254,10 +254,15 @@ Result<std::vector<std::string>> get_confined_paths(const json& v, const std::st
   return get_array<std::string>(v, path, get_confined_path);
 }
 
+Result<Seccomp> get_seccomp(const json& v, const std::string& path) {
+  return seccomp_from_json(v, path);
+}
+
 Status parse_linux(const json& v, const std::string& path, Spec& spec) {
   TRY(expect_object(v, path));
   TRY(read_optional(v, path, "maskedPaths", spec.masked_paths, get_confined_paths));
   TRY(read_optional(v, path, "readonlyPaths", spec.readonly_paths, get_confined_paths));
+  TRY(read_optional(v, path, "seccomp", spec.seccomp, get_seccomp));
   TRY(read_optional(v, path, "namespaces", spec.namespaces, get_namespaces));
   TRY(read_optional(v, path, "devices", spec.devices, get_devices));
   TRY(read_optional(v, path, "resources", spec.resources, parse_resources));

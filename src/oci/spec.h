@@ -13,6 +13,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/result.h"
+#include "oci/seccomp.h"
 
 namespace runvm::oci {
 
@@ -111,6 +112,7 @@ struct Spec {
   std::map<std::string, std::string> annotations;
   // linux.maskedPaths, linux.readonlyPaths: absolute paths in the container.
   std::vector<std::string> masked_paths, readonly_paths;
+  std::optional<Seccomp> seccomp;  // linux.seccomp
 };
 
 // Parses and validates config.json text. Every error names the file (as

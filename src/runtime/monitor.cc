@@ -123,6 +123,7 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
                       {"devices", m->config_.devices},
                       {"masked_paths", spec.masked_paths},
                       {"readonly_paths", spec.readonly_paths},
+                      {"seccomp", spec.seccomp ? oci::seccomp_to_json(*spec.seccomp) : json(nullptr)},
                       {"network", net::to_json(m->config_.network.config)},
                       {"nics", m->config_.network.slots_json()},
                       {"dns_relay", m->config_.network.dns.has_value()},

@@ -1,8 +1,9 @@
 // The container confined inside the VM as runc confines it on a host
-// (issue 15): linux.maskedPaths and linux.readonlyPaths.
+// (issue 15): linux.maskedPaths and linux.readonlyPaths, and linux.seccomp.
 // Each test acts as an attacker in the container would, in init and in an
 // exec, and checks what the attack achieved.
 #include <gtest/gtest.h>
+#include <seccomp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -168,6 +169,131 @@ TEST_F(ConfinementTest, MaskedAndReadonlyPathsOfTheSpecAreAppliedAndMissingOnesS
   ShellResult e = exec("cat /etc/secret");
   EXPECT_EQ(e.status, 0) << e.out;
   EXPECT_EQ(e.out, "") << "the exec sees the mask too";
+}
+
+// ---------------------------------------------------------------------------
+// seccomp
+
+json errno_rule(std::vector<std::string> names) {
+  return {{"names", names}, {"action", "SCMP_ACT_ERRNO"}};
+}
+
+json allow_by_default(json syscalls) {
+  return {{"defaultAction", "SCMP_ACT_ALLOW"},
+          {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}},
+          {"syscalls", std::move(syscalls)}};
+}
+
+// runc's default capabilities without no_new_privs: the filter must be
+// loaded while the process still has CAP_SYS_ADMIN, before they are dropped.
+TEST_F(ConfinementTest, SeccompErrnoMakesMkdirFailInInitAndExec) {
+  json caps = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
+  bundle_.config()["process"]["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps}};
+  bundle_.config()["linux"]["seccomp"] = allow_by_default({errno_rule({"mkdir", "mkdirat"})});
+  ASSERT_NO_FATAL_FAILURE(start("mkdir /tmp/x 2>&1; echo mkdir=$?; touch /tmp/t; echo touch=$?; "
+                                "echo done-init; sleep 600"));
+  ASSERT_TRUE(wait_for_output("done-init")) << slurp(out_path());
+  std::string out = slurp(out_path());
+  EXPECT_EQ(value_of(out, "mkdir"), "1") << out;
+  EXPECT_TRUE(contains(out, "Operation not permitted")) << out;
+  EXPECT_EQ(value_of(out, "touch"), "0") << out;
+
+  ShellResult e = exec("mkdir /tmp/y");
+  EXPECT_EQ(e.status, 1) << e.out;
+  EXPECT_TRUE(contains(e.out, "Operation not permitted")) << e.out;
+  ShellResult nnp = exec("mkdir /tmp/z", "--no-new-privs");
+  EXPECT_EQ(nnp.status, 1) << nnp.out;
+  EXPECT_TRUE(contains(nnp.out, "Operation not permitted")) << nnp.out;
+  EXPECT_EQ(exec("touch /tmp/u").status, 0) << "the profile blocks only mkdir";
+}
+
+// Every syscall the libseccomp here knows on x86_64, but `except`: the
+// allow list of a default-deny profile of Docker's size.
+std::vector<std::string> all_syscalls_but(const std::vector<std::string>& except) {
+  std::vector<std::string> names;
+  for (int nr = 0; nr < 1024; ++nr) {
+    char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
+    if (!name) continue;
+    if (std::find(except.begin(), except.end(), name) == except.end()) names.push_back(name);
+    std::free(name);
+  }
+  return names;
+}
+
+// Docker's shape: deny by default (with defaultErrnoRet), allow a list;
+// no_new_privs on, so the filter goes on just before execve.
+TEST_F(ConfinementTest, SeccompDefaultErrnoRetAnswersWhatTheAllowListLeavesOut) {
+  json profile = {{"defaultAction", "SCMP_ACT_ERRNO"},
+                  {"defaultErrnoRet", 122},  // EDQUOT: unmistakable
+                  {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}},
+                  {"syscalls", {{{"names", all_syscalls_but({"mkdir", "mkdirat"})},
+                                 {"action", "SCMP_ACT_ALLOW"}}}}};
+  ASSERT_GT(profile["syscalls"][0]["names"].size(), 300u);
+  bundle_.config()["linux"]["seccomp"] = profile;
+  bundle_.config()["process"]["noNewPrivileges"] = true;
+  ASSERT_NO_FATAL_FAILURE(start("mkdir /tmp/x 2>&1; echo mkdir=$?; echo done-init; sleep 600"));
+  ASSERT_TRUE(wait_for_output("done-init")) << slurp(out_path());
+  std::string out = slurp(out_path());
+  EXPECT_EQ(value_of(out, "mkdir"), "1") << out;
+  EXPECT_TRUE(contains(out, "Disk quota exceeded")) << out;
+  ShellResult e = exec("mkdir /tmp/y");
+  EXPECT_EQ(e.status, 1) << e.out;
+  EXPECT_TRUE(contains(e.out, "Disk quota exceeded")) << e.out;
+}
+
+// personality(2) with ADDR_NO_RANDOMIZE (0x40000, `linux64 -R`) is refused
+// with the rule's errnoRet; personality(PER_LINUX) (`linux64`) is not.
+TEST_F(ConfinementTest, SeccompArgumentConditionsSelectTheCall) {
+  bundle_.config()["linux"]["seccomp"] = allow_by_default(
+      {{{"names", {"personality"}},
+        {"action", "SCMP_ACT_ERRNO"},
+        {"errnoRet", 13},
+        {"args", {{{"index", 0}, {"value", 0x40000}, {"op", "SCMP_CMP_EQ"}}}}}});
+  std::string script = "busybox linux64 true; echo plain=$?; busybox linux64 -R true 2>&1; echo norandom=$?; ";
+  ASSERT_NO_FATAL_FAILURE(start(script + "echo done-init; sleep 600"));
+  ASSERT_TRUE(wait_for_output("done-init")) << slurp(out_path());
+  std::string out = slurp(out_path());
+  EXPECT_EQ(value_of(out, "plain"), "0") << out;
+  EXPECT_EQ(value_of(out, "norandom"), "1") << out;
+  EXPECT_TRUE(contains(out, "Permission denied")) << out;
+  ShellResult e = exec("sh -c " + shell_quoted(script));
+  EXPECT_EQ(value_of(e.out, "plain"), "0") << e.out;
+  EXPECT_EQ(value_of(e.out, "norandom"), "1") << e.out;
+}
+
+// A rule runvm cannot honour is refused at create, naming the field, before
+// anything boots: no state, no monitor, no QEMU.
+TEST_F(ConfinementTest, SeccompNotifyIsRefusedAtCreateLeavingNothing) {
+  json profile = allow_by_default({errno_rule({"mkdir"}), {{"names", {"openat"}}, {"action", "SCMP_ACT_NOTIFY"}}});
+  profile["listenerPath"] = "/run/seccomp-agent.sock";
+  bundle_.config()["linux"]["seccomp"] = profile;
+  bundle_.set_args({"true"});
+  bundle_.write_config();
+  // The container's stdio is create's: to a file, so that a monitor (if
+  // one were wrongly started) holds no pipe of ours.
+  ShellResult created = shell(runvm_ + " create --bundle " + bundle_.path() + " c1 </dev/null >" +
+                              out_path() + " 2>&1");
+  std::string out = slurp(out_path());
+  EXPECT_EQ(created.status, 1) << out;
+  EXPECT_TRUE(contains(out, "linux.seccomp.syscalls[1].action: SCMP_ACT_NOTIFY is not supported")) << out;
+  EXPECT_TRUE(list_dir(root_.path()).empty());
+  EXPECT_TRUE(processes_mentioning(root_.path()).empty());
+}
+
+TEST_F(ConfinementTest, FeaturesSaySeccompIsEnforced) {
+  ShellResult r = shell(runvm_binary() + " features");
+  ASSERT_EQ(r.status, 0) << r.out;
+  json f = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(f.is_object()) << r.out;
+  json seccomp = f["linux"]["seccomp"];
+  EXPECT_EQ(seccomp["enabled"], true) << r.out;
+  auto has = [](const json& list, const std::string& v) {
+    return list.is_array() && std::find(list.begin(), list.end(), v) != list.end();
+  };
+  EXPECT_TRUE(has(seccomp["actions"], "SCMP_ACT_ERRNO")) << r.out;
+  EXPECT_FALSE(has(seccomp["actions"], "SCMP_ACT_NOTIFY")) << "not supported: " << r.out;
+  EXPECT_TRUE(has(seccomp["operators"], "SCMP_CMP_MASKED_EQ")) << r.out;
+  EXPECT_TRUE(has(seccomp["archs"], "SCMP_ARCH_X86_64")) << r.out;
 }
 
 }  // namespace
