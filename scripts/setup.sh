@@ -13,7 +13,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   qemu-system-x86 qemu-utils busybox-static runc kmod cpio binutils
   containerd docker.io podman
-  libarchive-dev libacl1-dev zlib1g-dev iproute2 iperf3 wget python3
+  libarchive-dev libacl1-dev zlib1g-dev libseccomp-dev iproute2 iperf3 wget python3
   clang libclang-rt-14-dev
 )
 

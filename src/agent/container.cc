@@ -54,6 +54,7 @@ struct ChildPlan {
   int cgroup_fd = -1;
   const ContainerTask* task = nullptr;  // run in place of an executable
   int task_fd = -1;                     // the task's fd 3
+  const SeccompProgram* seccomp = nullptr;  // the container's filter, if any
 };
 
 [[noreturn]] void child_fail(int report_fd, int exit_code, const std::string& message) {
@@ -213,6 +214,8 @@ Status set_up_root(const ContainerConfig& config) {
   if (::chdir(root.c_str()) < 0) return fail_errno("chdir " + root);
   if (::mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) return fail_errno("move root");
   if (::chroot(".") < 0) return fail_errno("chroot");
+  // As runc, once the root is entered: paths resolve inside it.
+  TRY(apply_path_confinement(config.confinement));
   if (::chdir(config.process.cwd.c_str()) < 0)
     return fail_errno("chdir to cwd " + config.process.cwd);
   return ok();
@@ -279,7 +282,11 @@ Status set_up_stdio(const ChildPlan& plan) {
   return ok();
 }
 
-Status take_on_process(const oci::Process& process) {
+// Without no_new_privs, loading a seccomp filter needs CAP_SYS_ADMIN, so
+// (as runc) it goes on before the capabilities are dropped; with it, last
+// (load_late_seccomp).
+Status take_on_process(const oci::Process& process, const SeccompProgram* seccomp) {
+  if (seccomp && !process.no_new_privileges) TRY(load_seccomp(*seccomp));
   TRY(apply_rlimits(process.rlimits));
   const auto& caps = process.capabilities;
   if (caps) TRY(drop_bounding_set(*caps));
@@ -287,6 +294,12 @@ Status take_on_process(const oci::Process& process) {
   if (caps) TRY(apply_capability_sets(*caps));
   if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return fail_errno("set no_new_privs");
+  return ok();
+}
+
+// The filter of a process with no_new_privs, as close to execve as it can.
+Status load_late_seccomp(const ChildPlan& plan) {
+  if (plan.seccomp && plan.process->no_new_privileges) TRY(load_seccomp(*plan.seccomp));
   return ok();
 }
 
@@ -324,12 +337,18 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
 [[noreturn]] void finish_child(const ChildPlan& plan) {
   const oci::Process& process = *plan.process;
   if (Status s = set_up_stdio(plan); !s) child_fail(plan.report_fd, s.error());
-  if (Status s = take_on_process(process); !s) child_fail(plan.report_fd, s.error());
+  // A task is the agent's own code (runvm cp), never given the filter.
+  if (Status s = take_on_process(process, plan.task ? nullptr : plan.seccomp); !s)
+    child_fail(plan.report_fd, s.error());
   if (plan.task) run_task(plan);
   std::string path = plan.exec_path;
   if (path.empty()) {
     LookPathResult found = look_path(process.args[0], process.env);
-    if (found.path.empty() && process.args[0] == "tar" && plan.release_fd < 0) run_builtin_tar(plan);
+    if (found.path.empty() && process.args[0] == "tar" && plan.release_fd < 0) {
+      // In place of the image's tar, and confined as that would be.
+      if (Status s = load_late_seccomp(plan); !s) child_fail(plan.report_fd, s.error());
+      run_builtin_tar(plan);
+    }
     if (found.path.empty()) child_fail(plan.report_fd, found.exit_code, found.message);
     path = found.path;
   }
@@ -343,6 +362,12 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
     while ((n = ::read(plan.release_fd, &go, 1)) < 0 && errno == EINTR) {
     }
     if (n != 1) ::_exit(1);  // the agent aborted the start
+    if (Status s = load_late_seccomp(plan); !s) {
+      // The agent reads no more reports: the user reads it on stderr.
+      std::string line = s.error().describe() + "\n";
+      (void)!::write(2, line.data(), line.size());
+      ::_exit(1);
+    }
     ::execve(path.c_str(), argv.data(), envp.data());
     // The agent stopped reading the report at "ready": the user reads this
     // on the process's stderr (or terminal).
@@ -351,6 +376,7 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
     (void)!::write(2, line.data(), line.size());
     ::_exit(failed.exit_code);
   }
+  if (Status s = load_late_seccomp(plan); !s) child_fail(plan.report_fd, s.error());
   ::execve(path.c_str(), argv.data(), envp.data());
   LookPathResult failed = exec_failure(path, errno);
   child_fail(plan.report_fd, failed.exit_code, failed.message);
@@ -617,6 +643,7 @@ Result<PreparedInit> prepare_init(const ContainerConfig& config, StartFailure& f
   plan.report_fd = report_w.get();
   plan.release_fd = release_r.get();
   plan.cgroup_fd = cgroup.get();
+  plan.seccomp = config.confinement.filter();
 
   // A raw clone: fork's semantics plus new namespaces, so the process is
   // PID 1 of its own PID namespace as under runc. The agent is single
@@ -668,11 +695,13 @@ Status release_init(UniqueFd& release) {
 }
 
 Result<SpawnedProcess> spawn_exec(pid_t init_pid, const oci::Process& process,
-                                  std::optional<winsize> console_size, StartFailure& failure) {
+                                  std::optional<winsize> console_size, StartFailure& failure,
+                                  const SeccompProgram* seccomp) {
   StdioPair stdio = TRY(make_stdio(process.terminal));
   ChildPlan plan;
   plan.process = &process;
   plan.console_size = console_size;
+  plan.seccomp = seccomp;
   fill_plan(plan, stdio, process.terminal);
   return spawn_in_container(init_pid, plan, std::move(stdio), failure);
 }
@@ -691,7 +720,7 @@ Result<SpawnedProcess> spawn_task(pid_t init_pid, const ContainerTask& task, int
 }
 
 std::optional<std::string> run_hook(pid_t init_pid, const oci::Hook& hook,
-                                    const std::string& state) {
+                                    const std::string& state, const SeccompProgram* seccomp) {
   oci::Process process;
   process.args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
   process.env = hook.env;
@@ -699,6 +728,7 @@ std::optional<std::string> run_hook(pid_t init_pid, const oci::Hook& hook,
   ChildPlan plan;
   plan.process = &process;
   plan.exec_path = hook.path;
+  plan.seccomp = seccomp;
   auto stdio = make_stdio(false);
   if (!stdio) return "error running hook: " + stdio.error().describe();
   fill_plan(plan, *stdio, false);

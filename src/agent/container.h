@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/confinement.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "oci/spec.h"
@@ -42,6 +43,9 @@ struct ContainerConfig {
   std::vector<BindMount> binds;
   std::vector<oci::Device> devices;  // linux.devices, made in /dev
   std::optional<winsize> console_size;
+  // Masked and read-only paths (applied in its mount namespace, which execs
+  // join) and the seccomp filter (loaded by init; execs are given it).
+  Confinement confinement;
 };
 
 // The agent's ends of a process's stdio: three pipes, or a pty master.
@@ -77,26 +81,32 @@ struct SpawnedProcess {
   ParentStdio stdio;
 };
 
-// Starts a process inside the running container of init_pid.
+// Starts a process inside the running container of init_pid, under the
+// container's seccomp filter if it has one.
 Result<SpawnedProcess> spawn_exec(pid_t init_pid, const oci::Process& process,
-                                  std::optional<winsize> console_size, StartFailure& failure);
+                                  std::optional<winsize> console_size, StartFailure& failure,
+                                  const SeccompProgram* seccomp = nullptr);
 
 // Work done by a child inside the container instead of an executable (the
 // transfers of runvm cp): its return value is the child's exit status.
 using ContainerTask = std::function<int()>;
 
 // Starts `task` in a child that joins the container of init_pid as an exec
-// does (namespaces, cgroup, root), as root with every capability, with pipes
+// does (namespaces, cgroup, root), as root with every capability and
+// without the container's seccomp filter (it is the agent's code), with pipes
 // for stdio and `task_fd` (if >= 0) as its fd 3. The caller closes its own
 // copy of task_fd.
 Result<SpawnedProcess> spawn_task(pid_t init_pid, const ContainerTask& task, int task_fd,
                                   StartFailure& failure);
 
 // Runs one startContainer hook inside the container with `state` on its
-// stdin, killing it after hook.timeout seconds. Returns runc's error text
-// (without the "error running hook #N: " prefix), or nullopt on success.
+// stdin, killing it after hook.timeout seconds, under the container's
+// seccomp filter if it has one (runc runs these hooks from the process it
+// has already confined). Returns runc's error text (without the "error
+// running hook #N: " prefix), or nullopt on success.
 std::optional<std::string> run_hook(pid_t init_pid, const oci::Hook& hook,
-                                    const std::string& state);
+                                    const std::string& state,
+                                    const SeccompProgram* seccomp = nullptr);
 
 // What a child wrote on its report pipe: the grandchild's pid (exec), that
 // it is ready and waits for release (init), or why it failed.

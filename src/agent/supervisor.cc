@@ -140,6 +140,7 @@ class Supervisor {
   std::map<std::string, Process> processes_;
   std::optional<net::NicSlots> nic_slots_;  // when the VM has spare NICs
   std::optional<GuestDnsRelay> dns_;  // 127.0.0.11:53, when the host has a server to relay to
+  Confinement confinement_;  // from create; its seccomp filter goes to every exec and hook
   std::map<std::string, Input> inputs_;
   bool init_created_ = false;
   bool init_exited_ = false;
@@ -478,6 +479,10 @@ Status Supervisor::on_create(msg::Create& request) {
                           outputs, stdin_stream);
   config.binds = std::move(request.binds);
   config.devices = std::move(request.devices);
+  auto confinement = confinement_of(request);
+  if (!confinement)
+    return start_failed(id, "invalid create request: " + confinement.error().describe(), 1, outputs, stdin_stream);
+  config.confinement = confinement_ = std::move(*confinement);
   // The network the engine gave the container's namespace on the host,
   // recreated on the VM's NICs before the process exists (lo always).
   if (!request.network.interfaces.empty() || !request.nics.empty())
@@ -535,7 +540,7 @@ Status Supervisor::on_start(const msg::Start& request) {
   if (init.wait_status) return start_failed(id, "the container process has exited", 1, {});
   settle_nics();
   for (size_t i = 0; i < request.hooks.size(); ++i)
-    if (auto error = run_hook(init.pid, request.hooks[i], request.state))
+    if (auto error = run_hook(init.pid, request.hooks[i], request.state, confinement_.filter()))
       return fail_start_with_hook(init, i, *error);
   if (Status s = release_init(init.release); !s) {
     // It died before start (say, killed): its exit is reported as usual.
@@ -563,7 +568,8 @@ Status Supervisor::on_exec(const msg::Exec& request) {
   if (processes_.size() >= kMaxProcesses)
     return start_failed(id, "too many processes in the container", 1, outputs, stdin_stream);
   StartFailure failure;
-  auto spawned = spawn_exec(init_pid(), request.process.process, console_size_of(request.process), failure);
+  auto spawned = spawn_exec(init_pid(), request.process.process, console_size_of(request.process), failure,
+                            confinement_.filter());
   if (!spawned) {
     if (failure.message.empty()) failure.message = spawned.error().describe();
     return start_failed(id, failure.message, failure.exit_code, outputs, stdin_stream);

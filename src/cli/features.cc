@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "oci/seccomp.h"
 
 namespace runvm::cli {
 
@@ -20,7 +21,13 @@ void add_features_command(CLI::App& app, const GlobalOptions&, CommandRunner& se
       f["linux"]["namespaces"] = {"mount", "pid", "network", "ipc", "uts"};
       f["linux"]["capabilities"] = nlohmann::json::array();
       f["linux"]["cgroup"] = {{"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}};
-      f["linux"]["seccomp"] = {{"enabled", false}};
+      // Enforced in the guest (agent/seccomp.h); SCMP_ACT_NOTIFY is refused.
+      f["linux"]["seccomp"] = {{"enabled", true},
+                               {"actions", oci::seccomp_supported_actions()},
+                               {"operators", oci::seccomp_supported_operators()},
+                               {"archs", oci::seccomp_supported_architectures()},
+                               {"knownFlags", oci::seccomp_supported_flags()},
+                               {"supportedFlags", oci::seccomp_supported_flags()}};
       f["linux"]["apparmor"] = {{"enabled", false}};
       f["linux"]["selinux"] = {{"enabled", false}};
       f["annotations"] = {{"org.opencontainers.runc.version", RUNVM_VERSION},

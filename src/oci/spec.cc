@@ -10,73 +10,13 @@
 
 #include "common/io.h"
 #include "common/json_bytes.h"
+#include "oci/fields.h"
 
 namespace runvm::oci {
 namespace {
 
 using nlohmann::json;
-
-// ---------------------------------------------------------------------------
-// Field paths and typed access. Every helper takes the path of the value it
-// reads so that an error names the field, e.g. "mounts[2].options[0]"; the
-// source file is added once, by parse_spec.
-
-std::string member(const std::string& parent, std::string_view key) {
-  if (parent.empty()) return std::string(key);
-  return parent + "." + std::string(key);
-}
-
-std::string element(const std::string& parent, size_t index) {
-  return parent + "[" + std::to_string(index) + "]";
-}
-
-Failure bad(const std::string& path, const std::string& problem) {
-  return fail(path + ": " + problem);
-}
-
-// A string as a JSON literal, so that odd values (empty, spaces, control
-// characters) stay readable in messages. `replace` keeps dump() from
-// throwing on invalid UTF-8 in JSON built by a caller.
-std::string as_literal(std::string_view s) {
-  return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// The member, or null when absent. An explicit JSON null counts as absent,
-// as Go's encoding/json (behind runc and most spec writers) treats it.
-const json* find(const json& object, const std::string& key) {
-  auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-Status expect_object(const json& v, const std::string& path) {
-  if (!v.is_object()) return bad(path, "expected an object");
-  return ok();
-}
-
-Result<std::string> get_string(const json& v, const std::string& path) {
-  if (!v.is_string()) return bad(path, "expected a string");
-  return v.get<std::string>();
-}
-
-Result<bool> get_bool(const json& v, const std::string& path) {
-  if (!v.is_boolean()) return bad(path, "expected a boolean");
-  return v.get<bool>();
-}
-
-// nlohmann stores non-negative literals as unsigned, but JSON built in code
-// from a signed int is "integer" even when positive, so both are accepted.
-template <typename T>
-Result<T> get_unsigned(const json& v, const std::string& path) {
-  bool negative = v.is_number_integer() && !v.is_number_unsigned() &&
-                  v.get<int64_t>() < 0;
-  if (!v.is_number_integer() || negative)
-    return bad(path, "expected an unsigned integer");
-  uint64_t n = v.get<uint64_t>();
-  uint64_t max = std::numeric_limits<T>::max();
-  if (n > max) return bad(path, "out of range (at most " + std::to_string(max) + ")");
-  return static_cast<T>(n);
-}
+using namespace fields;
 
 // A uid or gid: runc's range, 0 to 2^31-1 (libcontainer/user). Above it an
 // id wraps in the kernel's eyes: 4294967295 is -1, which setresuid(2) takes
@@ -87,43 +27,6 @@ Result<uint32_t> get_id(const json& v, const std::string& path) {
   return static_cast<uint32_t>(id);
 }
 
-template <typename T>
-Result<T> get_signed(const json& v, const std::string& path) {
-  if (!v.is_number_integer()) return bad(path, "expected an integer");
-  int64_t min = std::numeric_limits<T>::min();
-  int64_t max = std::numeric_limits<T>::max();
-  bool in_range = v.is_number_unsigned()
-                      ? v.get<uint64_t>() <= static_cast<uint64_t>(max)
-                      : v.get<int64_t>() >= min && v.get<int64_t>() <= max;
-  if (!in_range)
-    return bad(path, "out of range (" + std::to_string(min) + " to " +
-                         std::to_string(max) + ")");
-  return static_cast<T>(v.get<int64_t>());
-}
-
-Result<std::string> get_absolute_path(const json& v, const std::string& path) {
-  std::string s = TRY(get_string(v, path));
-  if (!s.starts_with('/'))
-    return bad(path, "must be an absolute path (got " + as_literal(s) + ")");
-  return s;
-}
-
-// Parses each element of an array with parse(element, element_path).
-template <typename T, typename Parse>
-Result<std::vector<T>> get_array(const json& v, const std::string& path,
-                                 Parse parse) {
-  if (!v.is_array()) return bad(path, "expected an array");
-  std::vector<T> out;
-  out.reserve(v.size());
-  for (size_t i = 0; i < v.size(); ++i)
-    out.push_back(TRY(parse(v[i], element(path, i))));
-  return out;
-}
-
-Result<std::vector<std::string>> get_strings(const json& v,
-                                             const std::string& path) {
-  return get_array<std::string>(v, path, get_string);
-}
 
 // A Linux string (an argument, an environment entry, a path): bytes, which
 // the wire form may carry as {"hex": ...} when they are not UTF-8
@@ -152,24 +55,6 @@ Result<std::string> get_env_entry(const json& v, const std::string& path) {
 
 Result<std::vector<std::string>> get_env(const json& v, const std::string& path) {
   return get_array<std::string>(v, path, get_env_entry);
-}
-
-// Sets out from object[key] when present; an absent field leaves out at its
-// default.
-template <typename T, typename Parse>
-Status read_optional(const json& object, const std::string& path,
-                     const std::string& key, T& out, Parse parse) {
-  if (const json* v = find(object, key)) out = TRY(parse(*v, member(path, key)));
-  return ok();
-}
-
-template <typename T, typename Parse>
-Status read_required(const json& object, const std::string& path,
-                     const std::string& key, T& out, Parse parse) {
-  const json* v = find(object, key);
-  if (!v) return bad(member(path, key), "is required");
-  out = TRY(parse(*v, member(path, key)));
-  return ok();
 }
 
 // ---------------------------------------------------------------------------
@@ -384,8 +269,29 @@ Result<std::vector<Device>> get_devices(const json& v, const std::string& path) 
   return get_array<Device>(v, path, parse_device);
 }
 
+// An absolute path without NUL bytes, no longer than PATH_MAX.
+Result<std::string> get_confined_path(const json& v, const std::string& path) {
+  std::string s = TRY(get_absolute_path(v, path));
+  if (s.find('\0') != std::string::npos) return bad(path, "must not contain a NUL byte");
+  if (s.size() >= 4096) return bad(path, "too long (at most 4095 bytes)");
+  return s;
+}
+
+Result<std::vector<std::string>> get_confined_paths(const json& v, const std::string& path) {
+  if (v.is_array() && v.size() > kMaxConfinedPaths)
+    return bad(path, "too many paths (at most " + std::to_string(kMaxConfinedPaths) + ")");
+  return get_array<std::string>(v, path, get_confined_path);
+}
+
+Result<Seccomp> get_seccomp(const json& v, const std::string& path) {
+  return seccomp_from_json(v, path);
+}
+
 Status parse_linux(const json& v, const std::string& path, Spec& spec) {
   TRY(expect_object(v, path));
+  TRY(read_optional(v, path, "maskedPaths", spec.masked_paths, get_confined_paths));
+  TRY(read_optional(v, path, "readonlyPaths", spec.readonly_paths, get_confined_paths));
+  TRY(read_optional(v, path, "seccomp", spec.seccomp, get_seccomp));
   TRY(read_optional(v, path, "namespaces", spec.namespaces, get_namespaces));
   TRY(read_optional(v, path, "devices", spec.devices, get_devices));
   TRY(read_optional(v, path, "resources", spec.resources, parse_resources));
@@ -698,6 +604,11 @@ json mounts_to_json(const std::vector<Mount>& mounts) {
 
 Result<std::vector<Mount>> mounts_from_json(const json& value) {
   return get_mounts(value, "mounts");
+}
+
+Result<std::vector<std::string>> confined_paths_from_json(const json& value,
+                                                          const std::string& path) {
+  return get_confined_paths(value, path);
 }
 
 std::string default_spec_json() {

@@ -13,6 +13,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/result.h"
+#include "oci/seccomp.h"
 
 namespace runvm::oci {
 
@@ -109,6 +110,9 @@ struct Spec {
   Resources resources;
   std::string cgroups_path;
   std::map<std::string, std::string> annotations;
+  // linux.maskedPaths, linux.readonlyPaths: absolute paths in the container.
+  std::vector<std::string> masked_paths, readonly_paths;
+  std::optional<Seccomp> seccomp;  // linux.seccomp
 };
 
 // Parses and validates config.json text. Every error names the file (as
@@ -128,6 +132,13 @@ Result<Process> process_from_json(const nlohmann::json& json);
 // Mounts as JSON (OCI field names), for sending to the guest.
 nlohmann::json mounts_to_json(const std::vector<Mount>& mounts);
 Result<std::vector<Mount>> mounts_from_json(const nlohmann::json& json);
+
+// linux.maskedPaths or linux.readonlyPaths as the create message carries
+// them: an array of at most kMaxConfinedPaths absolute paths. `path` names
+// the field in errors.
+constexpr size_t kMaxConfinedPaths = 1024;
+Result<std::vector<std::string>> confined_paths_from_json(const nlohmann::json& json,
+                                                          const std::string& path);
 
 // The default config.json that `runvm spec` writes (runc's shape).
 std::string default_spec_json();

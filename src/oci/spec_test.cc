@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <functional>
+
 #include <nlohmann/json.hpp>
 
 #include "common/io.h"
@@ -643,6 +645,224 @@ TEST(DefaultSpec, KeepsRuncsExtraSections) {
   EXPECT_EQ(doc["linux"]["maskedPaths"].size(), 10u);
   EXPECT_EQ(doc["linux"]["readonlyPaths"].size(), 5u);
   EXPECT_EQ(doc["linux"]["resources"]["devices"][0]["access"], "rwm");
+}
+
+TEST(DefaultSpec, MaskedAndReadonlyPathsAreParsed) {
+  auto spec = parse_spec(default_spec_json());
+  ASSERT_TRUE(spec) << spec.error().message();
+  ASSERT_EQ(spec->masked_paths.size(), 10u);
+  EXPECT_EQ(spec->masked_paths[2], "/proc/kcore");
+  EXPECT_EQ(spec->readonly_paths, (std::vector<std::string>{"/proc/bus", "/proc/fs", "/proc/irq",
+                                                           "/proc/sys", "/proc/sysrq-trigger"}));
+  EXPECT_FALSE(spec->seccomp.has_value());
+}
+
+TEST(ParseSpec, MaskedAndReadonlyPathsMustBeAbsolute) {
+  json config = minimal();
+  config["linux"]["maskedPaths"] = {"/proc/kcore", "proc/keys"};
+  EXPECT_EQ(error_of(config),
+            "config.json: linux.maskedPaths[1]: must be an absolute path (got \"proc/keys\")");
+  config = minimal();
+  config["linux"]["readonlyPaths"] = {""};
+  EXPECT_EQ(error_of(config), "config.json: linux.readonlyPaths[0]: must be an absolute path (got \"\")");
+  config["linux"]["readonlyPaths"] = "/proc/sys";
+  EXPECT_EQ(error_of(config), "config.json: linux.readonlyPaths: expected an array");
+  config["linux"]["readonlyPaths"] = {std::string("/proc/s\0ys", 10)};
+  EXPECT_EQ(error_of(config), "config.json: linux.readonlyPaths[0]: must not contain a NUL byte");
+  config["linux"]["readonlyPaths"] = json::array();
+  for (int i = 0; i < 1025; ++i) config["linux"]["readonlyPaths"].push_back("/p");
+  EXPECT_EQ(error_of(config), "config.json: linux.readonlyPaths: too many paths (at most 1024)");
+}
+
+TEST(ConfinedPathsJson, ValidatesWhatTheGuestReceives) {
+  auto ok_paths = confined_paths_from_json(json{"/a", "/b/c"}, "masked_paths");
+  ASSERT_TRUE(ok_paths) << ok_paths.error().message();
+  EXPECT_EQ(*ok_paths, (std::vector<std::string>{"/a", "/b/c"}));
+  auto bad = confined_paths_from_json(json{"/a", 5}, "masked_paths");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message(), "masked_paths[1]: expected a string");
+}
+
+// Every seccomp field runvm reads, in Docker's and runc's shapes.
+json full_seccomp() {
+  return json::parse(R"({
+    "defaultAction": "SCMP_ACT_ERRNO",
+    "defaultErrnoRet": 38,
+    "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+    "flags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+    "syscalls": [
+      {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+      {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+       "args": [{"index": 0, "value": 131072, "op": "SCMP_CMP_EQ"}]},
+      {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+       "args": [{"index": 0, "value": 2114060288, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]},
+      {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+      {"names": ["kill"], "action": "SCMP_ACT_KILL"},
+      {"names": ["tkill"], "action": "SCMP_ACT_KILL_PROCESS"},
+      {"names": ["tgkill"], "action": "SCMP_ACT_KILL_THREAD"},
+      {"names": ["ptrace"], "action": "SCMP_ACT_TRAP"},
+      {"names": ["getpid"], "action": "SCMP_ACT_TRACE", "errnoRet": 1},
+      {"names": ["getppid"], "action": "SCMP_ACT_LOG",
+       "args": [{"index": 5, "value": 1, "op": "SCMP_CMP_NE"}, {"index": 4, "value": 2, "op": "SCMP_CMP_LT"},
+                {"index": 3, "value": 3, "op": "SCMP_CMP_LE"}, {"index": 2, "value": 4, "op": "SCMP_CMP_GE"},
+                {"index": 1, "value": 18446744073709551615, "op": "SCMP_CMP_GT"}]}
+    ]
+  })");
+}
+
+json with_seccomp(const json& seccomp) {
+  json config = minimal();
+  config["linux"]["seccomp"] = seccomp;
+  return config;
+}
+
+TEST(ParseSeccomp, KeepsEveryField) {
+  auto spec = parse(with_seccomp(full_seccomp()));
+  ASSERT_TRUE(spec) << spec.error().message();
+  ASSERT_TRUE(spec->seccomp.has_value());
+  const Seccomp& s = *spec->seccomp;
+  EXPECT_EQ(s.default_action, SeccompAction::kErrno);
+  EXPECT_EQ(s.default_errno_ret, 38u);
+  EXPECT_EQ(s.architectures,
+            (std::vector<std::string>{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}));
+  EXPECT_EQ(s.flags, (std::vector<SeccompFlag>{SeccompFlag::kTsync, SeccompFlag::kLog, SeccompFlag::kSpecAllow}));
+  ASSERT_EQ(s.syscalls.size(), 10u);
+  EXPECT_EQ(s.syscalls[0].names, (std::vector<std::string>{"read", "write"}));
+  EXPECT_EQ(s.syscalls[0].action, SeccompAction::kAllow);
+  EXPECT_FALSE(s.syscalls[0].errno_ret.has_value());
+  ASSERT_EQ(s.syscalls[2].args.size(), 1u);
+  EXPECT_EQ(s.syscalls[2].args[0].op, SeccompOperator::kMaskedEqual);
+  EXPECT_EQ(s.syscalls[2].args[0].value, 2114060288u);
+  EXPECT_EQ(s.syscalls[3].errno_ret, 13u);
+  EXPECT_EQ(s.syscalls[4].action, SeccompAction::kKill);
+  EXPECT_EQ(s.syscalls[5].action, SeccompAction::kKillProcess);
+  EXPECT_EQ(s.syscalls[6].action, SeccompAction::kKillThread);
+  EXPECT_EQ(s.syscalls[7].action, SeccompAction::kTrap);
+  EXPECT_EQ(s.syscalls[8].action, SeccompAction::kTrace);
+  EXPECT_EQ(s.syscalls[9].action, SeccompAction::kLog);
+  const auto& args = s.syscalls[9].args;
+  ASSERT_EQ(args.size(), 5u);
+  EXPECT_EQ(args[0].index, 5u);
+  EXPECT_EQ(args[0].op, SeccompOperator::kNotEqual);
+  EXPECT_EQ(args[1].op, SeccompOperator::kLessThan);
+  EXPECT_EQ(args[2].op, SeccompOperator::kLessEqual);
+  EXPECT_EQ(args[3].op, SeccompOperator::kGreaterEqual);
+  EXPECT_EQ(args[4].op, SeccompOperator::kGreaterThan);
+  EXPECT_EQ(args[4].value, UINT64_MAX);
+}
+
+TEST(ParseSeccomp, JsonRoundTripsThroughTheCreateMessage) {
+  auto spec = parse(with_seccomp(full_seccomp()));
+  ASSERT_TRUE(spec) << spec.error().message();
+  json wire = seccomp_to_json(*spec->seccomp);
+  auto back = seccomp_from_json(json::parse(wire.dump()));
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(seccomp_to_json(*back), wire);
+  EXPECT_EQ(back->syscalls[9].args[4].value, UINT64_MAX);
+  EXPECT_EQ(back->default_errno_ret, 38u);
+}
+
+TEST(ParseSeccomp, NotifyIsRefusedNamingTheField) {
+  json seccomp = full_seccomp();
+  seccomp["syscalls"][3]["action"] = "SCMP_ACT_NOTIFY";
+  EXPECT_EQ(error_of(with_seccomp(seccomp)),
+            "config.json: linux.seccomp.syscalls[3].action: SCMP_ACT_NOTIFY is not supported: runvm "
+            "runs the container in a VM, where no seccomp agent on the host can receive its "
+            "notifications");
+  seccomp = full_seccomp();
+  seccomp["defaultAction"] = "SCMP_ACT_NOTIFY";
+  EXPECT_EQ(error_of(with_seccomp(seccomp)).rfind(
+                "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY is not supported", 0),
+            0u);
+  seccomp = full_seccomp();
+  seccomp["listenerPath"] = "/run/agent.sock";
+  EXPECT_EQ(error_of(with_seccomp(seccomp)).rfind(
+                "config.json: linux.seccomp.listenerPath: not supported", 0),
+            0u);
+  seccomp["listenerPath"] = "";
+  EXPECT_EQ(error_of(with_seccomp(seccomp)), "<parsed>");
+}
+
+TEST(ParseSeccomp, UnknownNamesAreRefusedNamingTheField) {
+  auto error_with = [](const std::function<void(json&)>& change) {
+    json seccomp = full_seccomp();
+    change(seccomp);
+    return error_of(with_seccomp(seccomp));
+  };
+  EXPECT_EQ(error_with([](json& s) { s["syscalls"][1]["action"] = "SCMP_ACT_DENY"; }),
+            "config.json: linux.seccomp.syscalls[1].action: unknown action \"SCMP_ACT_DENY\" (runvm "
+            "supports SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL, SCMP_ACT_KILL_PROCESS, "
+            "SCMP_ACT_KILL_THREAD, SCMP_ACT_LOG, SCMP_ACT_TRACE, SCMP_ACT_TRAP)");
+  EXPECT_EQ(error_with([](json& s) { s["syscalls"][2]["args"][0]["op"] = "SCMP_CMP_MASKED"; })
+                .rfind("config.json: linux.seccomp.syscalls[2].args[0].op: unknown operator "
+                       "\"SCMP_CMP_MASKED\" (runvm supports SCMP_CMP_EQ, ",
+                       0),
+            0u);
+  EXPECT_EQ(error_with([](json& s) { s["architectures"][1] = "SCMP_ARCH_PDP11"; })
+                .rfind("config.json: linux.seccomp.architectures[1]: unknown architecture "
+                       "\"SCMP_ARCH_PDP11\" (runvm supports SCMP_ARCH_AARCH64, ",
+                       0),
+            0u);
+  EXPECT_EQ(error_with([](json& s) { s["flags"][0] = "SECCOMP_FILTER_FLAG_NEW_LISTENER"; })
+                .rfind("config.json: linux.seccomp.flags[0]: unknown flag "
+                       "\"SECCOMP_FILTER_FLAG_NEW_LISTENER\"",
+                       0),
+            0u);
+}
+
+TEST(ParseSeccomp, ShapesAndBoundsAreChecked) {
+  auto error_with = [](const std::function<void(json&)>& change) {
+    json seccomp = full_seccomp();
+    change(seccomp);
+    return error_of(with_seccomp(seccomp));
+  };
+  EXPECT_EQ(error_with([](json& s) { s.erase("defaultAction"); }),
+            "config.json: linux.seccomp.defaultAction: is required");
+  EXPECT_EQ(error_with([](json& s) { s["syscalls"][0].erase("action"); }),
+            "config.json: linux.seccomp.syscalls[0].action: is required");
+  EXPECT_EQ(error_with([](json& s) { s["syscalls"][0]["names"] = json::array(); }),
+            "config.json: linux.seccomp.syscalls[0].names: must not be empty");
+  EXPECT_EQ(error_with([](json& s) { s["syscalls"][0]["names"][1] = "Write"; }),
+            "config.json: linux.seccomp.syscalls[0].names[1]: not a syscall name: \"Write\"");
+  EXPECT_EQ(error_with([](json& s) { s["syscalls"][0]["names"][1] = ""; }),
+            "config.json: linux.seccomp.syscalls[0].names[1]: must not be empty");
+  EXPECT_EQ(error_with([](json& s) { s["syscalls"][1]["args"][0]["index"] = 6; }),
+            "config.json: linux.seccomp.syscalls[1].args[0].index: must be 0 to 5 (a syscall has six "
+            "arguments)");
+  EXPECT_EQ(error_with([](json& s) { s["syscalls"][1]["args"][0].erase("value"); }),
+            "config.json: linux.seccomp.syscalls[1].args[0].value: is required");
+  EXPECT_EQ(error_with([](json& s) { s["syscalls"][1]["args"][0]["value"] = -1; }),
+            "config.json: linux.seccomp.syscalls[1].args[0].value: expected an unsigned integer");
+  EXPECT_EQ(error_with([](json& s) { s["syscalls"][3]["errnoRet"] = 65536; }),
+            "config.json: linux.seccomp.syscalls[3].errnoRet: out of range (at most 65535)");
+  EXPECT_EQ(error_with([](json& s) { s["defaultErrnoRet"] = "1"; }),
+            "config.json: linux.seccomp.defaultErrnoRet: expected an unsigned integer");
+  EXPECT_EQ(error_with([](json& s) {
+              for (int i = 0; i < 7; ++i) s["syscalls"][9]["args"].push_back(s["syscalls"][9]["args"][0]);
+            }),
+            "config.json: linux.seccomp.syscalls[9].args: too many conditions (at most 6)");
+  EXPECT_EQ(error_with([](json& s) { s["syscalls"] = json::array(); s["syscalls"].get_ref<json::array_t&>().resize(4097, {{"names", {"read"}}, {"action", "SCMP_ACT_ALLOW"}}); }),
+            "config.json: linux.seccomp.syscalls: too many rules (at most 4096)");
+  EXPECT_EQ(error_with([](json& s) {
+              json names = json::array();
+              for (int i = 0; i < 9000; ++i) names.push_back("read");
+              s["syscalls"] = {{{"names", names}, {"action", "SCMP_ACT_ALLOW"}},
+                               {{"names", names}, {"action", "SCMP_ACT_ALLOW"}}};
+            }),
+            "config.json: linux.seccomp.syscalls: too many syscall names (18000; at most 16384)");
+  EXPECT_EQ(error_with([](json& s) {
+              json arg = {{"index", 0}, {"value", UINT64_MAX}, {"valueTwo", UINT64_MAX}, {"op", "SCMP_CMP_MASKED_EQ"}};
+              json rule = {{"names", {"read"}}, {"action", "SCMP_ACT_ALLOW"}, {"args", json::array()}};
+              for (int i = 0; i < 6; ++i) rule["args"].push_back(arg);
+              s["syscalls"] = json::array();
+              for (int i = 0; i < 4000; ++i) s["syscalls"].push_back(rule);
+            }).rfind("config.json: linux.seccomp: too large (", 0),
+            0u);
+  EXPECT_EQ(error_with([](json& s) { s["syscalls"] = json::object(); }),
+            "config.json: linux.seccomp.syscalls: expected an array");
+  EXPECT_EQ(error_of(with_seccomp("SCMP_ACT_ALLOW")), "config.json: linux.seccomp: expected an object");
+  // The least profile: a default action.
+  EXPECT_EQ(error_of(with_seccomp({{"defaultAction", "SCMP_ACT_ALLOW"}})), "<parsed>");
 }
 
 TEST(ProcessJson, RoundTrips) {

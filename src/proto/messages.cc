@@ -293,6 +293,11 @@ Result<Create> Create::parse(const json& j) {
   c.resources = TRY(Resources::parse(f.value("resources")));
   c.binds = TRY(parse_binds(f.value("binds")));
   c.devices = TRY(parse_devices(f.value("devices")));
+  if (const json* masked = f.find("masked_paths"))
+    c.masked_paths = TRY(oci::confined_paths_from_json(*masked, "create.masked_paths"));
+  if (const json* readonly = f.find("readonly_paths"))
+    c.readonly_paths = TRY(oci::confined_paths_from_json(*readonly, "create.readonly_paths"));
+  if (const json* seccomp = f.find("seccomp")) c.seccomp = TRY(oci::seccomp_from_json(*seccomp, "create.seccomp"));
   c.network = TRY(parse_network(f.value("network")));
   c.nics = TRY(parse_nics(f.value("nics")));
   c.dns_relay = TRY(f.flag("dns_relay"));
@@ -311,6 +316,9 @@ json Create::to_json() const {
                            {"resources", resources.to_json()},
                            {"binds", binds_json},
                            {"devices", devices_to_json(devices)},
+                           {"masked_paths", masked_paths},
+                           {"readonly_paths", readonly_paths},
+                           {"seccomp", seccomp ? oci::seccomp_to_json(*seccomp) : json()},
                            {"network", net::to_json(network)},
                            {"nics", nics_to_json(nics)},
                            {"dns_relay", dns_relay},

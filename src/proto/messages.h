@@ -26,6 +26,7 @@
 #include "common/result.h"
 #include "net/config.h"
 #include "net/nic_slots.h"
+#include "oci/seccomp.h"
 #include "oci/spec.h"
 
 namespace runvm::msg {
@@ -120,6 +121,11 @@ struct Create {
   Resources resources;
   std::vector<BindShare> binds;
   std::vector<oci::Device> devices;
+  // linux.maskedPaths, linux.readonlyPaths and linux.seccomp, as runc
+  // applies them (ARCHITECTURE, "What the guest enforces").
+  std::vector<std::string> masked_paths;
+  std::vector<std::string> readonly_paths;
+  std::optional<oci::Seccomp> seccomp;
   net::NetworkConfig network;
   std::vector<net::NicSlot> nics;
   bool dns_relay = false;

@@ -110,6 +110,9 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
   create.resources = msg::Resources::from_spec(spec.resources);
   create.binds = m->config_.binds;
   create.devices = m->config_.devices;
+  create.masked_paths = spec.masked_paths;
+  create.readonly_paths = spec.readonly_paths;
+  create.seccomp = spec.seccomp;
   create.network = m->config_.network.config;
   create.nics = m->config_.network.nic_slots();
   create.dns_relay = m->config_.network.dns.has_value();

@@ -328,6 +328,33 @@ TEST_F(DockerTest, ExecPlainStdinUserWorkdirEnvDetached) {
       20s));
 }
 
+// Docker's confinement holds inside the VM as under runc: its default
+// seccomp profile (personality(2) with ADDR_NO_RANDOMIZE, what `linux64 -R`,
+// `setarch -R` and gdb ask for, is outside its allow list) in run and exec,
+// lifted by --security-opt seccomp=unconfined, and its read-only /proc/sys.
+// runc's answers are asserted too, so the premise is runc's behaviour here.
+TEST_F(DockerTest, DefaultSeccompProfileAndReadOnlyProcSysAsUnderRunc) {
+  std::vector<std::string> probe = {
+      "sh", "-c",
+      "busybox linux64 true; echo plain=$?; busybox linux64 -R true; echo norandom=$?; "
+      "(echo core > /proc/sys/kernel/core_pattern) 2>/dev/null && echo sysctl=written || echo sysctl=refused"};
+  std::string expected = "plain=0\nnorandom=1\nsysctl=refused\n";
+  Cmd runc = drun({"--rm", "--runtime", "runc"}, probe);
+  EXPECT_EQ(runc.out, expected) << "runc itself: " << runc.err;
+  Cmd vm = drun({"--rm"}, probe);
+  EXPECT_EQ(vm.code, 0) << vm.err;
+  EXPECT_EQ(vm.out, expected) << vm.err;
+  EXPECT_TRUE(contains(vm.err, "Operation not permitted")) << vm.err;
+  Cmd unconfined = drun({"--rm", "--security-opt", "seccomp=unconfined"}, {"busybox", "linux64", "-R", "true"});
+  EXPECT_EQ(unconfined.code, 0) << unconfined.err;
+
+  ASSERT_EQ(drun({"-d", "--name", "seccomp1"}, {"sleep", "300"}).code, 0);
+  Cmd exec = dk({"exec", "seccomp1", "busybox", "linux64", "-R", "true"});
+  EXPECT_EQ(exec.code, 1) << exec.err;
+  EXPECT_TRUE(contains(exec.err, "Operation not permitted")) << exec.err;
+  EXPECT_EQ(dk({"exec", "seccomp1", "busybox", "linux64", "true"}).code, 0);
+}
+
 // One container through stop/kill/pause/stats/restart/rm: SIGUSR1 reaches a
 // trap, pause shows in ps, stats has memory, `stop -t 1` of a SIGTERM-ignoring
 // init ends with 137, restart runs it again, rm -f removes it running.
