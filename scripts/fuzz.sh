@@ -87,7 +87,13 @@ seeds = {
                       'binds': [{'destination': '/d', 'share': 'm0', 'subpath': '', 'readonly': True}],
                       'devices': [{'path': '/dev/net/tun', 'type': 'c', 'major': 10, 'minor': 200, 'mode': 438,
                                    'uid': 0, 'gid': 0}],
-                      'nics': [{'slot': '02:72:76:00:00:00', 'mac': None}]}),
+                      'nics': [{'slot': '02:72:76:00:00:00', 'mac': None}],
+                      'masked_paths': ['/proc/kcore'], 'readonly_paths': ['/proc/sys'],
+                      'seccomp': {'defaultAction': 'SCMP_ACT_ERRNO', 'defaultErrnoRet': 38,
+                                  'architectures': ['SCMP_ARCH_X86_64'],
+                                  'syscalls': [{'names': ['read'], 'action': 'SCMP_ACT_ALLOW'},
+                                               {'names': ['personality'], 'action': 'SCMP_ACT_ALLOW',
+                                                'args': [{'index': 0, 'value': 8, 'op': 'SCMP_CMP_EQ'}]}]}}),
 }
 for name, data in seeds.items():
     with open(os.path.join(out, name), 'wb') as f:
@@ -109,7 +115,12 @@ spec_seeds() {
   "resources":{"memory":{"limit":1048576},"cpu":{"quota":1,"period":2,"shares":3},"pids":{"limit":4},
    "devices":[{"allow":true,"access":"rwm"}]},
   "devices":[{"path":"/dev/fuse","type":"c","major":10,"minor":229}],"cgroupsPath":"/a/b",
-  "maskedPaths":["/proc/kcore"],"readonlyPaths":["/proc/sys"]},
+  "maskedPaths":["/proc/kcore"],"readonlyPaths":["/proc/sys"],
+  "seccomp":{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":38,"architectures":["SCMP_ARCH_X86_64"],
+   "flags":["SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+   "syscalls":[{"names":["read","write"],"action":"SCMP_ACT_ALLOW"},
+    {"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":8,"op":"SCMP_CMP_EQ"}]},
+    {"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}},
  "annotations":{"a":"b"}}
 JSON
 }
