@@ -144,7 +144,16 @@ Status delete_container(const std::string& root, const std::string& id, bool for
   std::string status = live_status(*state);
   if ((status == "running" || status == "paused") && !force)
     return fail("cannot delete container " + id + " that is not stopped: " + status);
-  if (status != "stopped") TRY(stop_monitor(dir->path(), *state));
+  if (status != "stopped") {
+    TRY(stop_monitor(dir->path(), *state));
+  } else if (host::process_is(state->pid, state->pid_start)) {
+    // The monitor records "stopped" before it stops the VM and its file
+    // servers: delete waits for that, so nothing of the container outlives it.
+    if (!wait_gone(*state, 10s)) {
+      ::kill(state->pid, SIGKILL);
+      (void)wait_gone(*state, 5s);
+    }
+  }
   // A monitor that ended on its own recorded "stopped" after removing its
   // redirects; one that was killed left them, in a namespace that may
   // outlive the container (joined by path).
