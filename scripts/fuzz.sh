@@ -28,8 +28,7 @@ artifacts="$BUILD/fuzz-artifacts/$TARGET"
 mkdir -p "$seeds" "$corpus" "$artifacts"
 
 import_seeds() {
-  local tree
-  tree=$(mktemp -d)
+  tree=$(mktemp -d)  # global: the EXIT trap runs after this function returns
   trap 'rm -rf "$tree"' EXIT
   mkdir -p "$tree/t/dir/sub" "$tree/t/$(printf 'n%.0s' {1..150})"
   echo hello >"$tree/t/file"
