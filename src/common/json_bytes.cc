@@ -44,6 +44,12 @@ nlohmann::json encode(std::string_view bytes) {
   return nlohmann::json{{"hex", hex::encode(bytes)}};
 }
 
+nlohmann::json encode_all(const std::vector<std::string>& list) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : list) out.push_back(encode(s));
+  return out;
+}
+
 Result<std::string> decode(const nlohmann::json& value, const std::string& path) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_object() && value.size() == 1) {

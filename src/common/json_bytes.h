@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +22,9 @@ bool is_utf8(std::string_view s);
 
 // The JSON form of a byte string.
 nlohmann::json encode(std::string_view bytes);
+
+// A list of byte strings (arguments, an environment), each as above.
+nlohmann::json encode_all(const std::vector<std::string>& list);
 
 // Back to bytes; an error for anything but a string or {"hex": even-length
 // hex} (the hex form carrying valid UTF-8 is accepted too). `path` names the

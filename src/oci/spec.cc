@@ -568,11 +568,8 @@ json process_to_json(const Process& process) {
   json out = json::object();
   out["terminal"] = process.terminal;
   out["user"] = user_to_json(process.user);
-  json args = json::array(), env = json::array();
-  for (const auto& a : process.args) args.push_back(json_bytes::encode(a));
-  for (const auto& e : process.env) env.push_back(json_bytes::encode(e));
-  out["args"] = std::move(args);
-  out["env"] = std::move(env);
+  out["args"] = json_bytes::encode_all(process.args);
+  out["env"] = json_bytes::encode_all(process.env);
   out["cwd"] = json_bytes::encode(process.cwd);
   if (!process.rlimits.empty()) out["rlimits"] = rlimits_to_json(process.rlimits);
   out["noNewPrivileges"] = process.no_new_privileges;

@@ -31,6 +31,8 @@ Result<std::string> process_id(const Fields& f) {
 
 Result<uint64_t> request_number(const Fields& f) { return f.integer<uint64_t>("request", 0, kU64Max); }
 
+}  // namespace
+
 Result<std::vector<oci::Hook>> parse_hooks(const json& hooks, const std::string& path) {
   std::vector<oci::Hook> out;
   if (hooks.is_null()) return out;
@@ -55,18 +57,20 @@ Result<std::vector<oci::Hook>> parse_hooks(const json& hooks, const std::string&
   return out;
 }
 
+
 json hooks_to_json(const std::vector<oci::Hook>& hooks) {
   json out = json::array();
   for (const auto& h : hooks) {
-    json args = json::array(), env = json::array();
-    for (const auto& a : h.args) args.push_back(json_bytes::encode(a));
-    for (const auto& e : h.env) env.push_back(json_bytes::encode(e));
-    json j = {{"path", json_bytes::encode(h.path)}, {"args", args}, {"env", env}};
+    json j = {{"path", json_bytes::encode(h.path)},
+              {"args", json_bytes::encode_all(h.args)},
+              {"env", json_bytes::encode_all(h.env)}};
     if (h.timeout) j["timeout"] = *h.timeout;
     out.push_back(std::move(j));
   }
   return out;
 }
+
+namespace {
 
 Result<std::vector<oci::Device>> parse_devices(const json& devices) {
   std::vector<oci::Device> out;

@@ -108,6 +108,11 @@ struct Resources {
   json to_json() const;
 };
 
+// Hooks (start's startContainer hooks; the runtime's record of poststart
+// and poststop in state.json): byte strings encoded, timeouts positive.
+json hooks_to_json(const std::vector<oci::Hook>& hooks);
+Result<std::vector<oci::Hook>> parse_hooks(const json& hooks, const std::string& path);  // null: none
+
 // ---------------------------------------------------------------------------
 // Host -> guest.
 

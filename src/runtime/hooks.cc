@@ -1,7 +1,5 @@
 #include "runtime/hooks.h"
 
-#include "common/json_bytes.h"
-
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -11,7 +9,10 @@
 #include <cstdio>
 
 #include "common/io.h"
+#include "common/json_bytes.h"
+#include "common/log.h"
 #include "host/child_process.h"
+#include "proto/messages.h"
 
 namespace runvm::runtime {
 namespace {
@@ -92,49 +93,17 @@ Status run_hooks(const std::vector<oci::Hook>& hooks, const json& state) {
   return ok();
 }
 
-json hooks_to_json(const std::vector<oci::Hook>& hooks) {
-  json out = json::array();
-  for (const auto& h : hooks) {
-    // Byte strings, as the protocol carries them (common/json_bytes.h).
-    json args = json::array(), env = json::array();
-    for (const auto& a : h.args) args.push_back(json_bytes::encode(a));
-    for (const auto& e : h.env) env.push_back(json_bytes::encode(e));
-    json j = {{"path", json_bytes::encode(h.path)}, {"args", args}, {"env", env}};
-    if (h.timeout) j["timeout"] = *h.timeout;
-    out.push_back(j);
-  }
-  return out;
-}
+json hooks_to_json(const std::vector<oci::Hook>& hooks) { return msg::hooks_to_json(hooks); }
 
 std::vector<oci::Hook> hooks_from_json(const json& list) {
-  std::vector<oci::Hook> out;
-  if (!list.is_array()) return out;
-  for (const auto& j : list) {
-    if (!j.is_object()) continue;
-    oci::Hook h;
-    // runvm's own record (state.json), read as carefully as any file.
-    auto text = [&](const char* key) {
-      auto it = j.find(key);
-      auto bytes = it != j.end() ? json_bytes::decode(*it, key) : Result<std::string>(std::string());
-      return bytes ? *bytes : std::string();
-    };
-    auto texts = [&](const char* key) {
-      std::vector<std::string> v;
-      auto it = j.find(key);
-      if (it != j.end() && it->is_array())
-        for (const auto& s : *it)
-          if (auto bytes = json_bytes::decode(s, key)) v.push_back(*bytes);
-      return v;
-    };
-    h.path = text("path");
-    h.args = texts("args");
-    h.env = texts("env");
-    auto t = j.find("timeout");
-    if (t != j.end() && t->is_number_integer() && t->get<int64_t>() > 0 && t->get<int64_t>() < INT32_MAX)
-      h.timeout = static_cast<int>(t->get<int64_t>());
-    out.push_back(std::move(h));
+  // runvm's own record (state.json), checked as carefully as a message: a
+  // damaged one runs no hooks rather than half of them.
+  auto hooks = msg::parse_hooks(list, "hooks");
+  if (!hooks) {
+    log::warn("the recorded hooks are unreadable: " + hooks.error().describe());
+    return {};
   }
-  return out;
+  return std::move(*hooks);
 }
 
 }  // namespace runvm::runtime

@@ -43,13 +43,6 @@ using Shell = ShellResult;
 // Runs a shell command line; stdout and stderr together.
 Shell sh(const std::string& command) { return shell(command); }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 void write(const std::string& path, const std::string& data, mode_t mode = 0644) {
   std::ofstream(path, std::ios::binary) << data;
   ::chmod(path.c_str(), mode);

@@ -177,6 +177,21 @@ RunResult run_runvm(const std::vector<std::string>& args, const RunOptions& opti
   return result;
 }
 
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Cmd runvm_command(const std::string& root, const std::string& args, const std::string& out,
+                  const std::string& err) {
+  std::string line = "'" + runvm_binary() + "' --root '" + root + "' " + args + " </dev/null >'" + out +
+                     "' 2>'" + err + "'";
+  int status = std::system(line.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
 std::vector<pid_t> processes_mentioning(const std::string& needle) {
   std::vector<pid_t> found;
   DIR* proc = ::opendir("/proc");

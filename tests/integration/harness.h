@@ -80,6 +80,19 @@ ShellResult shell(const std::string& command);
 ShellResult create_and_start(const std::string& runvm, const std::string& bundle,
                              const std::string& id, const std::string& log);
 
+// A file's whole content ("" if it cannot be read).
+std::string slurp(const std::string& path);
+
+// `RUNVM --root ROOT ARGS` through the shell with stdin from /dev/null and
+// stdout and stderr to the files OUT and ERR (so that no pipe of the
+// caller's is held by a monitor it forks); its status and both outputs.
+struct Cmd {
+  int code = -1;  // -1: killed by a signal
+  std::string out, err;
+};
+Cmd runvm_command(const std::string& root, const std::string& args, const std::string& out,
+                  const std::string& err);
+
 // Every process whose command line mentions `needle` (QEMU, virtiofsd).
 std::vector<pid_t> processes_mentioning(const std::string& needle);
 

@@ -26,18 +26,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-struct Cmd {
-  int code = -1;
-  std::string out, err;
-};
-
 class LifecycleTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -60,10 +48,7 @@ class LifecycleTest : public ::testing::Test {
   Cmd runvm(const std::string& args, std::string out = "", std::string err = "") {
     if (out.empty()) out = scratch_.path() + "/cmd.out";
     if (err.empty()) err = scratch_.path() + "/cmd.err";
-    std::string line = "'" + runvm_binary() + "' --root '" + root_.path() + "' " + args +
-                       " </dev/null >'" + out + "' 2>'" + err + "'";
-    int status = std::system(line.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+    return runvm_command(root_.path(), args, out, err);
   }
 
   Cmd create(const std::vector<std::string>& args, const std::string& extra = "") {

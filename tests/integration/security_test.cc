@@ -21,22 +21,10 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 bool exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
 }
-
-struct Cmd {
-  int code = -1;
-  std::string out, err;
-};
 
 class SecurityTest : public ::testing::Test {
  protected:
@@ -51,11 +39,7 @@ class SecurityTest : public ::testing::Test {
 
   // `runvm --root R ARGS`, its stdio in files.
   Cmd runvm(const std::string& args) {
-    std::string out = scratch_.path() + "/cmd.out", err = scratch_.path() + "/cmd.err";
-    std::string line = "'" + runvm_binary() + "' --root '" + root_.path() + "' " + args +
-                       " </dev/null >'" + out + "' 2>'" + err + "'";
-    int status = std::system(line.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+    return runvm_command(root_.path(), args, scratch_.path() + "/cmd.out", scratch_.path() + "/cmd.err");
   }
 
   Cmd create(const std::vector<std::string>& args) {
