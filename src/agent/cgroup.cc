@@ -1,8 +1,13 @@
 #include "agent/cgroup.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <nlohmann/json.hpp>
@@ -15,6 +20,10 @@ namespace runvm::agent {
 namespace {
 
 using nlohmann::json;
+
+// Bounds on the walk of the container's cgroup subtree (cgroup_pids).
+constexpr size_t kMaxCgroupsWalked = 1024;
+constexpr int kMaxCgroupDepth = 16;
 
 bool g_ready = false;
 std::vector<std::string> g_missing;
@@ -128,6 +137,23 @@ UniqueFd open_cgroup_procs() {
   return fd ? std::move(*fd) : UniqueFd();
 }
 
+Result<UniqueFd> open_sub_cgroup_procs(const std::string& sub) {
+  if (sub.empty()) return open_cgroup_procs();
+  if (!g_ready) return fail("the guest has no cgroup for the container");
+  if (!msg::valid_sub_cgroup(sub)) return fail("cgroup " + sub + ": not a relative path of plain names");
+  UniqueFd dir = TRY(io::open_file(kContainerCgroup, O_PATH | O_DIRECTORY));
+  open_how how{};
+  how.flags = O_WRONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  std::string path = sub + "/cgroup.procs";
+  long fd = ::syscall(SYS_openat2, dir.get(), path.c_str(), &how, sizeof how);
+  if (fd < 0) {
+    if (errno == ENOENT) return fail("the container has no cgroup " + sub + " (make it first, as for runc)");
+    return fail_errno("open cgroup " + sub);
+  }
+  return UniqueFd(static_cast<int>(fd));
+}
+
 bool join_cgroup(int procs_fd) {
   if (procs_fd < 0) return true;
   return ::write(procs_fd, "0", 1) == 1;
@@ -146,9 +172,27 @@ Status apply_limits(const CgroupLimits& limits) {
   return ok();
 }
 
+// The container's cgroup and every cgroup below it (exec --cgroup, or ones
+// the container made), depth first, bounded.
 std::vector<pid_t> cgroup_pids() {
   if (!g_ready) return {};
-  return parse_pid_list(read_or_empty(file("cgroup.procs")));
+  std::vector<pid_t> out;
+  std::vector<std::pair<std::string, int>> pending = {{kContainerCgroup, 0}};
+  size_t visited = 0;
+  while (!pending.empty() && visited++ < kMaxCgroupsWalked) {
+    auto [dir, depth] = std::move(pending.back());
+    pending.pop_back();
+    for (pid_t pid : parse_pid_list(read_or_empty(dir + "/cgroup.procs"))) out.push_back(pid);
+    if (depth >= kMaxCgroupDepth) continue;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) continue;
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+      pending.emplace_back(dir + "/" + e->d_name, depth + 1);
+    }
+    ::closedir(d);
+  }
+  return out;
 }
 
 void signal_cgroup(int sig) {
@@ -169,6 +213,7 @@ msg::StatsAnswer cgroup_stats() {
   out.memory.total = meminfo_total(read_or_empty("/proc/meminfo"));
   out.pids.current = parse_limit_value(read_or_empty(file("pids.current")));
   out.pids.limit = parse_limit_value(read_or_empty(file("pids.max")));
+  out.oom_kills = flat_keyed_value(read_or_empty(file("memory.events")), "oom_kill");
   out.unavailable = g_missing;
   return out;
 }

@@ -61,6 +61,10 @@ const std::vector<std::string>& missing_controllers();
 // cgroup.procs of the container, open for writing: a child writes "0" to it
 // to join before it does anything else. Empty if there is no cgroup.
 UniqueFd open_cgroup_procs();
+// exec --cgroup: cgroup.procs of an existing sub-cgroup of the container's
+// (msg::valid_sub_cgroup), opened beneath the container's cgroup; "" is the
+// container's own.
+Result<UniqueFd> open_sub_cgroup_procs(const std::string& sub);
 // Writes "0" (the caller) into an fd from open_cgroup_procs(); for children.
 bool join_cgroup(int procs_fd);
 

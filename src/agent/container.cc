@@ -522,9 +522,14 @@ Failure setup_failed(StartFailure& failure, const ChildReport& report, bool time
 // Forks a child joining init's container, for an exec or a hook. Returns the
 // process's pid and the agent's stdio ends.
 Result<SpawnedProcess> spawn_in_container(pid_t init_pid, ChildPlan plan, StdioPair stdio,
-                                          StartFailure& failure) {
+                                          StartFailure& failure, const std::string& sub_cgroup = "") {
   auto [report_r, report_w] = TRY(io::make_pipe());
-  UniqueFd cgroup = open_cgroup_procs();
+  auto opened = open_sub_cgroup_procs(sub_cgroup);
+  if (!opened) {
+    failure = {"exec --cgroup: " + opened.error().describe(), 1};
+    return std::move(opened).error();
+  }
+  UniqueFd cgroup = std::move(*opened);
   plan.report_fd = report_w.get();
   plan.cgroup_fd = cgroup.get();
   long helper = ::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
@@ -696,14 +701,14 @@ Status release_init(UniqueFd& release) {
 
 Result<SpawnedProcess> spawn_exec(pid_t init_pid, const oci::Process& process,
                                   std::optional<winsize> console_size, StartFailure& failure,
-                                  const SeccompProgram* seccomp) {
+                                  const SeccompProgram* seccomp, const std::string& sub_cgroup) {
   StdioPair stdio = TRY(make_stdio(process.terminal));
   ChildPlan plan;
   plan.process = &process;
   plan.console_size = console_size;
   plan.seccomp = seccomp;
   fill_plan(plan, stdio, process.terminal);
-  return spawn_in_container(init_pid, plan, std::move(stdio), failure);
+  return spawn_in_container(init_pid, plan, std::move(stdio), failure, sub_cgroup);
 }
 
 Result<SpawnedProcess> spawn_task(pid_t init_pid, const ContainerTask& task, int task_fd,

@@ -82,10 +82,11 @@ struct SpawnedProcess {
 };
 
 // Starts a process inside the running container of init_pid, under the
-// container's seccomp filter if it has one.
+// container's seccomp filter if it has one, in its guest cgroup or the
+// existing sub-cgroup `sub_cgroup` of it (exec --cgroup).
 Result<SpawnedProcess> spawn_exec(pid_t init_pid, const oci::Process& process,
                                   std::optional<winsize> console_size, StartFailure& failure,
-                                  const SeccompProgram* seccomp = nullptr);
+                                  const SeccompProgram* seccomp = nullptr, const std::string& sub_cgroup = "");
 
 // Work done by a child inside the container instead of an executable (the
 // transfers of runvm cp): its return value is the child's exit status.

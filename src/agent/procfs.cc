@@ -85,6 +85,7 @@ Result<ProcessInfo> read_process(pid_t pid) {
   info.tty = tty_name(st.tty_nr);
   info.time_ms = (st.utime + st.stime) * 1000 / static_cast<uint64_t>(ticks);
   info.start_time_ms = st.starttime * 1000 / static_cast<uint64_t>(ticks);
+  info.state = st.state;
   info.cmd = cmdline ? parse_cmdline(*cmdline) : "";
   // Kernel threads and zombies have an empty command line: ps shows [comm].
   if (info.cmd.empty()) info.cmd = "[" + st.comm + "]";

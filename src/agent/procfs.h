@@ -41,6 +41,7 @@ struct ProcessInfo {
   uint64_t time_ms = 0;
   uint64_t start_time_ms = 0;
   std::string cmd;
+  char state = '?';
 };
 
 // Reads /proc/<pid>/{stat,status,cmdline}; fails if the process is gone.

@@ -569,7 +569,7 @@ Status Supervisor::on_exec(const msg::Exec& request) {
     return start_failed(id, "too many processes in the container", 1, outputs, stdin_stream);
   StartFailure failure;
   auto spawned = spawn_exec(init_pid(), request.process.process, console_size_of(request.process), failure,
-                            confinement_.filter());
+                            confinement_.filter(), request.cgroup);
   if (!spawned) {
     if (failure.message.empty()) failure.message = spawned.error().describe();
     return start_failed(id, failure.message, failure.exit_code, outputs, stdin_stream);
@@ -669,8 +669,12 @@ Status Supervisor::on_ps(const msg::Ps& request) {
     bytes += 2 * cmd.size() + 128;
     if (bytes > msg::kMaxPsAnswerBytes) break;
     answer.processes.push_back({info.ns_pid, parent == ns_pid_of.end() ? 0 : parent->second, info.uid, info.tty,
-                                info.time_ms, info.start_time_ms, std::move(cmd)});
+                                info.time_ms, info.start_time_ms, std::move(cmd), info.state});
   }
+  // /proc's start times count from boot on CLOCK_BOOTTIME.
+  timespec now{};
+  ::clock_gettime(CLOCK_BOOTTIME, &now);
+  answer.uptime_ms = static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
   return send(answer.to_json());
 }
 

@@ -31,7 +31,7 @@ using CommandRunner = std::function<int()>;
 
 #define RUNVM_COMMANDS(X) \
   X(create) X(start) X(state) X(kill) X(delete) X(list) X(ps) X(pause) X(resume) \
-  X(exec) X(update) X(events) X(features) X(run) X(spec) X(check) X(cp)
+  X(exec) X(update) X(events) X(features) X(run) X(spec) X(check) X(cp) X(checkpoint) X(restore)
 #define RUNVM_DECLARE(name) \
   void add_##name##_command(CLI::App& app, const GlobalOptions& global, CommandRunner& selected);
 RUNVM_COMMANDS(RUNVM_DECLARE)

@@ -22,12 +22,24 @@ void add_exec_command(CLI::App& app, const GlobalOptions& g, CommandRunner& sele
   cmd->add_option("--cap,-c", o->caps, "capability to add (repeatable)")
       ->allow_extra_args(false);
   cmd->add_flag("--no-new-privs", o->no_new_privs, "set no_new_privs");
+  cmd->add_option("--additional-gids,-g", o->additional_gids, "an additional group ID (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--cgroup", o->cgroups,
+                  "run in this existing sub-cgroup of the container's ([controller:]path; repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_flag("--ignore-paused", o->ignore_paused,
+                "exec in a paused container: the process starts once it is resumed");
+  // Accepted as runc accepts them; the guest has neither AppArmor nor
+  // SELinux, so there is nothing to apply (runvm features says so).
+  auto label = std::make_shared<std::string>();
+  cmd->add_option("--process-label", *label, "accepted for runc compatibility (no SELinux in the guest)");
+  cmd->add_option("--apparmor", *label, "accepted for runc compatibility (no AppArmor in the guest)");
   cmd->add_option("--preserve-fds", *preserve_fds, "only 0 is supported (fds cannot cross into a VM)");
   // Everything after the ID is the command, flags included (sh -c ...), so
   // option parsing stops there.
   cmd->prefix_command();
   cmd->footer("Usage: runvm exec [OPTIONS] CONTAINER-ID [COMMAND [ARG...]]");
-  cmd->callback([&g, &selected, o, preserve_fds, cmd] {
+  cmd->callback([&g, &selected, o, preserve_fds, cmd, label] {
     std::vector<std::string> rest = cmd->remaining();
     if (!rest.empty()) {
       o->id = rest.front();

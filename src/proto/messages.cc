@@ -1,5 +1,6 @@
 #include "proto/messages.h"
 
+#include <cctype>
 #include <limits>
 #include <type_traits>
 
@@ -171,6 +172,19 @@ Result<std::string_view> type_of(const json& body) {
 }  // namespace
 
 // ---------------------------------------------------------------------------
+
+bool valid_sub_cgroup(std::string_view path) {
+  if (path.size() > kMaxSubCgroupSize || path.find('\0') != std::string_view::npos) return false;
+  if (path.empty()) return true;
+  size_t start = 0;
+  for (;;) {
+    size_t slash = path.find('/', start);
+    std::string_view part = path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    if (slash == std::string_view::npos) return true;
+    start = slash + 1;
+  }
+}
 
 std::string clip_text(std::string text, size_t max) {
   if (text.size() <= max) return text;
@@ -352,11 +366,16 @@ Result<Exec> Exec::parse(const json& j) {
   e.id = TRY(process_id(f));
   e.process = TRY(ProcessSpec::parse(f.value("process")));
   e.stdio = TRY(Stdio::parse(f.value("stdio"), e.process.process.terminal));
+  e.cgroup = TRY(f.text("cgroup", kMaxSubCgroupSize, false));
+  if (!valid_sub_cgroup(e.cgroup))
+    return fail("exec.cgroup: expected a relative path of plain names, not " + json(e.cgroup).dump());
   return e;
 }
 
 json Exec::to_json() const {
-  return with_type(kType, {{"id", id}, {"process", process.to_json()}, {"stdio", stdio.to_json()}});
+  json j = {{"id", id}, {"process", process.to_json()}, {"stdio", stdio.to_json()}};
+  if (!cgroup.empty()) j["cgroup"] = cgroup;
+  return with_type(kType, j);
 }
 
 Result<Signal> Signal::parse(const json& j) {
@@ -574,8 +593,15 @@ Result<PsAnswer> PsAnswer::parse(const json& j) {
     e.time_ms = TRY(p.integer_or<uint64_t>("time_ms", 0, 0, kU64Max));
     e.start_time_ms = TRY(p.integer_or<uint64_t>("start_time_ms", 0, 0, kU64Max));
     e.cmd = TRY(p.bytes("cmd", 64 * 1024, false));
+    std::string state = TRY(p.text("state", 1, false));
+    if (!state.empty()) {
+      if (!std::isalpha(static_cast<unsigned char>(state[0])) && state[0] != '?')
+        return fail("ps.processes[" + std::to_string(i) + "].state: expected a letter or ?");
+      e.state = state[0];
+    }
     a.processes.push_back(std::move(e));
   }
+  a.uptime_ms = TRY(f.integer_or<uint64_t>("uptime_ms", 0, 0, kU64Max));
   return a;
 }
 json PsAnswer::to_json() const {
@@ -587,8 +613,9 @@ json PsAnswer::to_json() const {
                     {"tty", p.tty},
                     {"time_ms", p.time_ms},
                     {"start_time_ms", p.start_time_ms},
-                    {"cmd", json_bytes::encode(p.cmd)}});
-  return with_type(kType, {{"request", request}, {"processes", list}});
+                    {"cmd", json_bytes::encode(p.cmd)},
+                    {"state", std::string(1, p.state)}});
+  return with_type(kType, {{"request", request}, {"processes", list}, {"uptime_ms", uptime_ms}});
 }
 
 Result<StatsAnswer> StatsAnswer::parse(const json& j) {
@@ -607,6 +634,7 @@ Result<StatsAnswer> StatsAnswer::parse(const json& j) {
   Fields pids = TRY(f.section("pids"));
   s.pids.current = TRY(pids.integer_or<uint64_t>("current", 0, 0, kU64Max));
   s.pids.limit = TRY(pids.integer_or<uint64_t>("limit", 0, 0, kU64Max));
+  s.oom_kills = TRY(f.integer_or<uint64_t>("oom_kills", 0, 0, kU64Max));
   const json& unavailable = f.value("unavailable");
   if (!unavailable.is_null()) {
     if (!unavailable.is_array() || unavailable.size() > 16) return fail("stats.unavailable: expected a short array");
@@ -623,7 +651,8 @@ json StatsAnswer::to_json() const {
             {"cpu", {{"usage_ns", cpu.usage_ns}, {"user_ns", cpu.user_ns}, {"system_ns", cpu.system_ns}}},
             {"memory",
              {{"usage", memory.usage}, {"limit", memory.limit}, {"cache", memory.cache}, {"total", memory.total}}},
-            {"pids", {{"current", pids.current}, {"limit", pids.limit}}}};
+            {"pids", {{"current", pids.current}, {"limit", pids.limit}}},
+            {"oom_kills", oom_kills}};
   if (!unavailable.empty()) j["unavailable"] = unavailable;
   return with_type(kType, j);
 }

@@ -46,6 +46,11 @@ inline constexpr size_t kClippedTextSize = 4096;
 // A ps answer's total size, so that it fits a frame and the control
 // socket's 256 KiB packets with room to spare: entries past it are left out.
 inline constexpr size_t kMaxPsAnswerBytes = 160 * 1024;
+inline constexpr size_t kMaxSubCgroupSize = 1024;
+
+// A sub-cgroup path for exec --cgroup: relative, components neither empty,
+// "." nor "..", no NUL, within kMaxSubCgroupSize. "" is the container's own.
+bool valid_sub_cgroup(std::string_view path);
 
 // `text` cut to at most `max` bytes, on a UTF-8 character boundary, with
 // "..." to show it was cut.
@@ -155,6 +160,10 @@ struct Exec {
   std::string id;
   ProcessSpec process;
   Stdio stdio;
+  // exec --cgroup: an existing sub-cgroup of the container's guest cgroup
+  // to run in ("" for the container's own); relative, each component a
+  // plain name (valid_sub_cgroup), at most kMaxSubCgroupSize bytes.
+  std::string cgroup;
 
   static Result<Exec> parse(const json& j);
   json to_json() const;
@@ -317,14 +326,18 @@ struct PsEntry {
   int64_t pid = 0, ppid = 0;
   uint32_t uid = 0;
   std::string tty;
-  uint64_t time_ms = 0, start_time_ms = 0;
+  uint64_t time_ms = 0, start_time_ms = 0;  // start: since the guest booted
   std::string cmd;  // bytes
+  char state = '?';  // /proc/PID/stat's state letter (R, S, D, Z, T, ...)
 };
 
 struct PsAnswer {
   static constexpr std::string_view kType = "ps";
   uint64_t request = 0;
   std::vector<PsEntry> processes;
+  // The guest's time since boot when it answered, so that the host can
+  // place each process's start in its own clock (ps's STIME).
+  uint64_t uptime_ms = 0;
   static Result<PsAnswer> parse(const json& j);
   json to_json() const;
 };
@@ -341,6 +354,9 @@ struct StatsAnswer {
   struct {
     uint64_t current = 0, limit = 0;
   } pids;
+  // memory.events' oom_kill: processes the kernel killed for the
+  // container's memory limit since it started (events' "oom").
+  uint64_t oom_kills = 0;
   std::vector<std::string> unavailable;  // controllers the guest lacks
   static Result<StatsAnswer> parse(const json& j);
   json to_json() const;

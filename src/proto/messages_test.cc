@@ -83,6 +83,14 @@ TEST(Messages, GuestAnswersRoundTrip) {
   ASSERT_EQ(ps_back.processes.size(), 1u);
   EXPECT_EQ(ps_back.processes[0].cmd, ps.processes[0].cmd);
   EXPECT_EQ(ps_back.processes[0].start_time_ms, 1500u);
+  ps.processes[0].state = 'S';
+  ps.uptime_ms = 90000;
+  ps_back = round_trip(ps);
+  EXPECT_EQ(ps_back.processes[0].state, 'S');
+  EXPECT_EQ(ps_back.uptime_ms, 90000u);
+  EXPECT_EQ(error_of(json{{"type", "ps"}, {"request", 1},
+                          {"processes", {{{"pid", 1}, {"ppid", 0}, {"uid", 0}, {"state", "\n"}}}}}),
+            "ps.processes[0].state: expected a letter or ?");
 
   StatsAnswer stats;
   stats.request = 4;
@@ -91,6 +99,8 @@ TEST(Messages, GuestAnswersRoundTrip) {
   StatsAnswer stats_back = round_trip(stats);
   EXPECT_EQ(stats_back.memory.limit, 1u << 20);
   EXPECT_EQ(stats_back.unavailable, stats.unavailable);
+  stats.oom_kills = 3;
+  EXPECT_EQ(round_trip(stats).oom_kills, 3u);
 
   StatPathAnswer missing;
   missing.request = 5;
@@ -125,6 +135,24 @@ TEST(Messages, ProcessBytesThatAreNotUtf8SurviveTheWire) {
   EXPECT_EQ(back.process.process.env, e.process.process.env);
   EXPECT_EQ(back.process.process.cwd, e.process.process.cwd);
   EXPECT_EQ(back.stdio.outputs(), (std::vector<std::string>{"e1/stdout", "e1/stderr"}));
+}
+
+TEST(Messages, AnExecSubCgroupStaysInsideTheContainersCgroup) {
+  Exec e;
+  e.id = "e1";
+  e.process.process.args = {"true"};
+  e.stdio = {"", "e1/stdin", "e1/stdout", "e1/stderr"};
+  e.cgroup = "batch/low";
+  EXPECT_EQ(round_trip(e).cgroup, "batch/low");
+  for (const char* bad : {"..", "a/../../b", "/abs", "a//b", "a/", "./a"}) {
+    json j = e.to_json();
+    j["cgroup"] = bad;
+    auto parsed = parse_host_message(j);
+    ASSERT_FALSE(parsed) << bad;
+    EXPECT_NE(parsed.error().describe().find("exec.cgroup"), std::string::npos) << parsed.error().describe();
+  }
+  EXPECT_TRUE(valid_sub_cgroup(""));
+  EXPECT_FALSE(valid_sub_cgroup(std::string(kMaxSubCgroupSize + 1, 'a')));
 }
 
 TEST(Messages, CreateRoundTrips) {

@@ -17,7 +17,11 @@ Result<Request> parse_as(const Fields& f);
 
 template <>
 Result<Request> parse_as<Exec>(const Fields& f) {
-  return Request(Exec{TRY(msg::ProcessSpec::parse(f.value("process")))});
+  Exec e{TRY(msg::ProcessSpec::parse(f.value("process")))};
+  e.cgroup = TRY(f.text("cgroup", msg::kMaxSubCgroupSize, false));
+  if (!msg::valid_sub_cgroup(e.cgroup)) return fail("exec.cgroup: expected a relative path of plain names");
+  e.ignore_paused = TRY(f.flag("ignore_paused"));
+  return Request(std::move(e));
 }
 template <>
 Result<Request> parse_as<CopyIn>(const Fields& f) {
@@ -76,7 +80,12 @@ Result<Request> parse_one_of(const Fields& f, std::string_view op, std::variant<
 }
 
 json body_of(const Start&) { return json::object(); }
-json body_of(const Exec& r) { return {{"process", r.process.to_json()}}; }
+json body_of(const Exec& r) {
+  json j = {{"process", r.process.to_json()}};
+  if (!r.cgroup.empty()) j["cgroup"] = r.cgroup;
+  if (r.ignore_paused) j["ignore_paused"] = true;
+  return j;
+}
 json body_of(const CopyIn& r) {
   return {{"dest", json_bytes::encode(r.dest)}, {"options", {{"same_owner", r.same_owner}}}};
 }

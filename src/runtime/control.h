@@ -30,6 +30,8 @@ struct Start {
 struct Exec {
   static constexpr std::string_view kOp = "exec";
   msg::ProcessSpec process;
+  std::string cgroup;  // exec --cgroup: a sub-cgroup (msg::valid_sub_cgroup)
+  bool ignore_paused = false;  // exec --ignore-paused: wait for resume
 };
 // The tar stream's descriptor and stderr come with copies.
 struct CopyIn {

@@ -250,7 +250,10 @@ std::string own_cgroup() {
 
 Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code) {
   Running r;
-  c.state.cgroup = cgroup_relative_path(c.spec.cgroups_path, o.systemd_cgroup, own_cgroup());
+  // No cgroupsPath: the container still gets a cgroup of its own, as runc's.
+  c.state.cgroup = c.spec.cgroups_path.empty()
+                       ? default_cgroup_path(c.state.id, o.systemd_cgroup)
+                       : cgroup_relative_path(c.spec.cgroups_path, o.systemd_cgroup, own_cgroup());
   // "/", "." or "a/..": cleaned, they name no cgroup of the container's own;
   // limiting and later removing it would act on the tree's root or on our
   // caller's cgroup.
@@ -259,6 +262,7 @@ Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code
     return fail("linux.cgroupsPath: " + c.spec.cgroups_path +
                 " names the cgroup tree's root or runvm's own cgroup, not one for the container");
   // Recorded before it is made, so that delete removes it whatever happens next.
+  TRY(check_cgroup_before_join(c.state.cgroup));
   TRY(save_state(c.state_dir, c.state));
   TRY(join_cgroup(c.state.cgroup));
   // The container's memory limit sized the VM; the cgroup holds the whole
@@ -390,6 +394,13 @@ Result<int> run_foreground(const CreateOptions& o, MonitorConfig c, host::StateD
   TRY(write_pid_file(o.pid_file, ::getpid()));
   int status = running->monitor->serve();
   running->monitor.reset();
+  // run --keep: the stopped container stays, as runc's, and `delete` runs
+  // its poststop hooks.
+  if (o.keep) {
+    remove_own_cgroup(dir.path());
+    dir.keep();
+    return status;
+  }
   if (Status s = run_hooks(hooks_from_json(state.hooks["poststop"]), state_for_hooks(state, "stopped")); !s)
     log::error(s.error().describe());
   remove_own_cgroup(dir.path());

@@ -24,6 +24,7 @@ struct CreateOptions {
   std::string console_socket;
   bool start = false;   // run: start the process once created
   bool detach = true;   // false: run in the foreground, as the monitor
+  bool keep = false;    // run --keep: a foreground run leaves the stopped container for delete
   bool systemd_cgroup = false;  // cgroupsPath is systemd's slice:prefix:name
   vm::AccelRequest accel = vm::AccelRequest::automatic;
   ArtifactOverrides artifacts;

@@ -12,6 +12,7 @@
 #include <cctype>
 #include <charconv>
 #include <functional>
+#include <set>
 
 #include "common/io.h"
 #include "common/log.h"
@@ -73,11 +74,17 @@ Result<oci::Process> exec_spec(const ExecOptions& o, const ContainerState& s) {
     std::erase_if(p.env, [&](const std::string& old) { return old.substr(0, old.find('=')) == key; });
     p.env.push_back(e);
   }
+  // As runc's: --user sets the ids and keeps the container's additional
+  // groups; --additional-gids adds to them.
   if (!o.user.empty()) {
     oci::User user = TRY(parse_user(o.user));
     p.user.uid = user.uid;
     p.user.gid = user.gid;
-    p.user.additional_gids.clear();
+  }
+  for (int64_t gid : o.additional_gids) {
+    if (gid < 0) return fail("additional-gids must be a positive number " + std::to_string(gid));
+    if (gid > 2147483647) return fail("additional-gids must be in range 0-2147483647, not " + std::to_string(gid));
+    p.user.additional_gids.push_back(static_cast<uint32_t>(gid));
   }
   if (o.no_new_privs) p.no_new_privileges = true;
   // --cap adds to the bounding, effective and permitted sets, as runc's does.
@@ -157,17 +164,28 @@ Result<ExecIo> exec_io(const ExecOptions& o) {
   return io;
 }
 
-Result<UniqueFd> send_exec(const ContainerState& s, const oci::Process& p, const ExecIo& io,
-                           const std::string& root) {
-  UniqueFd conn = TRY(host::connect_messages(root + "/" + s.id + "/" + kControlSocket));
-  TRY(host::send_message(conn.get(), control::to_json(control::Exec{msg::ProcessSpec{p, std::nullopt}}), io.fds));
+Result<UniqueFd> send_exec(const ExecOptions& o, const ContainerState& s, const oci::Process& p,
+                           const ExecIo& io) {
+  UniqueFd conn = TRY(host::connect_messages(o.root + "/" + s.id + "/" + kControlSocket));
+  control::Exec request{msg::ProcessSpec{p, std::nullopt}};
+  request.cgroup = TRY(sub_cgroup_of(o.cgroups));
+  request.ignore_paused = o.ignore_paused;
+  TRY(host::send_message(conn.get(), control::to_json(request), io.fds));
   return conn;
 }
 
+// In the foreground this process stands for the exec, so its PID is the
+// one --pid-file gets, written before the process starts (an unwritable
+// path fails the exec, as runc's does).
 Result<int> exec_foreground(const ExecOptions& o, const ContainerState& s, const oci::Process& p) {
   ExecIo io = TRY(exec_io(o));
-  UniqueFd conn = TRY(send_exec(s, p, io, o.root));
-  return stand_in(conn.get(), io.tty, [](const ExecStart&) {});
+  if (!o.pid_file.empty()) TRY(io::write_file_atomic(o.pid_file, std::to_string(::getpid()), 0644));
+  auto status = [&]() -> Result<int> {
+    UniqueFd conn = TRY(send_exec(o, s, p, io));
+    return stand_in(conn.get(), io.tty, [](const ExecStart&) {});
+  }();
+  if (!status && !o.pid_file.empty()) ::unlink(o.pid_file.c_str());
+  return status;
 }
 
 [[noreturn]] void detached_child(const ExecOptions& o, const ContainerState& s, const oci::Process& p,
@@ -176,7 +194,7 @@ Result<int> exec_foreground(const ExecOptions& o, const ContainerState& s, const
   auto run = [&]() -> Result<int> {
     ExecIo io = TRY(exec_io(o));
     if (io.pty) (void)::ioctl(io.tty, TIOCSCTTY, 0);  // resizes arrive as SIGWINCH
-    UniqueFd conn = TRY(send_exec(s, p, io, o.root));
+    UniqueFd conn = TRY(send_exec(o, s, p, io));
     // The monitor holds the stdio now; ours must not keep a reader waiting.
     int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     for (int fd = 0; fd < 3; ++fd)
@@ -214,6 +232,44 @@ Result<int> exec_detached(const ExecOptions& o, const ContainerState& s, const o
 
 }  // namespace
 
+Result<std::string> sub_cgroup_of(const std::vector<std::string>& values) {
+  std::optional<std::string> path;
+  std::set<std::string> controllers;
+  for (const auto& value : values) {
+    size_t colon = value.find(':');
+    std::string sub = value;
+    if (colon == std::string::npos) {
+      if (values.size() != 1)
+        return fail("invalid --cgroup argument: " + value + " (missing <controller>: prefix)");
+    } else {
+      if (value.find(':', colon + 1) != std::string::npos) return fail("invalid --cgroup argument: " + value);
+      std::string list = value.substr(0, colon);
+      sub = value.substr(colon + 1);
+      size_t start = 0;
+      for (;;) {
+        size_t comma = list.find(',', start);
+        std::string controller = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (controller.empty())
+          return fail("invalid --cgroup argument: " + value + " (empty <controller> prefix)");
+        if (!controllers.insert(controller).second)
+          return fail("invalid --cgroup argument(s): controller " + controller + " specified multiple times");
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    }
+    // Relative to the container's cgroup, with or without a leading "/".
+    while (sub.starts_with('/')) sub.erase(0, 1);
+    while (sub.ends_with('/')) sub.pop_back();
+    if (!msg::valid_sub_cgroup(sub))
+      return fail("invalid --cgroup argument: " + value + " (a sub-cgroup of the container's, without \"..\")");
+    if (path && *path != sub)
+      return fail("invalid --cgroup arguments: the guest has one cgroup v2 tree, so every controller must name the "
+                  "same sub-cgroup (" + *path + " and " + sub + ")");
+    path = sub;
+  }
+  return path.value_or("");
+}
+
 Result<int> exec_process(const ExecOptions& o) {
   // The stand-in lives as long as the process (with --detach, past this
   // command): it must not keep what our caller left open at 3 and above.
@@ -221,7 +277,9 @@ Result<int> exec_process(const ExecOptions& o) {
   ContainerState s = TRY(find_container(o.root, o.id));
   std::string status = live_status(s);
   if (status == "stopped") return fail("cannot exec in a stopped container");
-  if (status == "paused") return fail("cannot exec in a paused container (resume it first)");
+  if (status == "paused" && !o.ignore_paused)
+    return fail("cannot exec in a paused container (use --ignore-paused to override)");
+  TRY(sub_cgroup_of(o.cgroups));
   oci::Process p = TRY(exec_spec(o, s));
   if (o.tty) p.terminal = true;
   if (p.terminal && o.detach && o.console_socket.empty())

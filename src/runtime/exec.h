@@ -6,6 +6,7 @@
 // --pid-file, which is how containerd's shim runs every exec.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,7 +29,15 @@ struct ExecOptions {
   std::string user;               // uid[:gid]
   std::vector<std::string> caps;
   bool no_new_privs = false;
+  std::vector<int64_t> additional_gids;  // --additional-gids/-g, added to the process's
+  std::vector<std::string> cgroups;      // --cgroup [controller:]path, a sub-cgroup to run in
+  bool ignore_paused = false;            // --ignore-paused: start once the container is resumed
 };
+
+// exec --cgroup's values as the guest's one sub-cgroup path (cgroup v2: a
+// controller prefix names the same tree), relative to the container's
+// cgroup; "" for none. runc's argument rules; ".." is refused.
+Result<std::string> sub_cgroup_of(const std::vector<std::string>& values);
 
 // Foreground: the process's exit status. Detached: 0 once it started.
 Result<int> exec_process(const ExecOptions& options);

@@ -93,8 +93,9 @@ Status start_container(const std::string& root, const std::string& id) {
 
 Result<int> parse_signal(const std::string& text) {
   if (!text.empty() && std::all_of(text.begin(), text.end(), ::isdigit)) {
-    int n = std::atoi(text.c_str());
-    if (n > 0 && n < NSIG) return n;
+    // 0 is runc's liveness check: it succeeds while the container runs.
+    int n = text.size() > 3 ? NSIG : std::atoi(text.c_str());
+    if (n >= 0 && n < NSIG) return n;
     return fail("unknown signal \"" + text + "\"");
   }
   static const std::pair<const char*, int> kNames[] = {
@@ -196,6 +197,22 @@ Result<control::Reply> query_container(const std::string& root, const std::strin
   std::string status = live_status(s);
   if (status == "stopped") return fail("container with id " + id + " is not running");
   return ask_monitor(root + "/" + id, request);
+}
+
+Result<msg::PsAnswer> container_processes(const std::string& root, const std::string& id) {
+  ContainerState s = TRY(find_container(root, id));
+  if (live_status(s) == "stopped") return msg::PsAnswer{};
+  control::Reply reply = TRY(ask_monitor(root + "/" + id, control::Ps{}));
+  if (!reply.ps) return fail("the container's monitor did not list its processes");
+  return *reply.ps;
+}
+
+Result<std::vector<int64_t>> container_host_pids(const std::string& root, const std::string& id) {
+  ContainerState s = TRY(find_container(root, id));
+  if (live_status(s) == "stopped") return std::vector<int64_t>{};
+  control::Reply reply = TRY(ask_monitor(root + "/" + id, control::HostPids{}));
+  if (!reply.pids) return fail("the container's monitor did not list its processes");
+  return *reply.pids;
 }
 
 }  // namespace runvm::runtime

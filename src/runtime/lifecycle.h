@@ -35,6 +35,12 @@ std::vector<ContainerState> list_containers(const std::string& root);
 Result<control::Reply> query_container(const std::string& root, const std::string& id,
                                       const control::Request& request);
 
+// ps: the container's processes in its guest, and the host PIDs that stand
+// for them (ps -f json); none for a stopped container, as runc's ps lists
+// none once the container's process has exited.
+Result<msg::PsAnswer> container_processes(const std::string& root, const std::string& id);
+Result<std::vector<int64_t>> container_host_pids(const std::string& root, const std::string& id);
+
 Result<int> parse_signal(const std::string& text);
 
 // Applies LinuxResources (memory.limit, cpu.quota/period/shares,

@@ -527,8 +527,11 @@ Status Monitor::request_start(int client_fd) {
 
 Status Monitor::request_exec(Client& client, const control::Exec& request, std::vector<UniqueFd> fds) {
   const std::string& status = config_.state.status;
-  if (status == "paused") return fail("cannot exec in a paused container (resume it first)");
-  if (status != "running") return fail("cannot exec in a " + status + " container");
+  // With --ignore-paused the request waits in the frozen VM and the process
+  // starts once it is resumed, as runc's waits in the frozen cgroup.
+  if (status == "paused" && !request.ignore_paused)
+    return fail("cannot exec in a paused container (use --ignore-paused to override)");
+  if (status != "running" && status != "paused") return fail("cannot exec in a " + status + " container");
   if (!client.exec_id.empty()) return fail("one exec per connection");
   const oci::Process& process = request.process.process;
   HostStdio io;
@@ -546,7 +549,7 @@ Status Monitor::request_exec(Client& client, const control::Exec& request, std::
   auto p = std::make_unique<Process>(id, std::move(io));
   p->client_fd = client.fd.get();
   TRY(p->relay.open(link_->session()));
-  TRY(link_->send(msg::Exec{id, request.process, p->relay.streams()}.to_json()));
+  TRY(link_->send(msg::Exec{id, request.process, p->relay.streams(), request.cgroup}.to_json()));
   client.exec_id = id;
   processes_[id] = std::move(p);
   return ok();

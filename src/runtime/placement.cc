@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -138,6 +139,35 @@ std::string cgroup_relative_path(const std::string& cgroups_path, bool systemd,
   std::string below = confine_cgroup_path("/" + cgroups_path);
   if (below == "/") return base;
   return (base == "/" ? "" : base) + below;
+}
+
+std::string default_cgroup_path(const std::string& id, bool systemd) {
+  return confine_cgroup_path(systemd ? "/system.slice/runc-" + id + ".scope" : "/" + id);
+}
+
+bool freezer_says_frozen(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  return text == "FROZEN" || text == "FREEZING" || text == "1";
+}
+
+Status check_cgroup_before_join(const std::string& relative) {
+  if (relative.empty() || relative == "/") return ok();
+  if (!is_confined(relative))
+    return fail("linux.cgroupsPath: " + relative + " is not a clean path inside the cgroup tree");
+  size_t processes = 0;
+  for (const auto& hierarchy : hierarchies()) {
+    std::string dir = hierarchy + relative;
+    for (const char* file : {"/freezer.state", "/cgroup.freeze"})
+      if (auto state = io::read_file(dir + file); state && freezer_says_frozen(*state))
+        return fail("container's cgroup unexpectedly frozen");
+    if (auto procs = io::read_file(dir + "/cgroup.procs")) {
+      size_t count = static_cast<size_t>(std::count(procs->begin(), procs->end(), '\n'));
+      processes = std::max(processes, count);
+    }
+  }
+  if (processes > 0)
+    log::warn("container's cgroup is not empty: " + std::to_string(processes) + " process(es) found");
+  return ok();
 }
 
 Status join_cgroup(const std::string& relative) {

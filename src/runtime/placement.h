@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -35,6 +36,20 @@ std::string confine_cgroup_path(const std::string& path);
 // for a relative path, the caller's own cgroup.
 std::string cgroup_relative_path(const std::string& cgroups_path, bool systemd,
                                  const std::string& own_cgroup);
+
+// The cgroup of a container whose spec has no linux.cgroupsPath, as runc
+// picks it: "/<id>" at each hierarchy's root, or with --systemd-cgroup
+// systemd's default scope, "/system.slice/runc-<id>.scope".
+std::string default_cgroup_path(const std::string& id, bool systemd);
+
+// What runc checks before a container joins its cgroup: one that is frozen
+// (cgroup v1 freezer.state FROZEN, v2 cgroup.freeze 1) fails at once, since
+// joining it would freeze the container's monitor; one that already holds
+// processes gets runc's warning. A cgroup that does not exist yet is fine.
+Status check_cgroup_before_join(const std::string& relative);
+// The decisions of check_cgroup_before_join, pure: a freezer.state's or a
+// cgroup.freeze's content.
+bool freezer_says_frozen(std::string_view freezer_state_or_freeze);
 
 // Moves this process into `relative` in every mounted hierarchy (cgroup v2
 // alone, or each v1 controller plus the unified one on a hybrid host),

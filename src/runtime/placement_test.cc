@@ -71,5 +71,19 @@ TEST(Namespaces, UserAndForeignPidNamespacesAreRefusedClearly) {
   EXPECT_TRUE(enter_namespaces({{"pid", ""}, {"cgroup", ""}})) << "new ones need nothing on the host";
 }
 
+TEST(CgroupPath, NoCgroupsPathGivesTheContainerItsOwnAsRuncDoes) {
+  EXPECT_EQ(default_cgroup_path("c1", false), "/c1");
+  EXPECT_EQ(default_cgroup_path("c1", true), "/system.slice/runc-c1.scope");
+}
+
+TEST(CgroupPath, AFrozenCgroupIsRecognisedInEitherVersion) {
+  EXPECT_TRUE(freezer_says_frozen("FROZEN\n"));
+  EXPECT_TRUE(freezer_says_frozen("FREEZING\n"));
+  EXPECT_TRUE(freezer_says_frozen("1\n"));
+  EXPECT_FALSE(freezer_says_frozen("THAWED\n"));
+  EXPECT_FALSE(freezer_says_frozen("0\n"));
+  EXPECT_FALSE(freezer_says_frozen(""));
+}
+
 }  // namespace
 }  // namespace runvm::runtime
