@@ -198,14 +198,18 @@ TEST_F(MountsTest, PropagationReadOnlyAndFlagsAreAppliedAsRuncAppliesThem) {
 }
 
 // `rbind,rro` and `rbind,ro` binds are read-only in the container (rro by
-// mount_setattr with AT_RECURSIVE) and on the host.
-TEST_F(MountsTest, RecursiveReadOnlyBindIsReadOnly) {
+// mount_setattr with AT_RECURSIVE) and on the host. A tmpcopyup tmpfs
+// starts with what it covers (before, "tmpcopyup" went to tmpfs: EINVAL).
+TEST_F(MountsTest, RecursiveReadOnlyBindIsReadOnlyAndTmpcopyupCopies) {
   TempDir host;
   add_mount("/rro", "bind", host.path(), {"rbind", "rro"});
   add_mount("/ro", "bind", host.path(), {"rbind", "ro"});
+  add_mount("/etc", "tmpfs", "tmpfs", {"tmpcopyup", "mode=755"});
   RunResult r = run("grep -E ' /rro | /ro ' /proc/self/mountinfo; echo ---\n"
                     "touch /rro/x 2>/dev/null; echo rro_write=$?\n"
-                    "touch /ro/x 2>/dev/null; echo ro_write=$?\n");
+                    "touch /ro/x 2>/dev/null; echo ro_write=$?\n"
+                    "echo etc=$(grep -c ' /etc tmpfs ' /proc/mounts) passwd=$(head -c 4 /etc/passwd)\n"
+                    "echo new > /etc/new\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string info = r.out.substr(0, r.out.find("---"));
   EXPECT_TRUE(contains(mountinfo_line(info, "/rro"), " ro,")) << info;
@@ -213,6 +217,8 @@ TEST_F(MountsTest, RecursiveReadOnlyBindIsReadOnly) {
   EXPECT_EQ(value_of(r.out, "rro_write"), "1") << r.out;
   EXPECT_EQ(value_of(r.out, "ro_write"), "1") << r.out;
   EXPECT_NE(::access((host.path() + "/x").c_str(), F_OK), 0) << "written on the host";
+  EXPECT_TRUE(contains(r.out, "etc=1 passwd=root")) << r.out;
+  EXPECT_NE(::access((bundle_.rootfs() + "/etc/new").c_str(), F_OK), 0) << "the tmpfs took the write";
 }
 
 // What runc refuses, refused at create with the field or mount named,
