@@ -1,5 +1,6 @@
 #include "agent/container.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -15,17 +16,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <map>
+#include <memory>
 
 #include "agent/boot.h"
 #include "agent/capabilities.h"
 #include "agent/cgroup.h"
-#include "transfer/tar_cli.h"
 #include "agent/lookpath.h"
 #include "common/io.h"
+#include "oci/mount_options.h"
+#include "transfer/in_root.h"
+#include "transfer/tar_cli.h"
 
 namespace runvm::agent {
 namespace {
@@ -73,50 +79,6 @@ void reset_signals() {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-std::string joined(const std::string& root, const std::string& path) {
-  return path == "/" ? root : root + path;
-}
-
-// mkdir -p of an absolute path below root.
-void make_dirs(const std::string& root, const std::string& path) {
-  std::string current = root;
-  size_t pos = 1;
-  while (pos <= path.size()) {
-    size_t next = path.find('/', pos);
-    if (next == std::string::npos) next = path.size();
-    if (next > pos) {
-      current += "/" + path.substr(pos, next - pos);
-      ::mkdir(current.c_str(), 0755);
-    }
-    pos = next + 1;
-  }
-}
-
-struct MountFlags {
-  unsigned long flags = 0;
-  std::string data;
-};
-
-MountFlags parse_mount_options(const std::vector<std::string>& options) {
-  static const std::map<std::string, unsigned long> kFlags = {
-      {"ro", MS_RDONLY},   {"nosuid", MS_NOSUID}, {"nodev", MS_NODEV},
-      {"noexec", MS_NOEXEC}, {"relatime", MS_RELATIME},
-      {"strictatime", MS_STRICTATIME}, {"noatime", MS_NOATIME},
-      {"sync", MS_SYNCHRONOUS}};
-  static const std::map<std::string, unsigned long> kCleared = {
-      {"rw", 0}, {"suid", 0}, {"dev", 0}, {"exec", 0}, {"atime", 0},
-      {"private", 0}, {"rprivate", 0}, {"bind", 0}, {"rbind", 0}};
-  MountFlags out;
-  for (const auto& option : options) {
-    if (auto it = kFlags.find(option); it != kFlags.end()) {
-      out.flags |= it->second;
-    } else if (!kCleared.count(option)) {
-      out.data += (out.data.empty() ? "" : ",") + option;
-    }
-  }
-  return out;
-}
-
 bool guest_can_serve(const oci::Mount& m) {
   static const char* kTypes[] = {"proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup", "cgroup2"};
   for (const char* t : kTypes)
@@ -124,87 +86,272 @@ bool guest_can_serve(const oci::Mount& m) {
   return false;
 }
 
-Status mount_spec_mount(const std::string& root, const oci::Mount& m) {
-  std::string target = joined(root, m.destination);
-  make_dirs(root, m.destination);
-  MountFlags f = parse_mount_options(m.options);
+// ---------------------------------------------------------------------------
+// The container's root. Every mount point, device node and directory is
+// found with transfer::resolve_in_root (runc's securejoin): symlinks in the
+// image are followed as if the root were "/", so nothing lands outside it;
+// mounts go onto the descriptor it resolved, through /proc/self/fd/N, as
+// runc 1.1 mounts (ARCHITECTURE, "What the guest enforces").
+
+using transfer::InRoot;
+using transfer::MakeMissing;
+using transfer::resolve_in_root;
+
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+// "/etc/stack" for a destination that resolved there, "/conf/stack (at
+// /etc/stack)" where a link led elsewhere.
+std::string described(const std::string& destination, const InRoot& at) {
+  auto parts = transfer::clean_components(destination);
+  std::string clean = "/" + transfer::join_components(parts, parts.size());
+  return clean == at.path ? destination : destination + " (at " + at.path + ")";
+}
+
+// What is mounted where `at` resolved, now that something is: the
+// descriptor itself still names the directory underneath.
+Result<UniqueFd> reopen_mounted(const InRoot& at, const std::string& what) {
+  if (!at.parent) return fail(what + ": runvm mounts nothing over the container's root");
+  UniqueFd fd(::openat(at.parent.get(), at.name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return fail_errno(what + ": open what was mounted");
+  return fd;
+}
+
+// After the mount itself, as runc: each propagation change (shared, rslave,
+// ...) in the spec's order, then the recursive attributes (rro, rnosuid,
+// ...) on the mount and everything below it.
+Status apply_propagation(int mnt, const oci::MountOptions& o, const std::string& what) {
+  for (unsigned long change : o.propagation)
+    if (::mount(nullptr, fd_path(mnt).c_str(), nullptr, change, nullptr) < 0)
+      return fail_errno(what + ": change its propagation");
+  return ok();
+}
+
+Status apply_recursive_attributes(int mnt, const oci::MountOptions& o, const std::string& what) {
+  if (o.attr_set == 0 && o.attr_clr == 0) return ok();
+  mount_attr attr{};
+  attr.attr_set = o.attr_set;
+  attr.attr_clr = o.attr_clr;
+  if (::mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+    return fail_errno(what + ": set its recursive attributes (mount_setattr)");
+  return ok();
+}
+
+// A mount made writable to be made read-only at the end, once everything
+// below it exists (runc's finalizeRootfs: a read-only tmpfs or /dev).
+struct LateReadonly {
+  UniqueFd mnt;
+  unsigned long flags = 0;
+  std::string what;
+};
+
+// tmpcopyup: the new tmpfs gets what the directory it covers holds
+// (modes, owners, links, nodes), as runc copies it. `from` is the covered
+// directory, `to` the tmpfs; both directories.
+Status copy_tree(int from, int to, const std::string& what) {
+  UniqueFd listing(::openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!listing) return fail_errno(what + ": tmpcopyup: open the covered directory");
+  DIR* dir = ::fdopendir(listing.get());
+  if (!dir) return fail_errno(what + ": tmpcopyup: read the covered directory");
+  listing.release();
+  std::unique_ptr<DIR, int (*)(DIR*)> owner(dir, ::closedir);
+  int dir_fd = ::dirfd(dir);
+  while (dirent* e = ::readdir(dir)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
+      return fail_errno(what + ": tmpcopyup: stat " + name);
+    mode_t perm = st.st_mode & 07777;
+    if (S_ISDIR(st.st_mode)) {
+      if (::mkdirat(to, name.c_str(), perm) < 0) return fail_errno(what + ": tmpcopyup: mkdir " + name);
+      UniqueFd sub_from(::openat(dir_fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd sub_to(::openat(to, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!sub_from || !sub_to) return fail_errno(what + ": tmpcopyup: open " + name);
+      TRY(copy_tree(sub_from.get(), sub_to.get(), what));
+    } else if (S_ISLNK(st.st_mode)) {
+      char target[PATH_MAX];
+      ssize_t n = ::readlinkat(dir_fd, name.c_str(), target, sizeof target - 1);
+      if (n < 0) return fail_errno(what + ": tmpcopyup: readlink " + name);
+      target[n] = '\0';
+      if (::symlinkat(target, to, name.c_str()) < 0) return fail_errno(what + ": tmpcopyup: symlink " + name);
+    } else if (S_ISREG(st.st_mode)) {
+      UniqueFd in(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd out(::openat(to, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm));
+      if (!in || !out) return fail_errno(what + ": tmpcopyup: copy " + name);
+      char buf[65536];
+      for (ssize_t n; (n = ::read(in.get(), buf, sizeof buf)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail_errno(what + ": tmpcopyup: read " + name);
+        TRY_CTX(io::write_all(out.get(), std::string_view(buf, static_cast<size_t>(n))),
+                what + ": tmpcopyup: write " + name);
+      }
+    } else if (::mknodat(to, name.c_str(), st.st_mode, st.st_rdev) < 0) {
+      return fail_errno(what + ": tmpcopyup: mknod " + name);
+    }
+    if (::fchownat(to, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+      return fail_errno(what + ": tmpcopyup: chown " + name);
+    if (!S_ISLNK(st.st_mode) && ::fchmodat(to, name.c_str(), perm, 0) < 0)
+      return fail_errno(what + ": tmpcopyup: chmod " + name);
+  }
+  return ok();
+}
+
+// A filesystem of the guest's own (proc, sysfs, tmpfs, devpts, mqueue,
+// cgroup) at its destination, as runc's mountToRootfs.
+Status mount_filesystem(int root_fd, const oci::Mount& m, const oci::MountOptions& o,
+                        bool nested_later, std::vector<LateReadonly>& late) {
+  std::string what = "mount " + m.type + " on " + m.destination;
+  bool kernel_fs = m.type == "proc" || m.type == "sysfs";
+  // procfs and sysfs go exactly where the spec says: runc refuses a
+  // destination that is a symlink (or anything but a directory) in the
+  // image, which would put the kernel's files elsewhere.
+  InRoot at = TRY_CTX(resolve_in_root(root_fd, m.destination, MakeMissing::directory, !kernel_fs), what);
+  if (kernel_fs) {
+    struct stat st;
+    if (::fstatat(at.fd.get(), "", &st, AT_EMPTY_PATH) < 0) return fail_errno(what);
+    if (!S_ISDIR(st.st_mode))
+      return fail(what + ": filesystem \"" + m.type + "\" must be mounted on ordinary directory");
+  }
+  what = "mount " + m.type + " on " + described(m.destination, at);
+  auto parts = transfer::clean_components(m.destination);
+  bool is_dev = parts.size() == 1 && parts[0] == "dev";
+  // runc mounts a tmpfs and /dev writable and remounts them read-only at
+  // the end, once what goes inside exists; so does runvm with any
+  // read-only filesystem that a later mount goes inside.
+  bool readonly_late = o.readonly() && (m.type == "tmpfs" || is_dev || nested_later);
+  unsigned long flags = readonly_late ? o.flags & ~static_cast<unsigned long>(MS_RDONLY) : o.flags;
   std::string type = m.type == "cgroup" ? "cgroup2" : m.type;
-  if (::mount(m.source.empty() ? type.c_str() : m.source.c_str(), target.c_str(),
-              type.c_str(), f.flags, f.data.empty() ? nullptr : f.data.c_str()) < 0)
-    return fail_errno("mount " + m.type + " on " + m.destination);
+  std::string source = m.source.empty() ? type : m.source;
+  if (::mount(source.c_str(), fd_path(at.fd.get()).c_str(), type.c_str(), flags,
+              o.data.empty() ? nullptr : o.data.c_str()) < 0)
+    return fail_errno(what);
+  UniqueFd mnt = TRY(reopen_mounted(at, what));
+  if (o.tmpcopyup && m.type == "tmpfs") TRY(copy_tree(at.fd.get(), mnt.get(), what));
+  TRY(apply_propagation(mnt.get(), o, what));
+  TRY(apply_recursive_attributes(mnt.get(), o, what));
+  if (readonly_late) late.push_back({std::move(mnt), o.flags, what});
+  return ok();
+}
+
+// A bind from a host share: the share is mounted in the agent's namespace
+// (share_path), its source is found inside it, and it is bound where the
+// destination resolves, then given the spec's flags (a bind-remount, as
+// runc: ro, nosuid, ...), propagation and recursive attributes (rro: the
+// bind and everything below it read-only).
+Status bind_from_host(int root_fd, const BindMount& b, const oci::MountOptions& o) {
+  std::string what = "bind mount " + b.destination;
+  UniqueFd share = TRY_CTX(io::open_file(share_path(b.share), O_PATH | O_DIRECTORY), what);
+  UniqueFd source = TRY_CTX(transfer::open_in_root(share.get(), b.subpath, O_PATH), what + ": its source");
+  InRoot at = TRY_CTX(resolve_in_root(root_fd, b.destination,
+                                      b.file ? MakeMissing::file : MakeMissing::directory),
+                      what);
+  what = "bind mount " + described(b.destination, at);
+  // rbind, or a mount of type bind without the option (taken as rbind).
+  unsigned long rec = o.recursive_bind() || !o.bind() ? MS_REC : 0;
+  if (::mount(fd_path(source.get()).c_str(), fd_path(at.fd.get()).c_str(), nullptr, MS_BIND | rec,
+              nullptr) < 0)
+    return fail_errno(what);
+  UniqueFd mnt = TRY(reopen_mounted(at, what));
+  TRY(apply_propagation(mnt.get(), o, what));
+  unsigned long flags = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+  if (b.readonly && !o.recursive_readonly()) flags |= MS_RDONLY;
+  if (flags != 0 && ::mount(nullptr, fd_path(mnt.get()).c_str(), nullptr,
+                            flags | MS_BIND | MS_REMOUNT, nullptr) < 0)
+    return fail_errno(what + ": remount it with its options");
+  TRY(apply_recursive_attributes(mnt.get(), o, what));
   return ok();
 }
 
 // runc's default device nodes, made when /dev is a fresh tmpfs. /dev/ptmx
 // points into the container's own devpts instance, so a pty opened inside
 // the container belongs to it.
-void populate_dev(const std::string& root) {
+Status populate_dev(int root_fd) {
+  InRoot dev = TRY_CTX(resolve_in_root(root_fd, "/dev", MakeMissing::nothing), "populate /dev");
   struct Node { const char* name; unsigned major, minor; };
   static const Node kNodes[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
                                 {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
   for (const Node& n : kNodes) {
-    std::string path = root + "/dev/" + n.name;
-    ::mknod(path.c_str(), S_IFCHR | 0666, makedev(n.major, n.minor));
-    ::chmod(path.c_str(), 0666);
+    ::mknodat(dev.fd.get(), n.name, S_IFCHR | 0666, makedev(n.major, n.minor));
+    ::fchmodat(dev.fd.get(), n.name, 0666, 0);
   }
   static const std::pair<const char*, const char*> kLinks[] = {
       {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
       {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
       {"pts/ptmx", "ptmx"}};
-  for (const auto& [target, name] : kLinks)
-    (void)!::symlink(target, (root + "/dev/" + name).c_str());
+  for (const auto& [target, name] : kLinks) (void)!::symlinkat(target, dev.fd.get(), name);
+  return ok();
 }
 
 // linux.devices (already limited to portable ones by the host), made in
 // the container's tmpfs /dev with the spec's mode and owner.
-Status make_devices(const std::string& root, const std::vector<oci::Device>& devices) {
+Status make_devices(int root_fd, const std::vector<oci::Device>& devices) {
   for (const auto& d : devices) {
-    std::string path = root + d.path;
-    make_dirs(root, d.path.substr(0, d.path.rfind('/')));
+    std::string what = "make device " + d.path;
+    size_t slash = d.path.rfind('/');
+    std::string name = d.path.substr(slash + 1);
+    if (name.empty() || name == "." || name == "..") return fail(what + ": not a file name");
+    InRoot dir = TRY_CTX(resolve_in_root(root_fd, d.path.substr(0, slash), MakeMissing::directory), what);
     mode_t type = d.type == 'p' ? S_IFIFO : d.type == 'b' ? S_IFBLK : S_IFCHR;
     mode_t mode = d.file_mode.value_or(0666);
-    ::unlink(path.c_str());  // a default node of the same name is replaced
-    if (::mknod(path.c_str(), type | mode, makedev(d.major, d.minor)) < 0)
-      return fail_errno("make device " + d.path);
-    if (::chmod(path.c_str(), mode) < 0 || ::chown(path.c_str(), d.uid.value_or(0), d.gid.value_or(0)) < 0)
+    ::unlinkat(dir.fd.get(), name.c_str(), 0);  // a default node of the same name is replaced
+    if (::mknodat(dir.fd.get(), name.c_str(), type | mode, makedev(d.major, d.minor)) < 0)
+      return fail_errno(what);
+    if (::fchmodat(dir.fd.get(), name.c_str(), mode, 0) < 0 ||
+        ::fchownat(dir.fd.get(), name.c_str(), d.uid.value_or(0), d.gid.value_or(0), AT_SYMLINK_NOFOLLOW) < 0)
       return fail_errno("set the mode and owner of device " + d.path);
   }
   return ok();
 }
 
-Status bind_from_host(const std::string& root, const BindMount& b) {
-  std::string source = share_path(b.share) + (b.subpath.empty() ? "" : "/" + b.subpath);
-  std::string target = joined(root, b.destination);
-  if (b.file) {
-    make_dirs(root, b.destination.substr(0, b.destination.rfind('/')));
-    UniqueFd made(::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
-  } else {
-    make_dirs(root, b.destination);
-  }
-  if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
-    return fail_errno("bind mount " + b.destination);
-  if (b.readonly &&
-      ::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0)
-    return fail_errno("make bind mount " + b.destination + " read-only");
-  return ok();
+// Whether a mount after index i goes inside mounts[i]'s destination.
+bool nested_later(const std::vector<oci::Mount>& mounts, size_t i) {
+  auto outer = transfer::clean_components(mounts[i].destination);
+  auto inside = [&](const std::string& destination) {
+    auto inner = transfer::clean_components(destination);
+    return inner.size() > outer.size() && std::equal(outer.begin(), outer.end(), inner.begin());
+  };
+  for (size_t j = i + 1; j < mounts.size(); ++j)
+    if (inside(mounts[j].destination)) return true;
+  return false;
 }
 
 Status set_up_root(const ContainerConfig& config) {
   std::string root = kContainerRoot;
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
-    return fail_errno("make mounts private");
+  // runc's default: nothing mounted here reaches the agent's namespace.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0)
+    return fail_errno("make mounts slaves");
+  UniqueFd root_fd = TRY_CTX(io::open_file(root, O_PATH | O_DIRECTORY), "open the container's root");
+  std::vector<LateReadonly> late;
   bool dev_is_tmpfs = false;
-  for (const auto& m : config.mounts) {
-    if (!guest_can_serve(m)) continue;  // binds are shared from the host later
-    TRY(mount_spec_mount(root, m));
+  size_t next_bind = 0;
+  // In the spec's order, as runc: a mount may go inside an earlier one.
+  for (size_t i = 0; i < config.mounts.size(); ++i) {
+    const oci::Mount& m = config.mounts[i];
+    oci::MountOptions o = oci::parse_mount_options(m.options);
+    if (oci::is_bind(m)) {
+      // The create message pairs them (msg::Create::parse checks it).
+      if (next_bind >= config.binds.size()) return fail("bind mount " + m.destination + " has no share");
+      TRY(bind_from_host(root_fd.get(), config.binds[next_bind++], o));
+      continue;
+    }
+    if (!guest_can_serve(m))
+      return fail("mount " + m.type + " on " + m.destination +
+                  ": runvm mounts only proc, sysfs, tmpfs, devpts, mqueue and cgroup in the guest");
+    TRY(mount_filesystem(root_fd.get(), m, o, nested_later(config.mounts, i), late));
     if (m.destination == "/dev" && m.type == "tmpfs") dev_is_tmpfs = true;
   }
-  for (const auto& b : config.binds) TRY(bind_from_host(root, b));
-  if (dev_is_tmpfs) populate_dev(root);
+  if (dev_is_tmpfs) TRY(populate_dev(root_fd.get()));
   if (!config.devices.empty() && !dev_is_tmpfs)
     return fail("linux.devices need /dev to be a tmpfs mount, so that no node is made in the image");
-  TRY(make_devices(root, config.devices));
-  make_dirs(root, config.process.cwd);
+  TRY(make_devices(root_fd.get(), config.devices));
+  TRY_CTX(resolve_in_root(root_fd.get(), config.process.cwd, MakeMissing::directory),
+          "make the cwd " + config.process.cwd);
+  for (const auto& l : late)
+    if (::mount(nullptr, fd_path(l.mnt.get()).c_str(), nullptr,
+                l.flags | MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0)
+      return fail_errno(l.what + ": remount it read-only");
+  late.clear();
+  root_fd.reset();
   if (config.readonly_root &&
       ::mount(root.c_str(), root.c_str(), nullptr,
               MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0)
@@ -214,6 +361,11 @@ Status set_up_root(const ContainerConfig& config) {
   if (::chdir(root.c_str()) < 0) return fail_errno("chdir " + root);
   if (::mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) return fail_errno("move root");
   if (::chroot(".") < 0) return fail_errno("chroot");
+  // linux.rootfsPropagation on the container's root, now that it is "/"
+  // (as runc applies it once the root is entered).
+  if (auto flags = oci::root_propagation_flags(config.root_propagation); flags && *flags != 0 &&
+      ::mount(nullptr, "/", nullptr, *flags, nullptr) < 0)
+    return fail_errno("apply linux.rootfsPropagation " + config.root_propagation + " to the root");
   // As runc, once the root is entered: paths resolve inside it.
   TRY(apply_path_confinement(config.confinement));
   if (::chdir(config.process.cwd.c_str()) < 0)

@@ -39,8 +39,9 @@ struct ContainerConfig {
   oci::Process process;
   bool readonly_root = false;
   std::string hostname;
-  std::vector<oci::Mount> mounts;
-  std::vector<BindMount> binds;
+  std::vector<oci::Mount> mounts;  // in the spec's order, binds among them
+  std::vector<BindMount> binds;    // one per bind mount of `mounts`, in order
+  std::string root_propagation;    // linux.rootfsPropagation ("" or runc's values)
   std::vector<oci::Device> devices;  // linux.devices, made in /dev
   std::optional<winsize> console_size;
   // Masked and read-only paths (applied in its mount namespace, which execs

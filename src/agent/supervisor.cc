@@ -471,6 +471,7 @@ Status Supervisor::on_create(msg::Create& request) {
   config.process = std::move(request.process.process);
   config.mounts = std::move(request.mounts);
   config.readonly_root = request.readonly_root;
+  config.root_propagation = request.root_propagation;
   config.hostname = request.hostname;
   config.console_size = console_size_of(request.process);
   for (const auto& b : request.binds)

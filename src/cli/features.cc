@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "oci/mount_options.h"
 #include "oci/seccomp.h"
 
 namespace runvm::cli {
@@ -16,8 +17,7 @@ void add_features_command(CLI::App& app, const GlobalOptions&, CommandRunner& se
       f["ociVersionMin"] = "1.0.0";
       f["ociVersionMax"] = "1.2.0";
       f["hooks"] = {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"};
-      f["mountOptions"] = {"ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec",
-                           "relatime", "strictatime", "noatime", "sync"};
+      f["mountOptions"] = oci::known_mount_options();
       f["linux"]["namespaces"] = {"mount", "pid", "network", "ipc", "uts"};
       f["linux"]["capabilities"] = nlohmann::json::array();
       f["linux"]["cgroup"] = {{"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}};

@@ -11,6 +11,7 @@
 #include "common/io.h"
 #include "common/json_bytes.h"
 #include "oci/fields.h"
+#include "oci/mount_options.h"
 
 namespace runvm::oci {
 namespace {
@@ -164,6 +165,12 @@ Result<Mount> parse_mount(const json& v, const std::string& path) {
   TRY(read_optional(v, path, "type", m.type, get_string));
   TRY(read_optional(v, path, "source", m.source, get_string));
   TRY(read_optional(v, path, "options", m.options, get_strings));
+  // runc passes such a mount to mount(2) with no filesystem type, which
+  // fails with ENODEV ("no such device"); refused here, before anything exists.
+  if (m.type.empty() && !is_bind(m))
+    return bad(path, "the mount at " + m.destination +
+                         " has neither a type nor the bind option (runc fails it with "
+                         "\"no such device\")");
   return m;
 }
 
@@ -287,8 +294,18 @@ Result<Seccomp> get_seccomp(const json& v, const std::string& path) {
   return seccomp_from_json(v, path);
 }
 
+Result<std::string> get_root_propagation(const json& v, const std::string& path) {
+  std::string value = TRY(get_string(v, path));
+  if (!root_propagation_flags(value))
+    return bad(path, "unsupported value " + as_literal(value) +
+                         " (runc's: shared, slave, private, unbindable, rshared, rslave, "
+                         "rprivate, runbindable)");
+  return value;
+}
+
 Status parse_linux(const json& v, const std::string& path, Spec& spec) {
   TRY(expect_object(v, path));
+  TRY(read_optional(v, path, "rootfsPropagation", spec.root_propagation, get_root_propagation));
   TRY(read_optional(v, path, "maskedPaths", spec.masked_paths, get_confined_paths));
   TRY(read_optional(v, path, "readonlyPaths", spec.readonly_paths, get_confined_paths));
   TRY(read_optional(v, path, "seccomp", spec.seccomp, get_seccomp));
@@ -601,6 +618,11 @@ json mounts_to_json(const std::vector<Mount>& mounts) {
 
 Result<std::vector<Mount>> mounts_from_json(const json& value) {
   return get_mounts(value, "mounts");
+}
+
+Result<std::string> root_propagation_from_json(const json& value, const std::string& path) {
+  if (value.is_null()) return std::string();
+  return get_root_propagation(value, path);
 }
 
 Result<std::vector<std::string>> confined_paths_from_json(const json& value,

@@ -113,6 +113,9 @@ struct Spec {
   // linux.maskedPaths, linux.readonlyPaths: absolute paths in the container.
   std::vector<std::string> masked_paths, readonly_paths;
   std::optional<Seccomp> seccomp;  // linux.seccomp
+  // linux.rootfsPropagation: "" (runc's default) or one of runc's values
+  // (oci/mount_options.h, root_propagation_flags).
+  std::string root_propagation;
 };
 
 // Parses and validates config.json text. Every error names the file (as
@@ -139,6 +142,10 @@ Result<std::vector<Mount>> mounts_from_json(const nlohmann::json& json);
 constexpr size_t kMaxConfinedPaths = 1024;
 Result<std::vector<std::string>> confined_paths_from_json(const nlohmann::json& json,
                                                           const std::string& path);
+
+// linux.rootfsPropagation as the create message carries it: "" or one of
+// runc's values; `path` names the field in errors.
+Result<std::string> root_propagation_from_json(const nlohmann::json& json, const std::string& path);
 
 // The default config.json that `runvm spec` writes (runc's shape).
 std::string default_spec_json();

@@ -413,7 +413,7 @@ TEST(ParseSpec, HostnameAndAnnotationsAreStrings) {
 
 TEST(ParseSpec, MountDestinationsMustBeAbsolute) {
   json config = minimal();
-  config["mounts"] = {{{"destination", "/ok"}}, {{"destination", "tmp"}}};
+  config["mounts"] = {{{"destination", "/ok"}, {"type", "tmpfs"}}, {{"destination", "tmp"}}};
   EXPECT_EQ(error_of(config),
             "config.json: mounts[1].destination: must be an absolute path "
             "(got \"tmp\")");
@@ -434,6 +434,41 @@ TEST(ParseSpec, MountFieldsAreTypeChecked) {
   EXPECT_EQ(error_of(config), "config.json: mounts[0].source: expected a string");
   config["mounts"] = json::object();
   EXPECT_EQ(error_of(config), "config.json: mounts: expected an array");
+}
+
+// runc mounts such an entry with no filesystem type: "no such device".
+TEST(ParseSpec, AMountWithNeitherTypeNorBindIsRefusedNamingIt) {
+  json config = minimal();
+  config["mounts"] = {{{"destination", "/ok"}, {"type", "tmpfs"}},
+                      {{"destination", "/nothing"}, {"options", {"ro"}}}};
+  EXPECT_EQ(error_of(config),
+            "config.json: mounts[1]: the mount at /nothing has neither a type nor the bind "
+            "option (runc fails it with \"no such device\")");
+  config["mounts"][1]["source"] = "tmpfs";
+  EXPECT_NE(error_of(config).find("mounts[1]: the mount at /nothing"), std::string::npos);
+  config["mounts"][1]["options"] = {"rbind"};
+  config["mounts"][1]["source"] = "/src";
+  EXPECT_EQ(error_of(config), "<parsed>");
+  config["mounts"][1] = {{"destination", "/b"}, {"type", "bind"}, {"source", "/src"}};
+  EXPECT_EQ(error_of(config), "<parsed>");
+}
+
+TEST(ParseSpec, RootfsPropagationIsOneOfRuncs) {
+  json config = minimal();
+  for (const char* value : {"shared", "slave", "private", "unbindable", "rshared", "rslave",
+                            "rprivate", "runbindable", ""}) {
+    config["linux"]["rootfsPropagation"] = value;
+    auto spec = parse(config);
+    ASSERT_TRUE(spec) << value << ": " << spec.error().message();
+    EXPECT_EQ(spec->root_propagation, value);
+  }
+  config["linux"]["rootfsPropagation"] = "bogus";
+  EXPECT_EQ(error_of(config),
+            "config.json: linux.rootfsPropagation: unsupported value \"bogus\" (runc's: shared, "
+            "slave, private, unbindable, rshared, rslave, rprivate, runbindable)");
+  config["linux"]["rootfsPropagation"] = 1;
+  EXPECT_EQ(error_of(config), "config.json: linux.rootfsPropagation: expected a string");
+  EXPECT_EQ(parse(minimal())->root_propagation, "");
 }
 
 TEST(ParseSpec, NamespaceTypesAreKnownAndUnique) {

@@ -6,6 +6,7 @@
 
 #include "common/hex.h"
 #include "common/json_bytes.h"
+#include "oci/mount_options.h"
 #include "proto/fields.h"
 
 namespace runvm::msg {
@@ -114,6 +115,20 @@ Result<std::vector<BindShare>> parse_binds(const json& binds) {
   for (size_t i = 0; i < binds.size(); ++i)
     out.push_back(TRY(BindShare::parse(binds[i], "binds[" + std::to_string(i) + "]")));
   return out;
+}
+
+// Each bind mount of `mounts` has its share in `binds`, in order.
+Status check_binds_match(const std::vector<oci::Mount>& mounts, const std::vector<BindShare>& binds) {
+  size_t next = 0;
+  for (const auto& m : mounts) {
+    if (!oci::is_bind(m)) continue;
+    if (next == binds.size() || binds[next].destination != m.destination)
+      return fail("binds: the bind mount at " + m.destination + " has no share in binds[" +
+                  std::to_string(next) + "]");
+    ++next;
+  }
+  if (next != binds.size()) return fail("binds: " + binds[next].destination + " is no bind mount of mounts");
+  return ok();
 }
 
 Result<std::vector<net::NicSlot>> parse_nics(const json& nics) {
@@ -310,7 +325,10 @@ Result<Create> Create::parse(const json& j) {
   c.mounts = TRY(oci::mounts_from_json(f.find("mounts") ? f.value("mounts") : json::array()));
   c.resources = TRY(Resources::parse(f.value("resources")));
   c.binds = TRY(parse_binds(f.value("binds")));
+  TRY(check_binds_match(c.mounts, c.binds));
   c.devices = TRY(parse_devices(f.value("devices")));
+  if (const json* propagation = f.find("root_propagation"))
+    c.root_propagation = TRY(oci::root_propagation_from_json(*propagation, "create.root_propagation"));
   if (const json* masked = f.find("masked_paths"))
     c.masked_paths = TRY(oci::confined_paths_from_json(*masked, "create.masked_paths"));
   if (const json* readonly = f.find("readonly_paths"))
@@ -334,6 +352,7 @@ json Create::to_json() const {
                            {"resources", resources.to_json()},
                            {"binds", binds_json},
                            {"devices", devices_to_json(devices)},
+                           {"root_propagation", root_propagation},
                            {"masked_paths", masked_paths},
                            {"readonly_paths", readonly_paths},
                            {"seccomp", seccomp ? oci::seccomp_to_json(*seccomp) : json()},

@@ -129,8 +129,12 @@ struct Create {
   std::string hostname;
   std::vector<oci::Mount> mounts;
   Resources resources;
+  // One for each bind mount of `mounts` (oci::is_bind), in their order:
+  // the share that carries its source.
   std::vector<BindShare> binds;
   std::vector<oci::Device> devices;
+  // linux.rootfsPropagation: "" or one of runc's values.
+  std::string root_propagation;
   // linux.maskedPaths, linux.readonlyPaths and linux.seccomp, as runc
   // applies them (ARCHITECTURE, "What the guest enforces").
   std::vector<std::string> masked_paths;

@@ -162,7 +162,8 @@ TEST(Messages, CreateRoundTrips) {
   c.process.console_size = ConsoleSize{40, 120};
   c.readonly_root = true;
   c.hostname = "c1";
-  c.mounts = {{"/proc", "proc", "proc", {}}};
+  c.mounts = {{"/proc", "proc", "proc", {}}, {"/data", "bind", "/host/data", {"rbind", "rro"}}};
+  c.root_propagation = "rshared";
   c.resources.memory_limit = 1 << 28;
   c.resources.cpu_quota = 50000;
   c.binds = {{"/data", "m0", "", true, false}};
@@ -181,6 +182,8 @@ TEST(Messages, CreateRoundTrips) {
   EXPECT_EQ(back.resources.memory_limit, 1 << 28);
   ASSERT_EQ(back.binds.size(), 1u);
   EXPECT_TRUE(back.binds[0].readonly);
+  EXPECT_EQ(back.mounts[1].options, (std::vector<std::string>{"rbind", "rro"}));
+  EXPECT_EQ(back.root_propagation, "rshared");
   ASSERT_EQ(back.devices.size(), 1u);
   EXPECT_EQ(back.devices[0].file_mode, 0666u);
   EXPECT_TRUE(back.dns_relay);
@@ -255,6 +258,31 @@ TEST(Messages, HostRequestsAreCheckedToo) {
                    {"stdio", {{"stdin", "i"}, {"stdout", "o"}, {"stderr", "e"}}}, {"devices", parse(bad)}};
     EXPECT_NE(error_of(create, false), "") << bad;
   }
+}
+
+// The agent pairs each bind mount with its share by order: they must agree.
+TEST(Messages, CreateBindsMatchTheBindMounts) {
+  json create = {{"type", "create"}, {"id", "init"}, {"process", {{"args", {"sh"}}}},
+                 {"stdio", {{"stdin", "i"}, {"stdout", "o"}, {"stderr", "e"}}},
+                 {"mounts", parse(R"([{"destination":"/a","type":"bind","source":"/x"},
+                                      {"destination":"/t","type":"tmpfs","source":"tmpfs"},
+                                      {"destination":"/b","source":"/y","options":["rbind"]}])")},
+                 {"binds", parse(R"([{"destination":"/a","share":"m0","subpath":""},
+                                     {"destination":"/b","share":"m1","subpath":""}])")}};
+  EXPECT_EQ(error_of(create, false), "");
+  json swapped = create;
+  std::swap(swapped["binds"][0], swapped["binds"][1]);
+  EXPECT_EQ(error_of(swapped, false), "binds: the bind mount at /a has no share in binds[0]");
+  json extra = create;
+  extra["binds"].push_back(parse(R"({"destination":"/c","share":"m2","subpath":""})"));
+  EXPECT_EQ(error_of(extra, false), "binds: /c is no bind mount of mounts");
+  json missing = create;
+  missing["binds"].erase(1);
+  EXPECT_EQ(error_of(missing, false), "binds: the bind mount at /b has no share in binds[1]");
+  json propagation = create;
+  propagation["root_propagation"] = "sideways";
+  EXPECT_NE(error_of(propagation, false).find("create.root_propagation: unsupported value"),
+            std::string::npos);
 }
 
 TEST(Messages, DevicesKeepPermissionBitsOnly) {

@@ -19,6 +19,7 @@
 #include "host/child_process.h"
 #include "host/proc.h"
 #include "host/state_dir.h"
+#include "oci/mount_options.h"
 #include "oci/spec.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
@@ -62,17 +63,6 @@ std::string guest_kernel_args(vm::Accel accel) {
   return args;
 }
 
-bool is_bind(const oci::Mount& m) {
-  if (m.type == "bind") return true;
-  for (const auto& o : m.options)
-    if (o == "bind" || o == "rbind") return true;
-  return false;
-}
-
-bool has_option(const oci::Mount& m, const char* option) {
-  return std::find(m.options.begin(), m.options.end(), option) != m.options.end();
-}
-
 // Bind mounts come from the host through extra virtio-fs shares, one per
 // host directory and access: a directory is shared itself, a file through
 // its parent (virtio-fs shares directories), and the agent binds the file
@@ -84,20 +74,32 @@ Status plan_binds(const std::string& bundle, const oci::Spec& spec, MonitorConfi
                   std::vector<PlannedMount>& planned) {
   std::map<std::pair<std::string, bool>, std::string> tag_of;  // (host directory, ro) -> tag
   for (const auto& m : spec.mounts) {
-    if (!is_bind(m)) {
+    if (!oci::is_bind(m)) {
+      // The VM has a kernel of its own: its filesystems are mounted in the
+      // guest; one with a host source (overlay, a block device) cannot be.
+      static const std::set<std::string> kGuestTypes = {"proc",   "sysfs",  "tmpfs",  "devpts",
+                                                        "mqueue", "cgroup", "cgroup2"};
+      if (!kGuestTypes.contains(m.type))
+        return fail("mounts: " + m.destination + " of type " + m.type +
+                    ": runvm mounts only proc, sysfs, tmpfs, devpts, mqueue, cgroup and binds");
       planned.push_back({m.destination, false, false});
       continue;
     }
-    std::string source = m.source.empty() || m.source[0] == '/' ? m.source : bundle + "/" + m.source;
+    std::string given = m.source.empty() || m.source[0] == '/' ? m.source : bundle + "/" + m.source;
     struct stat st;
-    if (source.empty() || ::stat(source.c_str(), &st) < 0)
-      return fail("mounts: the source of " + m.destination + ", " + source + ", does not exist");
+    if (given.empty() || ::stat(given.c_str(), &st) < 0)
+      return fail("mounts: the source of " + m.destination + ", " + given + ", does not exist");
+    // As the host's mount(2) would follow it: a source that is a symlink
+    // (or under one) is shared as what it names, never as a link for the
+    // guest to follow in its own tree.
+    std::string source = absolute(given);
     bool dir = S_ISDIR(st.st_mode);
     std::string host_dir = dir ? source : source.substr(0, source.rfind('/'));
     if (host_dir.empty()) host_dir = "/";
     // rro (runc's recursive read-only) too: the host's read-only share
     // always covers what is mounted below the directory.
-    bool readonly = has_option(m, "ro") || has_option(m, "rro");
+    oci::MountOptions options = oci::parse_mount_options(m.options);
+    bool readonly = options.readonly() || options.recursive_readonly();
     auto [it, added] = tag_of.try_emplace({host_dir, readonly}, "m" + std::to_string(tag_of.size()));
     if (added) c.vm.shares.push_back({it->second, host_dir, readonly});
     c.binds.push_back({m.destination, it->second, dir ? "" : source.substr(source.rfind('/') + 1), readonly, !dir});

@@ -110,6 +110,7 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
   create.resources = msg::Resources::from_spec(spec.resources);
   create.binds = m->config_.binds;
   create.devices = m->config_.devices;
+  create.root_propagation = spec.root_propagation;
   create.masked_paths = spec.masked_paths;
   create.readonly_paths = spec.readonly_paths;
   create.seccomp = spec.seccomp;

@@ -3,7 +3,8 @@
 // agent cannot make a missing mount point in it, as it does in a writable
 // one. runc makes them in the rootfs on the host before it remounts the
 // root read-only; runvm does the same before the VM boots, confined to the
-// rootfs (openat2 RESOLVE_IN_ROOT: no symlink in it leads out).
+// rootfs as the agent resolves a destination (transfer::resolve_in_root,
+// runc's securejoin: no symlink in it leads out).
 #pragma once
 
 #include <string>
@@ -13,8 +14,7 @@
 
 namespace runvm::runtime {
 
-// A mount of the spec as the agent mounts it: the guest's own kinds (proc,
-// tmpfs, ...) first, in the spec's order, then the binds in theirs.
+// A mount of the spec, in the spec's order (the agent's order).
 struct PlannedMount {
   std::string destination;
   bool bind = false;

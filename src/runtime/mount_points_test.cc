@@ -27,12 +27,11 @@ TEST(MountPoints, EveryDestinationAndTheCwdOutsideEarlierMounts) {
                                       {"/sys"},
                                       {"/sys/fs/cgroup"}};
   EXPECT_EQ(paths_of(mount_points_in_rootfs(mounts, "/work/dir")),
-            (std::vector<std::string>{"/proc", "/dev", "/data/x/inner", "/sys", "/etc/hosts (file)",
-                                      "/data/x", "/work/dir"}))
-      << "the agent mounts its own kinds first, then the binds";
+            (std::vector<std::string>{"/proc", "/dev", "/etc/hosts (file)", "/data/x", "/sys",
+                                      "/work/dir"}))
+      << "the agent mounts in the spec's order: /data/x/inner is made in the bind";
   EXPECT_EQ(paths_of(mount_points_in_rootfs(mounts, "/dev/shm")),
-            (std::vector<std::string>{"/proc", "/dev", "/data/x/inner", "/sys", "/etc/hosts (file)",
-                                      "/data/x"}))
+            (std::vector<std::string>{"/proc", "/dev", "/etc/hosts (file)", "/data/x", "/sys"}))
       << "a cwd inside a mount is made there";
   EXPECT_TRUE(mount_points_in_rootfs({{"/"}}, "/").empty());
 }
@@ -76,6 +75,15 @@ TEST(MountPoints, AreMadeInsideTheRootfsOnly) {
   std::string line;
   std::getline(existing, line);
   EXPECT_EQ(line, "keep");
+}
+
+TEST(MountPoints, ADanglingLinkIsFollowedInsideTheRootfs) {
+  Scratch dir;
+  ASSERT_EQ(::symlink("/real/conf", (dir.path + "/conf").c_str()), 0);
+  ASSERT_TRUE(make_mount_points(dir.path, {{"/conf/stack"}}));
+  struct stat st;
+  ASSERT_EQ(::stat((dir.path + "/real/conf/stack").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
 }
 
 TEST(MountPoints, AFileInTheWayIsAnError) {
