@@ -250,22 +250,30 @@ std::string own_cgroup() {
   return first.empty() ? "/" : first;
 }
 
-Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code) {
-  Running r;
-  // No cgroupsPath: the container still gets a cgroup of its own, as runc's.
-  c.state.cgroup = c.spec.cgroups_path.empty()
-                       ? default_cgroup_path(c.state.id, o.systemd_cgroup)
-                       : cgroup_relative_path(c.spec.cgroups_path, o.systemd_cgroup, own_cgroup());
+// The container's host cgroup, checked as runc checks it before anything is
+// made (in the process that runs the command, so its warning reaches the
+// caller): no cgroupsPath is a cgroup of its own, as runc's.
+Result<std::string> container_cgroup(const oci::Spec& spec, const std::string& id, bool systemd) {
+  if (spec.cgroups_path.empty()) {
+    std::string path = default_cgroup_path(id, systemd);
+    TRY(check_cgroup_before_join(path));
+    return path;
+  }
+  std::string path = cgroup_relative_path(spec.cgroups_path, systemd, own_cgroup());
   // "/", "." or "a/..": cleaned, they name no cgroup of the container's own;
   // limiting and later removing it would act on the tree's root or on our
   // caller's cgroup.
-  if (!c.spec.cgroups_path.empty() &&
-      (c.state.cgroup == "/" || c.state.cgroup == confine_cgroup_path(own_cgroup())))
-    return fail("linux.cgroupsPath: " + c.spec.cgroups_path +
+  if (path == "/" || path == confine_cgroup_path(own_cgroup()))
+    return fail("linux.cgroupsPath: " + spec.cgroups_path +
                 " names the cgroup tree's root or runvm's own cgroup, not one for the container");
-  // Recorded before it is made, so that delete removes it whatever happens next.
-  TRY(check_cgroup_before_join(c.state.cgroup));
-  TRY(save_state(c.state_dir, c.state));
+  TRY(check_cgroup_before_join(path));
+  return path;
+}
+
+Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code) {
+  Running r;
+  // The cgroup was recorded (create_container) before it is made, so that
+  // delete removes it whatever happens next.
   TRY(join_cgroup(c.state.cgroup));
   // The container's memory limit sized the VM; the cgroup holds the whole
   // VM, so its limit is that plus an allowance (docs/ARCHITECTURE.md).
@@ -419,6 +427,7 @@ Result<int> create_container(const CreateOptions& o) {
   // descriptors they are given (host::SpawnOptions).
   host::close_inherited_fds();
   MonitorConfig c = TRY(prepare(o));
+  c.state.cgroup = TRY(container_cgroup(c.spec, c.state.id, o.systemd_cgroup));
   host::StateDir dir = TRY(host::StateDir::create(o.root, o.id));
   c.state_dir = dir.path();
   c.vm.work_dir = dir.path();

@@ -294,7 +294,7 @@ TEST_F(LifecycleTest, RuncFlagsAndOutputFormats) {
   EXPECT_NE(ps.out.find("sh -c while true"), std::string::npos) << ps.out;
   // Without --stats, events keeps reporting until it is stopped.
   std::string events_out = scratch_.path() + "/events.out", events_pid = scratch_.path() + "/events.pid";
-  std::system(("'" + runvm_binary() + "' --root '" + root_.path() + "' events --interval 1 c1 >'" +
+  std::system(("'" + runvm_binary() + "' --root '" + root_.path() + "' events --interval 1s c1 >'" +
                events_out + "' 2>&1 & echo $! >'" + events_pid + "'")
                   .c_str());
   auto stats_lines = [&] {
