@@ -160,7 +160,7 @@ Result<ExecIo> exec_io(const ExecOptions& o) {
 Result<UniqueFd> send_exec(const ContainerState& s, const oci::Process& p, const ExecIo& io,
                            const std::string& root) {
   UniqueFd conn = TRY(host::connect_messages(root + "/" + s.id + "/" + kControlSocket));
-  TRY(host::send_message(conn.get(), control::to_json(control::Exec{msg::ProcessSpec{p, std::nullopt}}), io.fds));
+  TRY(host::send_message(conn.get(), control::to_json(control::Exec{msg::ProcessSpec{p}}), io.fds));
   return conn;
 }
 
