@@ -92,7 +92,10 @@ seeds = {
                                   'architectures': ['SCMP_ARCH_X86_64'],
                                   'syscalls': [{'names': ['read'], 'action': 'SCMP_ACT_ALLOW'},
                                                {'names': ['personality'], 'action': 'SCMP_ACT_ALLOW',
-                                                'args': [{'index': 0, 'value': 8, 'op': 'SCMP_CMP_EQ'}]}]}}),
+                                                'args': [{'index': 0, 'value': 8, 'op': 'SCMP_CMP_EQ'}]}]},
+                      'sysctl': {'net.ipv4.ip_forward': '1'}, 'domainname': 'd',
+                      'resources': {'memory': {'limit': 1048576, 'reservation': 1, 'swap': 2097152},
+                                    'cpu': {'cpus': '0-1', 'mems': '0'}, 'unified': {'memory.high': 'max'}}}),
 }
 for name, data in seeds.items():
     with open(os.path.join(out, name), 'wb') as f:
@@ -106,13 +109,17 @@ spec_seeds() {
   cat >"$seeds/full.json" <<'JSON'
 {"ociVersion":"1.0.2","process":{"terminal":false,"user":{"uid":1,"gid":2,"additionalGids":[3]},
  "args":["sh","-c","x"],"env":["A=1"],"cwd":"/w","rlimits":[{"type":"RLIMIT_NOFILE","hard":9,"soft":9}],
- "capabilities":{"bounding":["CAP_KILL"]},"noNewPrivileges":true},
- "root":{"path":"rootfs","readonly":true},"hostname":"h",
+ "capabilities":{"bounding":["CAP_KILL"]},"noNewPrivileges":true,"oomScoreAdj":-5,
+ "consoleSize":{"height":24,"width":80},"apparmorProfile":"p"},
+ "root":{"path":"rootfs","readonly":true},"hostname":"h","domainname":"d",
  "mounts":[{"destination":"/proc","type":"proc","source":"proc","options":["nosuid"]}],
  "hooks":{"prestart":[{"path":"/bin/true","args":["true"],"timeout":3}]},
  "linux":{"namespaces":[{"type":"pid"},{"type":"network","path":"/run/netns/x"}],
-  "resources":{"memory":{"limit":1048576},"cpu":{"quota":1,"period":2,"shares":3},"pids":{"limit":4},
-   "devices":[{"allow":true,"access":"rwm"}]},
+  "resources":{"memory":{"limit":1048576,"reservation":1,"swap":2097152},
+   "cpu":{"quota":1,"period":2,"shares":3,"cpus":"0-3,5","mems":"0"},"pids":{"limit":4},
+   "devices":[{"allow":true,"access":"rwm"}],"unified":{"memory.high":"max"},
+   "hugepageLimits":[{"pageSize":"2MB","limit":0}],"blockIO":{"weight":0}},
+  "sysctl":{"net.ipv4.ip_forward":"1","kernel.shmmax":"4096"},
   "devices":[{"path":"/dev/fuse","type":"c","major":10,"minor":229}],"cgroupsPath":"/a/b",
   "maskedPaths":["/proc/kcore"],"readonlyPaths":["/proc/sys"],
   "seccomp":{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":38,"architectures":["SCMP_ARCH_X86_64"],

@@ -50,13 +50,40 @@ uint64_t shares_to_weight(uint64_t shares) {
   return 1 + ((shares - 2) * 9999) / 262142;
 }
 
-std::vector<std::pair<std::string, std::string>> cgroup_writes(
-    const CgroupLimits& limits, std::string_view current_cpu_max) {
-  std::vector<std::pair<std::string, std::string>> out;
+Result<int64_t> swap_to_cgroup_v2(int64_t swap, int64_t memory) {
+  // As cgroup v1's: memory unlimited and swap not given, both unlimited.
+  if (memory == -1 && swap == 0) return -1;
+  if (swap == -1 || swap == 0) return swap;
+  if (memory == 0 || memory == -1) return fail("unable to set swap limit without memory limit");
+  if (memory < 0) return fail("invalid memory value: " + std::to_string(memory));
+  if (swap < memory) return fail("memory+swap limit should be >= memory limit");
+  return swap - memory;
+}
+
+Result<CgroupWrites> cgroup_writes(const CgroupLimits& limits, std::string_view current_cpu_max,
+                                   std::string_view current_memory_max) {
+  CgroupWrites out;
   // As runc: 0 leaves the value alone, a negative value removes the limit.
   auto limit_text = [](int64_t v) { return v < 0 ? std::string("max") : std::to_string(v); };
+  if (limits.pids_limit && *limits.pids_limit != 0)
+    out.emplace_back("pids.max", limit_text(*limits.pids_limit));
+  // runc's fs2 setMemory: memory.swap.max, memory.max, memory.low.
+  int64_t memory = limits.memory_limit.value_or(0);
+  int64_t swap = limits.memory_swap.value_or(0);
+  if (swap > 0 && memory == 0) {
+    // update --memory-swap alone: counted from the limit in force.
+    uint64_t current = parse_limit_value(current_memory_max);
+    memory = current > 0 && current <= static_cast<uint64_t>(INT64_MAX) ? static_cast<int64_t>(current) : -1;
+  }
+  if (swap != 0 || memory != 0) {
+    int64_t swap_max = TRY(swap_to_cgroup_v2(swap, memory));
+    if (swap_max != 0) out.emplace_back("memory.swap.max", limit_text(swap_max));
+    else if (swap > 0) out.emplace_back("memory.swap.max", "0");  // swap == memory: no swap
+  }
   if (limits.memory_limit && *limits.memory_limit != 0)
     out.emplace_back("memory.max", limit_text(*limits.memory_limit));
+  if (limits.memory_reservation && *limits.memory_reservation != 0)
+    out.emplace_back("memory.low", limit_text(*limits.memory_reservation));
   bool quota = limits.cpu_quota && *limits.cpu_quota != 0;
   bool period = limits.cpu_period && *limits.cpu_period != 0;
   if (quota || period) {
@@ -73,8 +100,10 @@ std::vector<std::pair<std::string, std::string>> cgroup_writes(
   }
   if (limits.cpu_shares && *limits.cpu_shares != 0)
     out.emplace_back("cpu.weight", std::to_string(shares_to_weight(*limits.cpu_shares)));
-  if (limits.pids_limit && *limits.pids_limit != 0)
-    out.emplace_back("pids.max", limit_text(*limits.pids_limit));
+  if (!limits.cpuset_cpus.empty()) out.emplace_back("cpuset.cpus", limits.cpuset_cpus);
+  if (!limits.cpuset_mems.empty()) out.emplace_back("cpuset.mems", limits.cpuset_mems);
+  // Last, as runc: the unified map overrides what the fields above set.
+  for (const auto& [file, value] : limits.unified) out.emplace_back(file, value);
   return out;
 }
 
@@ -115,7 +144,7 @@ Status set_up_guest_cgroup() {
   if (::mount("cgroup2", kCgroupRoot, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0)
     return fail_errno("mount cgroup2 on " + std::string(kCgroupRoot));
   std::string control = std::string(kCgroupRoot) + "/cgroup.subtree_control";
-  for (const char* controller : {"cpu", "memory", "pids"}) {
+  for (const char* controller : {"cpuset", "cpu", "memory", "pids"}) {
     if (Status s = write_value(control, std::string("+") + controller); !s) {
       log::warn("cgroup controller " + std::string(controller) +
                 " unavailable in the guest kernel: " + s.error().describe());
@@ -161,13 +190,20 @@ bool join_cgroup(int procs_fd) {
 
 Status apply_limits(const CgroupLimits& limits) {
   if (!g_ready) return fail("the guest has no cgroup for the container");
-  for (const auto& [name, value] : cgroup_writes(limits, read_or_empty(file("cpu.max")))) {
+  CgroupWrites writes = TRY(cgroup_writes(limits, read_or_empty(file("cpu.max")), read_or_empty(file("memory.max"))));
+  for (const auto& [name, value] : writes) {
     std::string controller = name.substr(0, name.find('.'));
     for (const auto& missing : g_missing)
       if (missing == controller)
         return fail("cannot set " + name + ": the guest kernel has no " + controller +
                     " cgroup controller");
-    TRY(write_value(file(name.c_str()), value));
+    if (Status s = write_value(file(name.c_str()), value); !s) {
+      // As runc's setUnified: a file that is not there names its controller.
+      if (s.error().errno_value() == ENOENT || s.error().errno_value() == EACCES)
+        return fail("unable to set " + name + ": the container's cgroup has no such file (controller \"" +
+                    controller + "\" unavailable, or an unknown parameter)");
+      return s;
+    }
   }
   return ok();
 }

@@ -28,11 +28,18 @@ constexpr const char* kContainerCgroup = "/sys/fs/cgroup/container";
 // boundary, proto/messages.h). Absent: leave as is.
 using CgroupLimits = msg::Resources;
 
-// The cgroup files to write, in order, as (file, value). `current_cpu_max`
-// is the cgroup's cpu.max now, so a quota or a period given alone keeps the
-// other half.
-std::vector<std::pair<std::string, std::string>> cgroup_writes(
-    const CgroupLimits& limits, std::string_view current_cpu_max);
+// The cgroup files to write, in runc's order, as (file, value).
+// `current_cpu_max` is the cgroup's cpu.max now, so a quota or a period
+// given alone keeps the other half; `current_memory_max` its memory.max, the
+// memory limit a swap limit given alone (update --memory-swap) counts from.
+// An error for a swap limit runc refuses (no memory limit, or less than it).
+using CgroupWrites = std::vector<std::pair<std::string, std::string>>;
+Result<CgroupWrites> cgroup_writes(const CgroupLimits& limits, std::string_view current_cpu_max,
+                                   std::string_view current_memory_max = "max");
+
+// runc's ConvertMemorySwapToCgroupV2Value: memory.swap.max from the spec's
+// swap (memory + swap) and memory limit; -1 is "max", 0 leaves it alone.
+Result<int64_t> swap_to_cgroup_v2(int64_t swap, int64_t memory);
 
 // runc's mapping of cpu.shares (2..262144) onto cpu.weight (1..10000).
 uint64_t shares_to_weight(uint64_t shares);

@@ -10,11 +10,18 @@ namespace {
 using nlohmann::json;
 using Writes = std::vector<std::pair<std::string, std::string>>;
 
+// The writes, or the error as the only "file".
+Writes writes_of(const CgroupLimits& l, std::string_view cpu_max, std::string_view memory_max = "max") {
+  auto w = cgroup_writes(l, cpu_max, memory_max);
+  if (!w) return {{"error", w.error().message()}};
+  return *w;
+}
+
 TEST(LimitsFromJson, AbsentAndNullWriteNothing) {
   auto l = msg::Resources::parse(json::parse(R"({"memory": null, "cpu": {"quota": null}})"));
   ASSERT_TRUE(l);
   EXPECT_FALSE(l->cpu_quota);
-  EXPECT_TRUE(cgroup_writes(*l, "max 100000").empty());
+  EXPECT_TRUE(writes_of(*l, "max 100000").empty());
 }
 
 TEST(CgroupWrites, MapsToCgroupV2Files) {
@@ -24,9 +31,9 @@ TEST(CgroupWrites, MapsToCgroupV2Files) {
   l.cpu_period = 100000;
   l.cpu_shares = 1024;
   l.pids_limit = 100;
-  EXPECT_EQ(cgroup_writes(l, "max 100000\n"),
-            (Writes{{"memory.max", "1048576"}, {"cpu.max", "50000 100000"},
-                    {"cpu.weight", "39"}, {"pids.max", "100"}}));
+  EXPECT_EQ(writes_of(l, "max 100000\n"),
+            (Writes{{"pids.max", "100"}, {"memory.max", "1048576"}, {"cpu.max", "50000 100000"},
+                    {"cpu.weight", "39"}}));
 }
 
 TEST(CgroupWrites, NegativeRemovesZeroLeavesAlone) {
@@ -34,18 +41,50 @@ TEST(CgroupWrites, NegativeRemovesZeroLeavesAlone) {
   l.memory_limit = -1;
   l.pids_limit = 0;
   l.cpu_quota = -1;
-  EXPECT_EQ(cgroup_writes(l, "20000 50000\n"),
-            (Writes{{"memory.max", "max"}, {"cpu.max", "max 50000"}}));
+  EXPECT_EQ(writes_of(l, "20000 50000\n"),
+            (Writes{{"memory.swap.max", "max"}, {"memory.max", "max"}, {"cpu.max", "max 50000"}}));
 }
 
 TEST(CgroupWrites, HalfACpuMaxKeepsTheOtherHalf) {
   CgroupLimits quota_only;
   quota_only.cpu_quota = 25000;
-  EXPECT_EQ(cgroup_writes(quota_only, "max 200000\n"), (Writes{{"cpu.max", "25000 200000"}}));
+  EXPECT_EQ(writes_of(quota_only, "max 200000\n"), (Writes{{"cpu.max", "25000 200000"}}));
   CgroupLimits period_only;
   period_only.cpu_period = 50000;
-  EXPECT_EQ(cgroup_writes(period_only, "10000 100000\n"), (Writes{{"cpu.max", "10000 50000"}}));
-  EXPECT_EQ(cgroup_writes(period_only, ""), (Writes{{"cpu.max", "max 50000"}}));
+  EXPECT_EQ(writes_of(period_only, "10000 100000\n"), (Writes{{"cpu.max", "10000 50000"}}));
+  EXPECT_EQ(writes_of(period_only, ""), (Writes{{"cpu.max", "max 50000"}}));
+}
+
+TEST(CgroupWrites, SwapIsMemoryPlusSwapAsRuncConvertsIt) {
+  CgroupLimits l;
+  l.memory_limit = 100 << 20;
+  l.memory_swap = 300 << 20;
+  l.memory_reservation = 50 << 20;
+  EXPECT_EQ(writes_of(l, ""), (Writes{{"memory.swap.max", std::to_string(200 << 20)},
+                                      {"memory.max", std::to_string(100 << 20)},
+                                      {"memory.low", std::to_string(50 << 20)}}));
+  l.memory_swap = 100 << 20;  // the same as memory: no swap at all
+  EXPECT_EQ(writes_of(l, "")[0], (std::pair<std::string, std::string>{"memory.swap.max", "0"}));
+  l.memory_swap = -1;
+  EXPECT_EQ(writes_of(l, "")[0], (std::pair<std::string, std::string>{"memory.swap.max", "max"}));
+  l.memory_swap = 50 << 20;
+  EXPECT_EQ(writes_of(l, ""), (Writes{{"error", "memory+swap limit should be >= memory limit"}}));
+  CgroupLimits swap_only;  // update --memory-swap: from the limit in force
+  swap_only.memory_swap = 300 << 20;
+  EXPECT_EQ(writes_of(swap_only, "", std::to_string(100 << 20) + "\n"),
+            (Writes{{"memory.swap.max", std::to_string(200 << 20)}}));
+  EXPECT_EQ(writes_of(swap_only, "", "max\n"),
+            (Writes{{"error", "unable to set swap limit without memory limit"}}));
+}
+
+TEST(CgroupWrites, CpusetAndUnifiedComeLastUnifiedOverriding) {
+  CgroupLimits l;
+  l.cpuset_cpus = "0-1";
+  l.cpuset_mems = "0";
+  l.pids_limit = 10;
+  l.unified = {{"pids.max", "20"}, {"memory.high", "1000000"}};
+  EXPECT_EQ(writes_of(l, ""), (Writes{{"pids.max", "10"}, {"cpuset.cpus", "0-1"}, {"cpuset.mems", "0"},
+                                      {"memory.high", "1000000"}, {"pids.max", "20"}}));
 }
 
 TEST(SharesToWeight, MatchesRunc) {

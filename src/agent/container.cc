@@ -406,6 +406,43 @@ Status apply_identity(const oci::User& user, bool keep_caps) {
   return ok();
 }
 
+// process.oomScoreAdj, written before anything else as runc does (lowering
+// it needs CAP_SYS_RESOURCE, which the child still has).
+Status apply_oom_score_adj(const oci::Process& process) {
+  if (!process.oom_score_adj) return ok();
+  UniqueFd fd = TRY(io::open_file("/proc/self/oom_score_adj", O_WRONLY));
+  return io::write_all(fd.get(), std::to_string(*process.oom_score_adj)).context("set oom_score_adj");
+}
+
+// linux.sysctl, through the guest's /proc before the container's root is
+// set up: a /proc/sys file acts on the writer's namespaces (init's new IPC
+// and UTS ones, the VM's network), and the container's own /proc may be
+// missing or read-only (runc's default readonlyPaths has /proc/sys).
+Status apply_sysctls(const std::map<std::string, std::string>& sysctl) {
+  for (const auto& [name, value] : sysctl) {
+    auto fd = io::open_file(sysctl_path(name), O_WRONLY);
+    if (!fd) return fail("linux.sysctl: " + name + ": " + fd.error().describe());
+    TRY_CTX(io::write_all(fd->get(), value), "linux.sysctl: write " + name);
+  }
+  return ok();
+}
+
+// As runc's fixStdioPermissions: stdio that is a character device other
+// than /dev/null (a terminal) is given to the process's uid, keeping its
+// group (tty, 5, from devpts's gid=5).
+Status fix_stdio_permissions(const oci::User& user) {
+  struct stat null_st{};
+  bool have_null = ::stat("/dev/null", &null_st) == 0;
+  for (int fd = 0; fd < 3; ++fd) {
+    struct stat st;
+    if (::fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)) continue;
+    if (have_null && st.st_rdev == null_st.st_rdev) continue;
+    if (st.st_uid == user.uid) continue;
+    if (::fchown(fd, user.uid, st.st_gid) < 0) return fail_errno("give the terminal to uid " + std::to_string(user.uid));
+  }
+  return ok();
+}
+
 // Allocates a pty from the devpts of the root we are in, makes its slave our
 // controlling terminal and stdio, and hands the master to the agent.
 Status set_up_terminal(const ChildPlan& plan) {
@@ -418,7 +455,9 @@ Status set_up_terminal(const ChildPlan& plan) {
   int slave = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0) return fail_errno("open the pty slave");
   UniqueFd slave_fd(slave);
-  if (plan.console_size) (void)::ioctl(master, TIOCSWINSZ, &*plan.console_size);
+  // As runc: a size of 0 in either dimension leaves the pty's alone.
+  if (plan.console_size && plan.console_size->ws_row && plan.console_size->ws_col)
+    (void)::ioctl(master, TIOCSWINSZ, &*plan.console_size);
   if (::ioctl(slave, TIOCSCTTY, 0) < 0) return fail_errno("make the pty the controlling terminal");
   for (int fd = 0; fd < 3; ++fd)
     if (::dup2(slave, fd) < 0) return fail_errno("dup2 the pty");
@@ -489,6 +528,7 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
 [[noreturn]] void finish_child(const ChildPlan& plan) {
   const oci::Process& process = *plan.process;
   if (Status s = set_up_stdio(plan); !s) child_fail(plan.report_fd, s.error());
+  if (Status s = fix_stdio_permissions(process.user); !s) child_fail(plan.report_fd, s.error());
   // A task is the agent's own code (runvm cp), never given the filter.
   if (Status s = take_on_process(process, plan.task ? nullptr : plan.seccomp); !s)
     child_fail(plan.report_fd, s.error());
@@ -535,6 +575,7 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
 }
 
 [[noreturn]] void run_init_child(const ContainerConfig& config, const ChildPlan& plan) {
+  if (Status s = apply_oom_score_adj(config.process); !s) child_fail(plan.report_fd, s.error());
   if (!join_cgroup(plan.cgroup_fd)) child_fail(plan.report_fd, fail_errno("join the container cgroup").error);
   // A cgroup namespace rooted at the container's cgroup, as Docker and podman
   // give on a cgroup v2 host: /sys/fs/cgroup shows the container's own
@@ -546,6 +587,10 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
   if (!config.hostname.empty() &&
       ::sethostname(config.hostname.data(), config.hostname.size()) < 0)
     child_fail(plan.report_fd, fail_errno("sethostname " + config.hostname).error);
+  if (!config.domainname.empty() &&
+      ::setdomainname(config.domainname.data(), config.domainname.size()) < 0)
+    child_fail(plan.report_fd, fail_errno("setdomainname " + config.domainname).error);
+  if (Status s = apply_sysctls(config.sysctl); !s) child_fail(plan.report_fd, s.error());
   if (Status s = set_up_root(config); !s) child_fail(plan.report_fd, s.error());
   finish_child(plan);
 }
@@ -558,6 +603,9 @@ Result<UniqueFd> open_proc(pid_t pid, const std::string& what, int flags) {
 // process proper as a sibling (CLONE_PARENT) so that the agent reaps it; a
 // child forked after setns(pid) is inside the container's PID namespace.
 [[noreturn]] void run_exec_child(pid_t init_pid, const ChildPlan& plan) {
+  // Through the guest's /proc, before the container's namespaces; the
+  // process forked below inherits it.
+  if (Status s = apply_oom_score_adj(*plan.process); !s) child_fail(plan.report_fd, s.error());
   if (!join_cgroup(plan.cgroup_fd)) child_fail(plan.report_fd, fail_errno("join the container cgroup").error);
   // The root must be opened before setns(mnt): that resets our root to the
   // namespace's, which is the initramfs, not the container's.
@@ -742,6 +790,12 @@ bool drain_into(int fd, std::string& out) {
 
 // ---------------------------------------------------------------------------
 // Reports.
+
+std::string sysctl_path(const std::string& name) {
+  std::string path = "/proc/sys/" + name;
+  std::replace(path.begin() + 10, path.end(), '.', '/');
+  return path;
+}
 
 std::string report_pid(pid_t pid) { return "P" + std::to_string(pid) + "\n"; }
 std::string report_ready() { return "R"; }

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,9 @@ struct ContainerConfig {
   std::string root_propagation;    // linux.rootfsPropagation ("" or runc's values)
   std::vector<oci::Device> devices;  // linux.devices, made in /dev
   std::optional<winsize> console_size;
+  std::string domainname;
+  // linux.sysctl: written in init's namespaces before its root is set up.
+  std::map<std::string, std::string> sysctl;
   // Masked and read-only paths (applied in its mount namespace, which execs
   // join) and the seccomp filter (loaded by init; execs are given it).
   Confinement confinement;
@@ -119,6 +123,9 @@ struct ChildReport {
   bool complete = false;  // nothing more is needed to act on it
 };
 ChildReport parse_child_report(std::string_view text);
+
+// The /proc/sys file of a sysctl name (already checked: oci::check_sysctl).
+std::string sysctl_path(const std::string& name);
 
 // The records children write: "P<pid>\n", "R", "F<code> <length>\n<message>".
 std::string report_pid(pid_t pid);

@@ -41,5 +41,11 @@ TEST(ChildReport, PartialRecordsAreNotComplete) {
   EXPECT_FALSE(parse_child_report("garbage").complete);
 }
 
+TEST(SysctlPath, DotsBecomeDirectoriesUnderProcSys) {
+  EXPECT_EQ(sysctl_path("net.ipv4.ip_forward"), "/proc/sys/net/ipv4/ip_forward");
+  EXPECT_EQ(sysctl_path("kernel.shmmax"), "/proc/sys/kernel/shmmax");
+  EXPECT_EQ(sysctl_path("fs.mqueue.msg_max"), "/proc/sys/fs/mqueue/msg_max");
+}
+
 }  // namespace
 }  // namespace runvm::agent

@@ -141,6 +141,7 @@ class Supervisor {
   std::optional<net::NicSlots> nic_slots_;  // when the VM has spare NICs
   std::optional<GuestDnsRelay> dns_;  // 127.0.0.11:53, when the host has a server to relay to
   Confinement confinement_;  // from create; its seccomp filter goes to every exec and hook
+  std::optional<int> container_oom_score_adj_;  // process.oomScoreAdj from create
   std::map<std::string, Input> inputs_;
   bool init_created_ = false;
   bool init_exited_ = false;
@@ -445,11 +446,11 @@ bool Supervisor::init_running() const {
          !it->second.forced_exit_code;
 }
 
-std::optional<winsize> console_size_of(const msg::ProcessSpec& process) {
+std::optional<winsize> console_size_of(const oci::Process& process) {
   if (!process.console_size) return std::nullopt;
   winsize ws = {};
-  ws.ws_row = process.console_size->rows;
-  ws.ws_col = process.console_size->cols;
+  ws.ws_row = process.console_size->height;
+  ws.ws_col = process.console_size->width;
   return ws;
 }
 
@@ -463,7 +464,7 @@ Status Supervisor::on_create(msg::Create& request) {
   if (guest_cgroup_ready()) {
     if (Status s = apply_limits(request.resources); !s)
       return start_failed(id, "apply resources: " + s.error().describe(), 1, outputs, stdin_stream);
-  } else if (!cgroup_writes(request.resources, "").empty()) {
+  } else if (auto writes = cgroup_writes(request.resources, ""); !writes || !writes->empty()) {
     log::warn("no guest cgroup: resource limits are not applied");
   }
 
@@ -473,7 +474,11 @@ Status Supervisor::on_create(msg::Create& request) {
   config.readonly_root = request.readonly_root;
   config.root_propagation = request.root_propagation;
   config.hostname = request.hostname;
-  config.console_size = console_size_of(request.process);
+  config.console_size = console_size_of(config.process);
+  config.domainname = request.domainname;
+  config.sysctl = std::move(request.sysctl);
+  // An exec without oomScoreAdj of its own takes the container's.
+  container_oom_score_adj_ = config.process.oom_score_adj;
   for (const auto& b : request.binds)
     if (Status s = mount_share(b.share); !s)
       return start_failed(id, "mount the share of " + b.destination + ": " + s.error().describe(), 1,
@@ -569,7 +574,9 @@ Status Supervisor::on_exec(const msg::Exec& request) {
   if (processes_.size() >= kMaxProcesses)
     return start_failed(id, "too many processes in the container", 1, outputs, stdin_stream);
   StartFailure failure;
-  auto spawned = spawn_exec(init_pid(), request.process.process, console_size_of(request.process), failure,
+  oci::Process process = request.process.process;
+  if (!process.oom_score_adj) process.oom_score_adj = container_oom_score_adj_;
+  auto spawned = spawn_exec(init_pid(), process, console_size_of(process), failure,
                             confinement_.filter(), request.cgroup);
   if (!spawned) {
     if (failure.message.empty()) failure.message = spawned.error().describe();

@@ -18,7 +18,9 @@ void add_features_command(CLI::App& app, const GlobalOptions&, CommandRunner& se
       f["ociVersionMax"] = "1.2.0";
       f["hooks"] = {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"};
       f["mountOptions"] = oci::known_mount_options();
-      f["linux"]["namespaces"] = {"mount", "pid", "network", "ipc", "uts"};
+      // The guest gives every container its own cgroup namespace; user and
+      // time namespaces are refused (oci/spec.cc).
+      f["linux"]["namespaces"] = {"cgroup", "ipc", "mount", "network", "pid", "uts"};
       f["linux"]["capabilities"] = nlohmann::json::array();
       f["linux"]["cgroup"] = {{"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}};
       // Enforced in the guest (agent/seccomp.h); SCMP_ACT_NOTIFY is refused.
@@ -28,8 +30,11 @@ void add_features_command(CLI::App& app, const GlobalOptions&, CommandRunner& se
                                {"archs", oci::seccomp_supported_architectures()},
                                {"knownFlags", oci::seccomp_supported_flags()},
                                {"supportedFlags", oci::seccomp_supported_flags()}};
+      // apparmorProfile, selinuxLabel and mountLabel are accepted and not
+      // applied: the guest has no policy (ARCHITECTURE).
       f["linux"]["apparmor"] = {{"enabled", false}};
       f["linux"]["selinux"] = {{"enabled", false}};
+      f["linux"]["intelRdt"] = {{"enabled", false}};
       f["annotations"] = {{"org.opencontainers.runc.version", RUNVM_VERSION},
                           {"io.github.runvm.isolation", "vm"}};
       std::printf("%s\n", f.dump(4).c_str());

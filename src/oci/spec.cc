@@ -1,5 +1,6 @@
 #include "oci/spec.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <limits>
@@ -126,10 +127,45 @@ Result<Capabilities> parse_capabilities(const json& v, const std::string& path) 
   return c;
 }
 
+Result<ConsoleSize> parse_console_size(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  ConsoleSize size;
+  TRY(read_required(v, path, "height", size.height, get_unsigned<uint16_t>));
+  TRY(read_required(v, path, "width", size.width, get_unsigned<uint16_t>));
+  return size;
+}
+
+Result<int> get_oom_score_adj(const json& v, const std::string& path) {
+  int adj = TRY(get_signed<int>(v, path));
+  if (adj < -1000 || adj > 1000) return bad(path, "must be from -1000 to 1000 (got " + std::to_string(adj) + ")");
+  return adj;
+}
+
+// A member runvm knows and cannot honour: refused when present, naming it
+// and why.
+Status refuse_member(const json& object, const std::string& path, const std::string& key,
+                     const std::string& why) {
+  if (find(object, key)) return bad(member(path, key), why);
+  return ok();
+}
+
 Result<Process> parse_process(const json& v, const std::string& path) {
   TRY(expect_object(v, path));
   Process p;
   TRY(read_optional(v, path, "terminal", p.terminal, get_bool));
+  TRY(read_optional(v, path, "consoleSize", p.console_size, parse_console_size));
+  TRY(read_optional(v, path, "oomScoreAdj", p.oom_score_adj, get_oom_score_adj));
+  // Accepted, not applied: the guest kernel has no AppArmor or SELinux
+  // policy (as runc on a host without them for AppArmor); engines send them
+  // by default where the host has one.
+  std::string unused;
+  TRY(read_optional(v, path, "apparmorProfile", unused, get_string));
+  TRY(read_optional(v, path, "selinuxLabel", unused, get_string));
+  TRY(refuse_member(v, path, "ioPriority",
+                    "not supported by runvm: the container's files are served by virtio-fs, which has no "
+                    "I/O scheduler in the VM to prioritize; drop it"));
+  TRY(refuse_member(v, path, "scheduler", "not supported by runvm yet; drop it"));
+  TRY(refuse_member(v, path, "execCPUAffinity", "not supported by runvm yet; drop it"));
   TRY(read_optional(v, path, "user", p.user, parse_user));
   TRY(read_required(v, path, "args", p.args, get_byte_strings));
   if (p.args.empty()) return bad(member(path, "args"), "must not be empty");
@@ -189,6 +225,12 @@ Result<Namespace> parse_namespace(const json& v, const std::string& path) {
   TRY(read_required(v, path, "type", ns.type, get_string));
   if (!kTypes.contains(ns.type))
     return bad(member(path, "type"), "unknown namespace type " + as_literal(ns.type));
+  if (ns.type == "user")
+    return bad(member(path, "type"),
+               "user namespaces are not supported by runvm yet (the container is isolated by its VM; "
+               "drop the user namespace)");
+  if (ns.type == "time")
+    return bad(member(path, "type"), "time namespaces are not supported by runvm yet; drop it");
   TRY(read_optional(v, path, "path", ns.path, get_absolute_path));
   return ns;
 }
@@ -205,9 +247,51 @@ Result<std::vector<Namespace>> get_namespaces(const json& v,
   return namespaces;
 }
 
-Status parse_memory(const json& v, const std::string& path, Resources& r) {
+// runc's ConvertMemorySwapToCgroupV2Value checks: a swap limit needs a
+// memory limit no larger than it.
+Status check_swap(const Resources& r, const std::string& path) {
+  int64_t swap = r.memory_swap.value_or(0), memory = r.memory_limit.value_or(0);
+  if (swap == 0 || swap == -1) return ok();
+  if (swap < -1) return bad(member(path, "swap"), "must be -1 (unlimited), 0 (unset) or a size");
+  if (memory == 0 || memory == -1)
+    return bad(member(path, "swap"), "unable to set swap limit without memory limit");
+  if (memory < 0) return bad(member(path, "limit"), "invalid memory value: " + std::to_string(memory));
+  if (swap < memory) return bad(member(path, "swap"), "memory+swap limit should be >= memory limit");
+  return ok();
+}
+
+Status parse_memory(const json& v, const std::string& path, Resources& r, bool update) {
   TRY(expect_object(v, path));
   TRY(read_optional(v, path, "limit", r.memory_limit, get_signed<int64_t>));
+  TRY(read_optional(v, path, "reservation", r.memory_reservation, get_signed<int64_t>));
+  TRY(read_optional(v, path, "swap", r.memory_swap, get_signed<int64_t>));
+  TRY(read_optional(v, path, "swappiness", r.memory_swappiness, get_unsigned<uint64_t>));
+  TRY(read_optional(v, path, "disableOOMKiller", r.disable_oom_killer, get_bool));
+  // kernel, kernelTCP, useHierarchy, checkBeforeUpdate: cgroup v1 only,
+  // ignored on v2 by runc as here (v2 accounts kernel memory with the rest).
+  int64_t unused = 0;
+  TRY(read_optional(v, path, "kernel", unused, get_signed<int64_t>));
+  TRY(read_optional(v, path, "kernelTCP", unused, get_signed<int64_t>));
+  if (r.memory_reservation && *r.memory_reservation < -1)
+    return bad(member(path, "reservation"), "must be -1 (unlimited), 0 (unset) or a size");
+  // An update's swap alone counts from the limit in force (checked in the guest).
+  if (!update || r.memory_limit) TRY(check_swap(r, path));
+  return ok();
+}
+
+Result<std::string> get_cpu_list(const json& v, const std::string& path) {
+  std::string list = TRY(get_string(v, path));
+  TRY(highest_in_cpu_list(list, path));
+  return list;
+}
+
+// A realtime, burst or idle setting: refused unless 0 (runc's "unset").
+Status refuse_nonzero(const json& object, const std::string& path, const std::string& key,
+                      const std::string& why) {
+  const json* value = find(object, key);
+  if (!value) return ok();
+  if (!value->is_number_integer()) return bad(member(path, key), "expected an integer");
+  if (*value != 0) return bad(member(path, key), why);
   return ok();
 }
 
@@ -216,7 +300,79 @@ Status parse_cpu(const json& v, const std::string& path, Resources& r) {
   TRY(read_optional(v, path, "quota", r.cpu_quota, get_signed<int64_t>));
   TRY(read_optional(v, path, "period", r.cpu_period, get_unsigned<uint64_t>));
   TRY(read_optional(v, path, "shares", r.cpu_shares, get_unsigned<uint64_t>));
+  TRY(read_optional(v, path, "cpus", r.cpuset_cpus, get_cpu_list));
+  TRY(read_optional(v, path, "mems", r.cpuset_mems, get_cpu_list));
+  // The VM has one memory node.
+  if (!r.cpuset_mems.empty() && r.cpuset_mems != "0")
+    return bad(member(path, "mems"), "the VM has one memory node, 0 (got " + as_literal(r.cpuset_mems) + ")");
+  for (const char* key : {"realtimeRuntime", "realtimePeriod"})
+    TRY(refuse_nonzero(v, path, key,
+                       "realtime CPU time is not supported by runvm: the VM's vCPUs are ordinary host "
+                       "threads, and the guest cgroup is v2, which has no realtime budget; drop it"));
+  TRY(refuse_nonzero(v, path, "burst", "not supported by runvm yet; drop it"));
+  TRY(refuse_nonzero(v, path, "idle", "not supported by runvm yet; drop it"));
   return ok();
+}
+
+// linux.resources.hugepageLimits: the VM has no huge pages reserved, so a
+// limit of 0 (what Kubernetes sends for every page size) already holds;
+// any other would promise pages that do not exist.
+Status check_hugepage_limits(const json& v, const std::string& path) {
+  if (!v.is_array()) return bad(path, "expected an array");
+  for (size_t i = 0; i < v.size(); ++i) {
+    std::string entry = element(path, i);
+    TRY(expect_object(v[i], entry));
+    uint64_t limit = 0;
+    TRY(read_optional(v[i], entry, "limit", limit, get_unsigned<uint64_t>));
+    if (limit != 0)
+      return bad(member(entry, "limit"),
+                 "huge pages are not supported by runvm: the VM has none reserved; drop the limit");
+  }
+  return ok();
+}
+
+// linux.resources.network (net_cls classID, net_prio priorities): cgroup v1
+// controllers that tag the host's traffic; the guest is v2 and its traffic
+// leaves through a tap that no host cgroup sees.
+Status check_network(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  const char* why =
+      "net_cls and net_prio are not supported by runvm: they are cgroup v1 controllers and the "
+      "container's traffic leaves its VM through a tap; drop it";
+  TRY(refuse_member(v, path, "classID", why));
+  const json* priorities = find(v, "priorities");
+  if (priorities && (!priorities->is_array() || !priorities->empty()))
+    return bad(member(path, "priorities"), why);
+  return ok();
+}
+
+// linux.resources.blockIO: weights and throttles name the guest's block
+// devices, and the container's files come from virtio-fs, not a block
+// device. Docker sends {"weight": 0} (unset) by default, which is fine.
+Status check_block_io(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  const char* why =
+      "block I/O limits are not supported by runvm: the container's files are served by virtio-fs, "
+      "not a block device in the VM; drop it";
+  for (const char* key : {"weight", "leafWeight"}) TRY(refuse_nonzero(v, path, key, why));
+  for (const char* key : {"weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice",
+                          "throttleReadIOPSDevice", "throttleWriteIOPSDevice"}) {
+    const json* list = find(v, key);
+    if (list && (!list->is_array() || !list->empty())) return bad(member(path, key), why);
+  }
+  return ok();
+}
+
+Result<std::map<std::string, std::string>> get_unified(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  if (v.size() > kMaxUnified) return bad(path, "too many entries (at most " + std::to_string(kMaxUnified) + ")");
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : v.items()) {
+    std::string text = TRY(get_string(value, member(path, key)));
+    TRY(check_unified(key, text, path));
+    out[key] = text;
+  }
+  return out;
 }
 
 Status parse_pids(const json& v, const std::string& path, Resources& r) {
@@ -239,17 +395,24 @@ Result<bool> allows_all_devices(const json& v, const std::string& path) {
   return all;
 }
 
-Result<Resources> parse_resources(const json& v, const std::string& path) {
+Result<Resources> parse_resources(const json& v, const std::string& path, bool update = false) {
   TRY(expect_object(v, path));
   Resources r;
   if (const json* memory = find(v, "memory"))
-    TRY(parse_memory(*memory, member(path, "memory"), r));
+    TRY(parse_memory(*memory, member(path, "memory"), r, update));
   if (const json* cpu = find(v, "cpu"))
     TRY(parse_cpu(*cpu, member(path, "cpu"), r));
   if (const json* pids = find(v, "pids"))
     TRY(parse_pids(*pids, member(path, "pids"), r));
   if (const json* devices = find(v, "devices"))
     r.allows_all_devices = TRY(allows_all_devices(*devices, member(path, "devices")));
+  TRY(read_optional(v, path, "unified", r.unified, get_unified));
+  if (const json* pages = find(v, "hugepageLimits"))
+    TRY(check_hugepage_limits(*pages, member(path, "hugepageLimits")));
+  if (const json* network = find(v, "network")) TRY(check_network(*network, member(path, "network")));
+  if (const json* block_io = find(v, "blockIO")) TRY(check_block_io(*block_io, member(path, "blockIO")));
+  if (const json* rdma = find(v, "rdma"); rdma && (!rdma->is_object() || !rdma->empty()))
+    return bad(member(path, "rdma"), "RDMA devices are not supported by runvm: the VM has none; drop it");
   return r;
 }
 
@@ -303,6 +466,18 @@ Result<std::string> get_root_propagation(const json& v, const std::string& path)
   return value;
 }
 
+Result<std::map<std::string, std::string>> get_sysctls(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  if (v.size() > kMaxSysctls) return bad(path, "too many entries (at most " + std::to_string(kMaxSysctls) + ")");
+  std::map<std::string, std::string> out;
+  for (const auto& [name, value] : v.items()) {
+    std::string text = TRY(get_string(value, member(path, name)));
+    TRY(check_sysctl(name, text, path));
+    out[name] = text;
+  }
+  return out;
+}
+
 Status parse_linux(const json& v, const std::string& path, Spec& spec) {
   TRY(expect_object(v, path));
   TRY(read_optional(v, path, "rootfsPropagation", spec.root_propagation, get_root_propagation));
@@ -311,8 +486,28 @@ Status parse_linux(const json& v, const std::string& path, Spec& spec) {
   TRY(read_optional(v, path, "seccomp", spec.seccomp, get_seccomp));
   TRY(read_optional(v, path, "namespaces", spec.namespaces, get_namespaces));
   TRY(read_optional(v, path, "devices", spec.devices, get_devices));
-  TRY(read_optional(v, path, "resources", spec.resources, parse_resources));
+  auto resources = [](const json& r, const std::string& p) { return parse_resources(r, p); };
+  TRY(read_optional(v, path, "resources", spec.resources, resources));
   TRY(read_optional(v, path, "cgroupsPath", spec.cgroups_path, get_string));
+  TRY(read_optional(v, path, "sysctl", spec.sysctl, get_sysctls));
+  // Accepted, not applied: the guest has no SELinux policy (engines send it
+  // where the host has one).
+  std::string unused;
+  TRY(read_optional(v, path, "mountLabel", unused, get_string));
+  const char* no_userns =
+      "user namespaces are not supported by runvm yet (the container is isolated by its VM; drop the "
+      "mappings)";
+  for (const char* key : {"uidMappings", "gidMappings"}) {
+    const json* mappings = find(v, key);
+    if (mappings && (!mappings->is_array() || !mappings->empty())) return bad(member(path, key), no_userns);
+  }
+  TRY(refuse_member(v, path, "timeOffsets", "time namespaces are not supported by runvm yet; drop it"));
+  TRY(refuse_member(v, path, "intelRdt",
+                    "Intel RDT is not supported by runvm: the VM has no resctrl filesystem; drop it"));
+  TRY(refuse_member(v, path, "personality", "not supported by runvm yet; drop it"));
+  TRY(refuse_member(v, path, "memoryPolicy", "not supported by runvm: the VM has one memory node; drop it"));
+  TRY(refuse_member(v, path, "netDevices",
+                    "not supported by runvm: host network devices cannot move into the VM; drop it"));
   return ok();
 }
 
@@ -381,6 +576,8 @@ Result<Spec> parse_document(const json& doc) {
   TRY(read_required(doc, "", "process", spec.process, parse_process));
   TRY(read_required(doc, "", "root", spec.root, parse_root));
   TRY(read_optional(doc, "", "hostname", spec.hostname, get_string));
+  TRY(read_optional(doc, "", "domainname", spec.domainname, get_string));
+  if (spec.domainname.size() > 64) return bad("domainname", "longer than 64 bytes");
   TRY(read_optional(doc, "", "mounts", spec.mounts, get_mounts));
   if (const json* section = find(doc, "linux"))
     TRY(parse_linux(*section, "linux", spec));
@@ -584,6 +781,9 @@ Result<Spec> load_bundle_spec(const std::string& bundle_dir) {
 json process_to_json(const Process& process) {
   json out = json::object();
   out["terminal"] = process.terminal;
+  if (process.console_size)
+    out["consoleSize"] = {{"height", process.console_size->height}, {"width", process.console_size->width}};
+  if (process.oom_score_adj) out["oomScoreAdj"] = *process.oom_score_adj;
   out["user"] = user_to_json(process.user);
   out["args"] = json_bytes::encode_all(process.args);
   out["env"] = json_bytes::encode_all(process.env);
@@ -628,6 +828,106 @@ Result<std::string> root_propagation_from_json(const json& value, const std::str
 Result<std::vector<std::string>> confined_paths_from_json(const json& value,
                                                           const std::string& path) {
   return get_confined_paths(value, path);
+}
+
+namespace {
+
+// Text for a /proc/sys or cgroup file: ASCII, tabs and newlines allowed,
+// no other control character (and so no NUL).
+bool is_plain_text(const std::string& s) {
+  for (unsigned char c : s)
+    if (c > 0x7e || (c < 0x20 && c != '\t' && c != '\n')) return false;
+  return true;
+}
+
+}  // namespace
+
+Status check_sysctl(const std::string& name, const std::string& value, const std::string& path) {
+  using fields::as_literal;
+  if (name.empty() || name.size() > kMaxSysctlName)
+    return bad(path, "sysctl names must be 1 to " + std::to_string(kMaxSysctlName) + " bytes (got " +
+                         as_literal(name.substr(0, kMaxSysctlName)) + ")");
+  for (unsigned char c : name)
+    if (c < 0x21 || c > 0x7e)
+      return bad(path, "sysctl " + as_literal(name) + ": a name is printable ASCII without spaces or NUL");
+  std::string field = member(path, name);
+  if (name.find('/') != std::string::npos)
+    return bad(field, "a sysctl name is dot-separated, without '/'");
+  if (name.starts_with('.') || name.ends_with('.') || name.find("..") != std::string::npos)
+    return bad(field, "a sysctl name has no empty components (no leading, trailing or double dot)");
+  if (value.size() > kMaxSysctlValue)
+    return bad(field, "longer than " + std::to_string(kMaxSysctlValue) + " bytes");
+  if (!is_plain_text(value)) return bad(field, "must be ASCII text (no control characters but tab and newline)");
+  if (name == "kernel.hostname")
+    return bad(field, "sysctl \"kernel.hostname\" is not allowed as it conflicts with the OCI \"hostname\" field");
+  // The kernel runs these programs as root in the VM's initial namespaces,
+  // outside the container's confinement, beside the agent.
+  auto runs_a_program = [&] {
+    static const char* kHelpers[] = {"kernel.modprobe", "kernel.poweroff_cmd", "kernel.hotplug"};
+    for (const char* helper : kHelpers)
+      if (name == helper) return true;
+    if (name.starts_with("kernel.usermodehelper.")) return true;
+    return name == "kernel.core_pattern" && value.find_first_not_of(" \t") != std::string::npos &&
+           value[value.find_first_not_of(" \t")] == '|';
+  };
+  if (runs_a_program())
+    return bad(field,
+               "not allowed: the guest kernel would run the program it names as root outside the "
+               "container's confinement, beside runvm's agent");
+  return ok();
+}
+
+Status check_unified(const std::string& key, const std::string& value, const std::string& path) {
+  using fields::as_literal;
+  if (key.empty() || key.size() > 255) return bad(path, "unified keys must be 1 to 255 bytes");
+  for (unsigned char c : key)
+    if (c < 0x21 || c > 0x7e)
+      return bad(path, "unified resource " + as_literal(key) + ": a key is printable ASCII without spaces or NUL");
+  std::string field = member(path, key);
+  if (key.find('/') != std::string::npos)
+    return bad(field, "unified resource " + as_literal(key) + " must be a file name (no slashes)");
+  size_t dot = key.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == key.size())
+    return bad(field, "unified resource " + as_literal(key) + " must be in the form CONTROLLER.PARAMETER");
+  if (key == "cgroup.procs" || key == "cgroup.threads" || key == "cgroup.kill" ||
+      key == "cgroup.subtree_control")
+    return bad(field, "unified resource " + as_literal(key) +
+                          " acts on the container's processes, not its limits; runvm's agent manages it");
+  if (value.size() > kMaxSysctlValue) return bad(field, "longer than " + std::to_string(kMaxSysctlValue) + " bytes");
+  if (!is_plain_text(value)) return bad(field, "must be ASCII text (no control characters but tab and newline)");
+  return ok();
+}
+
+Result<std::optional<unsigned>> highest_in_cpu_list(const std::string& list, const std::string& path) {
+  constexpr unsigned kMaxCpu = 8191;  // the kernel's NR_CPUS at most
+  if (list.empty()) return std::optional<unsigned>();
+  if (list.size() > 4096) return bad(path, "too long");
+  auto invalid = [&] { return bad(path, "expected a list of CPUs like \"0-3,5\" (got " + fields::as_literal(list) + ")"); };
+  std::optional<unsigned> highest;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t end = list.find(',', pos);
+    if (end == std::string::npos) end = list.size();
+    std::string part = list.substr(pos, end - pos);
+    size_t dash = part.find('-');
+    auto number = [&](const std::string& text) -> std::optional<unsigned> {
+      if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+      unsigned n = static_cast<unsigned>(std::stoul(text));
+      if (n > kMaxCpu) return std::nullopt;
+      return n;
+    };
+    auto first = number(dash == std::string::npos ? part : part.substr(0, dash));
+    auto last = dash == std::string::npos ? first : number(part.substr(dash + 1));
+    if (!first || !last || *last < *first) return invalid();
+    highest = std::max(highest.value_or(0), *last);
+    pos = end + 1;
+  }
+  return highest;
+}
+
+Result<Resources> resources_from_json(const json& value, const std::string& path, bool update) {
+  return parse_resources(value, path, update);
 }
 
 std::string default_spec_json() {

@@ -36,8 +36,14 @@ struct Capabilities {
   std::vector<std::string> bounding, effective, inheritable, permitted, ambient;
 };
 
+// process.consoleSize: the terminal's size at start.
+struct ConsoleSize {
+  uint16_t height = 0, width = 0;
+};
+
 struct Process {
   bool terminal = false;
+  std::optional<ConsoleSize> console_size;
   User user;
   std::vector<std::string> args;  // never empty after validation
   std::vector<std::string> env;   // "KEY=VALUE"
@@ -46,7 +52,12 @@ struct Process {
   bool no_new_privileges = false;
   // Absent: the process keeps what its uid gets (all for root).
   std::optional<Capabilities> capabilities;
-  // Apparmor, selinux, oomScoreAdj: parsed later issues.
+  // process.oomScoreAdj (-1000 to 1000). Absent: an exec takes the
+  // container's; init keeps the agent's (0).
+  std::optional<int> oom_score_adj;
+  // process.apparmorProfile and process.selinuxLabel are accepted and not
+  // applied: the guest kernel has neither policy loaded (ARCHITECTURE,
+  // "What the spec asks that runvm refuses or leaves").
 };
 
 struct Root {
@@ -87,12 +98,26 @@ struct Device {
   std::optional<uint32_t> uid, gid;
 };
 
+// linux.resources: what the guest cgroup applies (proto/messages.h's
+// msg::Resources carries it) and what sizes the VM. What runvm cannot honour
+// is refused by the parser, naming the field.
 struct Resources {
   std::optional<int64_t> memory_limit;  // bytes; linux.resources.memory.limit
+  std::optional<int64_t> memory_reservation;  // bytes; memory.reservation -> memory.low
+  std::optional<int64_t> memory_swap;         // memory.swap (memory + swap, runc's v1 sense)
+  // memory.swappiness and memory.disableOOMKiller: runc ignores both on
+  // cgroup v2 (no such files); runvm too, with a warning when they ask for
+  // something (swappiness set, disableOOMKiller true).
+  std::optional<uint64_t> memory_swappiness;
+  bool disable_oom_killer = false;
   std::optional<int64_t> cpu_quota;     // linux.resources.cpu.quota (us)
   std::optional<uint64_t> cpu_period;   // linux.resources.cpu.period (us)
   std::optional<uint64_t> cpu_shares;   // linux.resources.cpu.shares
   std::optional<int64_t> pids_limit;    // linux.resources.pids.limit
+  std::string cpuset_cpus, cpuset_mems;  // cpu.cpus, cpu.mems ("0-2,4"); "" unset
+  // linux.resources.unified: cgroup v2 file -> value, as runc validates
+  // the names (CONTROLLER.PARAMETER, no '/').
+  std::map<std::string, std::string> unified;
   // linux.resources.devices has a rule allowing every device ("a *:* rwm"),
   // as Docker's and podman's --privileged give.
   bool allows_all_devices = false;
@@ -103,6 +128,7 @@ struct Spec {
   Process process;
   Root root;
   std::string hostname;
+  std::string domainname;
   std::vector<Mount> mounts;
   std::vector<Namespace> namespaces;
   std::vector<Device> devices;
@@ -116,7 +142,43 @@ struct Spec {
   // linux.rootfsPropagation: "" (runc's default) or one of runc's values
   // (oci/mount_options.h, root_propagation_flags).
   std::string root_propagation;
+  // linux.sysctl, validated (check_sysctl): written in the container's
+  // namespaces in the guest before its process starts.
+  std::map<std::string, std::string> sysctl;
 };
+
+// Bounds on linux.sysctl and linux.resources.unified (both ends check them).
+constexpr size_t kMaxSysctls = 1024;
+constexpr size_t kMaxSysctlName = 256;
+constexpr size_t kMaxSysctlValue = 4096;
+constexpr size_t kMaxUnified = 256;
+
+// Whether runvm can write sysctl `name` = `value` in the guest: a name made
+// of dot-separated components without '/', "..", NUL; runc's namespaced
+// ones (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*,
+// kernel.domainname) and, since the guest kernel is the container's alone,
+// the others too, except kernel.hostname (linux's hostname field) and those
+// that make the kernel run a program outside the container (a piped
+// kernel.core_pattern, kernel.modprobe, kernel.poweroff_cmd,
+// kernel.hotplug, kernel.usermodehelper.*). `path` names the field.
+Status check_sysctl(const std::string& name, const std::string& value, const std::string& path);
+
+// A key of linux.resources.unified as runc accepts it (a file name
+// CONTROLLER.PARAMETER) and its value; runvm also refuses the files that act
+// on processes rather than limits (cgroup.procs, cgroup.threads,
+// cgroup.kill).
+Status check_unified(const std::string& key, const std::string& value, const std::string& path);
+
+// A cpuset list ("0-3,5"): the highest number in it, or nullopt for "".
+// `path` names the field in errors.
+Result<std::optional<unsigned>> highest_in_cpu_list(const std::string& list, const std::string& path);
+
+// linux.resources as config.json or `update --resources` gives it, checked
+// and with what runvm cannot honour refused, as in config.json. For an
+// update, a swap limit may come without a memory limit (it counts from the
+// one in force).
+Result<Resources> resources_from_json(const nlohmann::json& json, const std::string& path,
+                                      bool update = false);
 
 // Parses and validates config.json text. Every error names the file (as
 // given by `source`) and the field, e.g.

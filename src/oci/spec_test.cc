@@ -28,10 +28,15 @@ constexpr const char* kFullConfig = R"({
       {"type": "RLIMIT_NOFILE", "hard": 4096, "soft": 1024},
       {"type": "RLIMIT_CORE", "hard": 18446744073709551615, "soft": 0}
     ],
-    "noNewPrivileges": true
+    "noNewPrivileges": true,
+    "consoleSize": {"height": 30, "width": 100},
+    "oomScoreAdj": 500,
+    "apparmorProfile": "docker-default",
+    "selinuxLabel": "system_u:system_r:container_t:s0:c1,c2"
   },
   "root": {"path": "/var/lib/root", "readonly": true},
   "hostname": "box",
+  "domainname": "example.org",
   "mounts": [
     {"destination": "/proc", "type": "proc", "source": "proc"},
     {"destination": "/data", "type": "bind", "source": "./data",
@@ -40,16 +45,23 @@ constexpr const char* kFullConfig = R"({
   "linux": {
     "namespaces": [
       {"type": "pid"}, {"type": "network", "path": "/var/run/netns/x"},
-      {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}, {"type": "user"},
-      {"type": "cgroup"}, {"type": "time"}
+      {"type": "mount"}, {"type": "ipc"}, {"type": "uts"},
+      {"type": "cgroup"}
     ],
     "resources": {
-      "memory": {"limit": 536870912, "swap": 0},
-      "cpu": {"quota": 50000, "period": 100000, "shares": 1024},
-      "pids": {"limit": 64}
+      "memory": {"limit": 536870912, "reservation": 268435456, "swap": 1073741824,
+                 "swappiness": 60, "disableOOMKiller": false, "kernel": 0},
+      "cpu": {"quota": 50000, "period": 100000, "shares": 1024, "cpus": "0-1", "mems": "0",
+              "realtimeRuntime": 0},
+      "pids": {"limit": 64},
+      "blockIO": {"weight": 0},
+      "hugepageLimits": [{"pageSize": "2MB", "limit": 0}],
+      "unified": {"memory.high": "400000000"}
     },
     "cgroupsPath": "/runvm/box",
-    "maskedPaths": ["/proc/kcore"]
+    "maskedPaths": ["/proc/kcore"],
+    "sysctl": {"net.ipv4.ip_forward": "1", "kernel.shmmax": "65536", "vm.max_map_count": "262144"},
+    "mountLabel": "system_u:object_r:container_file_t:s0:c1,c2"
   },
   "hooks": {
     "prestart": [{"path": "/bin/pre", "args": ["pre", "x"], "env": ["A=1"],
@@ -102,6 +114,11 @@ TEST(ParseSpec, FullConfigKeepsEveryField) {
   EXPECT_EQ(p.rlimits[1].hard, UINT64_MAX);
   EXPECT_EQ(p.rlimits[1].soft, 0u);
   EXPECT_TRUE(p.no_new_privileges);
+  ASSERT_TRUE(p.console_size);
+  EXPECT_EQ(p.console_size->height, 30);
+  EXPECT_EQ(p.console_size->width, 100);
+  EXPECT_EQ(p.oom_score_adj, 500);
+  EXPECT_EQ(spec->domainname, "example.org");
 
   EXPECT_EQ(spec->root.path, "/var/lib/root");
   EXPECT_TRUE(spec->root.readonly);
@@ -122,12 +139,21 @@ TEST(ParseSpec, FullConfigKeepsLinuxHooksAndAnnotations) {
   auto spec = parse_spec(kFullConfig);
   ASSERT_TRUE(spec) << spec.error().message();
 
-  ASSERT_EQ(spec->namespaces.size(), 8u);
+  ASSERT_EQ(spec->namespaces.size(), 6u);
   EXPECT_EQ(spec->namespaces[0].type, "pid");
   EXPECT_EQ(spec->namespaces[0].path, "");
   EXPECT_EQ(spec->namespaces[1].type, "network");
   EXPECT_EQ(spec->namespaces[1].path, "/var/run/netns/x");
-  EXPECT_EQ(spec->namespaces[7].type, "time");
+  EXPECT_EQ(spec->namespaces[5].type, "cgroup");
+  EXPECT_EQ(spec->resources.memory_reservation, 268435456);
+  EXPECT_EQ(spec->resources.memory_swap, 1073741824);
+  EXPECT_EQ(spec->resources.memory_swappiness, 60u);
+  EXPECT_FALSE(spec->resources.disable_oom_killer);
+  EXPECT_EQ(spec->resources.cpuset_cpus, "0-1");
+  EXPECT_EQ(spec->resources.cpuset_mems, "0");
+  EXPECT_EQ(spec->resources.unified, (std::map<std::string, std::string>{{"memory.high", "400000000"}}));
+  EXPECT_EQ(spec->sysctl, (std::map<std::string, std::string>{
+                              {"kernel.shmmax", "65536"}, {"net.ipv4.ip_forward", "1"}, {"vm.max_map_count", "262144"}}));
   EXPECT_EQ(spec->resources.memory_limit, 536870912);
   EXPECT_EQ(spec->resources.cpu_quota, 50000);
   EXPECT_EQ(spec->resources.cpu_period, 100000u);
@@ -541,6 +567,187 @@ TEST(ParseSpec, ResourcesAreTypeChecked) {
   EXPECT_EQ(error_of(config), "config.json: linux.cgroupsPath: expected a string");
 }
 
+TEST(ParseSpec, ProcessConsoleSizeAndOomScoreAdjAreChecked) {
+  json config = minimal();
+  config["process"]["consoleSize"] = {{"height", 24}};
+  EXPECT_EQ(error_of(config), "config.json: process.consoleSize.width: is required");
+  config["process"]["consoleSize"] = {{"height", 24}, {"width", 70000}};
+  EXPECT_EQ(error_of(config), "config.json: process.consoleSize.width: out of range (at most 65535)");
+  config["process"].erase("consoleSize");
+  config["process"]["oomScoreAdj"] = 1001;
+  EXPECT_EQ(error_of(config), "config.json: process.oomScoreAdj: must be from -1000 to 1000 (got 1001)");
+  config["process"]["oomScoreAdj"] = -1000;
+  EXPECT_EQ(parse(config)->process.oom_score_adj, -1000);
+}
+
+TEST(ProcessJson, ConsoleSizeAndOomScoreAdjCrossTheWire) {
+  Process p;
+  p.args = {"sh"};
+  p.console_size = ConsoleSize{33, 111};
+  p.oom_score_adj = 300;
+  auto back = process_from_json(process_to_json(p));
+  ASSERT_TRUE(back) << back.error().message();
+  ASSERT_TRUE(back->console_size);
+  EXPECT_EQ(back->console_size->height, 33);
+  EXPECT_EQ(back->console_size->width, 111);
+  EXPECT_EQ(back->oom_score_adj, 300);
+  p.console_size.reset();
+  p.oom_score_adj.reset();
+  back = process_from_json(process_to_json(p));
+  EXPECT_FALSE(back->console_size);
+  EXPECT_FALSE(back->oom_score_adj) << "absent stays absent: an exec then takes the container's";
+}
+
+TEST(ParseSpec, SysctlsFollowRuncsRulesForTheVm) {
+  json config = minimal();
+  config["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"},      {"kernel.msgmax", "8192"},
+                               {"fs.mqueue.msg_max", "20"},        {"kernel.domainname", "x"},
+                               {"vm.max_map_count", "262144"},     {"kernel.core_pattern", "core.%p"}};
+  EXPECT_EQ(error_of(config), "<parsed>") << "namespaced ones, and the VM's own kernel settings";
+  auto refused = [&](const std::string& name, const std::string& value) {
+    json c = minimal();
+    c["linux"]["sysctl"] = {{name, value}};
+    return error_of(c);
+  };
+  EXPECT_EQ(refused("kernel.hostname", "x"),
+            "config.json: linux.sysctl.kernel.hostname: sysctl \"kernel.hostname\" is not allowed as it "
+            "conflicts with the OCI \"hostname\" field");
+  EXPECT_EQ(refused("net/ipv4/ip_forward", "1"),
+            "config.json: linux.sysctl.net/ipv4/ip_forward: a sysctl name is dot-separated, without '/'");
+  EXPECT_EQ(refused("net.ipv4..ip_forward", "1"),
+            "config.json: linux.sysctl.net.ipv4..ip_forward: a sysctl name has no empty components (no "
+            "leading, trailing or double dot)");
+  EXPECT_EQ(refused("..", "1"),
+            "config.json: linux.sysctl...: a sysctl name has no empty components (no leading, trailing or "
+            "double dot)");
+  EXPECT_EQ(refused(std::string("net.a\0b", 7), "1"),
+            "config.json: linux.sysctl: sysctl \"net.a\\u0000b\": a name is printable ASCII without spaces or NUL");
+  EXPECT_EQ(refused("", "1"), "config.json: linux.sysctl: sysctl names must be 1 to 256 bytes (got \"\")");
+  EXPECT_NE(refused(std::string(300, 'a'), "1"), "<parsed>");
+  EXPECT_EQ(refused("kernel.shmmax", std::string("1\0", 2)),
+            "config.json: linux.sysctl.kernel.shmmax: must be ASCII text (no control characters but tab and newline)");
+  EXPECT_EQ(refused("kernel.shmmax", std::string(4097, '1')),
+            "config.json: linux.sysctl.kernel.shmmax: longer than 4096 bytes");
+  for (const char* helper : {"kernel.modprobe", "kernel.poweroff_cmd", "kernel.hotplug",
+                             "kernel.usermodehelper.bset"})
+    EXPECT_NE(refused(helper, "/bin/x").find("would run the program it names"), std::string::npos) << helper;
+  EXPECT_NE(refused("kernel.core_pattern", " |/bin/x").find("would run the program"), std::string::npos);
+  config = minimal();
+  config["linux"]["sysctl"] = {{"net.ipv4.ip_forward", 1}};
+  EXPECT_EQ(error_of(config), "config.json: linux.sysctl.net.ipv4.ip_forward: expected a string");
+  config["linux"]["sysctl"] = json::object();
+  for (int i = 0; i < 1025; ++i) config["linux"]["sysctl"]["net.x" + std::to_string(i)] = "1";
+  EXPECT_EQ(error_of(config), "config.json: linux.sysctl: too many entries (at most 1024)");
+}
+
+TEST(ParseSpec, CgroupFieldsTheGuestApplies) {
+  json config = minimal();
+  json& r = config["linux"]["resources"];
+  r["cpu"]["cpus"] = "0-2,5";
+  EXPECT_EQ(error_of(config), "<parsed>");
+  for (const char* bad : {"x", "1-", "-1", "3-1", "0,,1", "99999"}) {
+    r["cpu"]["cpus"] = bad;
+    EXPECT_NE(error_of(config).find("linux.resources.cpu.cpus: expected a list of CPUs"), std::string::npos) << bad;
+  }
+  r["cpu"]["cpus"] = "";
+  r["cpu"]["mems"] = "0-1";
+  EXPECT_EQ(error_of(config), "config.json: linux.resources.cpu.mems: the VM has one memory node, 0 (got \"0-1\")");
+  r["cpu"].erase("mems");
+  r["memory"] = {{"swap", 1000}};
+  EXPECT_EQ(error_of(config), "config.json: linux.resources.memory.swap: unable to set swap limit without memory limit");
+  r["memory"] = {{"swap", 1000}, {"limit", 2000}};
+  EXPECT_EQ(error_of(config), "config.json: linux.resources.memory.swap: memory+swap limit should be >= memory limit");
+  r["memory"] = {{"swap", -1}, {"limit", 2000}, {"reservation", 1000}};
+  EXPECT_EQ(error_of(config), "<parsed>");
+  auto update = resources_from_json({{"memory", {{"swap", 1000}}}}, "--resources", true);
+  EXPECT_TRUE(update) << "an update's swap alone counts from the limit in force";
+  EXPECT_FALSE(resources_from_json({{"memory", {{"swap", 1000}}}}, "--resources"));
+  r.erase("memory");
+  r["unified"] = {{"memory.high", "max"}, {"pids.max", "10"}};
+  EXPECT_EQ(parse(config)->resources.unified.size(), 2u);
+  r["unified"] = {{"../memory.high", "1"}};
+  EXPECT_EQ(error_of(config),
+            "config.json: linux.resources.unified.../memory.high: unified resource \"../memory.high\" must be a "
+            "file name (no slashes)");
+  r["unified"] = {{"memory", "1"}};
+  EXPECT_EQ(error_of(config),
+            "config.json: linux.resources.unified.memory: unified resource \"memory\" must be in the form "
+            "CONTROLLER.PARAMETER");
+  r["unified"] = {{"cgroup.procs", "1"}};
+  EXPECT_NE(error_of(config).find("acts on the container's processes"), std::string::npos);
+  r["unified"] = {{"memory.high", 5}};
+  EXPECT_EQ(error_of(config), "config.json: linux.resources.unified.memory.high: expected a string");
+}
+
+// What runvm cannot honour is refused naming the field; what engines send
+// by default (zeros, empty lists, labels) is not.
+TEST(ParseSpec, WhatTheVmCannotHonourIsRefusedNamingTheField) {
+  auto error_with = [](const std::function<void(json&)>& change) {
+    json config = minimal();
+    change(config);
+    return error_of(config);
+  };
+  struct Case {
+    std::function<void(json&)> change;
+    std::string field;
+  };
+  std::vector<Case> refused = {
+      {[](json& c) { c["linux"]["resources"]["hugepageLimits"] = {{{"pageSize", "2MB"}, {"limit", 1 << 21}}}; },
+       "linux.resources.hugepageLimits[0].limit: huge pages are not supported by runvm"},
+      {[](json& c) { c["linux"]["resources"]["network"] = {{"classID", 1048577}}; },
+       "linux.resources.network.classID: net_cls and net_prio are not supported by runvm"},
+      {[](json& c) { c["linux"]["resources"]["network"] = {{"priorities", {{{"name", "eth0"}, {"priority", 5}}}}}; },
+       "linux.resources.network.priorities: net_cls and net_prio"},
+      {[](json& c) { c["linux"]["resources"]["cpu"] = {{"realtimeRuntime", 950000}}; },
+       "linux.resources.cpu.realtimeRuntime: realtime CPU time is not supported by runvm"},
+      {[](json& c) { c["linux"]["resources"]["cpu"] = {{"realtimePeriod", 1000000}}; },
+       "linux.resources.cpu.realtimePeriod: realtime CPU time"},
+      {[](json& c) { c["linux"]["resources"]["blockIO"] = {{"weight", 500}}; },
+       "linux.resources.blockIO.weight: block I/O limits are not supported by runvm"},
+      {[](json& c) {
+         c["linux"]["resources"]["blockIO"] = {{"throttleReadBpsDevice", {{{"major", 8}, {"minor", 0}, {"rate", 1}}}}};
+       },
+       "linux.resources.blockIO.throttleReadBpsDevice: block I/O limits"},
+      {[](json& c) { c["linux"]["resources"]["rdma"] = {{"mlx5_0", {{"hcaHandles", 3}}}}; },
+       "linux.resources.rdma: RDMA devices are not supported by runvm"},
+      {[](json& c) { c["linux"]["namespaces"] = {{{"type", "user"}}}; },
+       "linux.namespaces[0].type: user namespaces are not supported by runvm yet"},
+      {[](json& c) { c["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}}; },
+       "linux.uidMappings: user namespaces are not supported by runvm yet"},
+      {[](json& c) { c["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}}; },
+       "linux.gidMappings: user namespaces"},
+      {[](json& c) { c["linux"]["namespaces"] = {{{"type", "time"}}}; },
+       "linux.namespaces[0].type: time namespaces are not supported by runvm yet"},
+      {[](json& c) { c["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 1}}}}; },
+       "linux.timeOffsets: time namespaces"},
+      {[](json& c) { c["linux"]["intelRdt"] = {{"closID", "x"}}; }, "linux.intelRdt: Intel RDT is not supported"},
+      {[](json& c) { c["linux"]["personality"] = {{"domain", "LINUX32"}}; },
+       "linux.personality: not supported by runvm yet"},
+      {[](json& c) { c["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_IDLE"}}; },
+       "process.ioPriority: not supported by runvm"},
+      {[](json& c) { c["process"]["scheduler"] = {{"policy", "SCHED_IDLE"}}; },
+       "process.scheduler: not supported by runvm yet"},
+  };
+  for (const auto& c : refused) {
+    std::string error = error_with(c.change);
+    EXPECT_EQ(error.rfind("config.json: " + c.field, 0), 0u) << error;
+  }
+  // Engines' defaults: Docker's blockIO weight 0, Kubernetes' zero hugepage
+  // limits, empty lists, labels on an SELinux or AppArmor host.
+  std::vector<std::function<void(json&)>> accepted = {
+      [](json& c) { c["linux"]["resources"]["blockIO"] = {{"weight", 0}, {"weightDevice", json::array()}}; },
+      [](json& c) { c["linux"]["resources"]["hugepageLimits"] = {{{"pageSize", "2MB"}, {"limit", 0}}}; },
+      [](json& c) { c["linux"]["resources"]["network"] = json::object(); },
+      [](json& c) { c["linux"]["resources"]["cpu"] = {{"realtimeRuntime", 0}, {"realtimePeriod", 0}}; },
+      [](json& c) { c["linux"]["resources"]["memory"] = {{"disableOOMKiller", true}, {"swappiness", 0}}; },
+      [](json& c) { c["linux"]["uidMappings"] = json::array(); },
+      [](json& c) { c["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0"; },
+      [](json& c) { c["process"]["apparmorProfile"] = "docker-default"; },
+      [](json& c) { c["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0"; },
+  };
+  for (const auto& change : accepted) EXPECT_EQ(error_with(change), "<parsed>");
+}
+
 json with_hook(const char* kind, json hook) {
   json config = minimal();
   config["hooks"][kind] = json::array({std::move(hook)});
@@ -584,7 +791,9 @@ TEST(ParseSpec, HookFieldsAreTypeChecked) {
 TEST(ParseSpec, UnknownFieldsAreIgnored) {
   json config = minimal();
   config["org.example"] = {{"x", 1}};
-  config["process"]["consoleSize"] = {{"height", 24}, {"width", 80}};
+  config["process"]["org.example.field"] = {{"height", 24}, {"width", 80}};
+  config["linux"]["org.example.field"] = 1;
+  config["linux"]["resources"]["org.example.field"] = 1;
   config["process"]["user"]["username"] = "root";
   config["root"]["extra"] = json::array();
   config["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}};

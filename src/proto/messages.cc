@@ -241,22 +241,11 @@ json Stdio::to_json() const {
 }
 
 Result<ProcessSpec> ProcessSpec::parse(const json& j) {
-  ProcessSpec p;
-  p.process = TRY(oci::process_from_json(j));
-  Fields f = TRY(Fields::of(j, "process"));
-  if (f.find("consoleSize")) {
-    Fields size = TRY(f.section("consoleSize"));
-    p.console_size = ConsoleSize{TRY(size.integer<uint16_t>("height", 0, 0xffff)),
-                                 TRY(size.integer<uint16_t>("width", 0, 0xffff))};
-  }
-  return p;
+  TRY(Fields::of(j, "process"));
+  return ProcessSpec{TRY(oci::process_from_json(j))};
 }
 
-json ProcessSpec::to_json() const {
-  json j = oci::process_to_json(process);
-  if (console_size) j["consoleSize"] = {{"height", console_size->rows}, {"width", console_size->cols}};
-  return j;
-}
+json ProcessSpec::to_json() const { return oci::process_to_json(process); }
 
 Result<BindShare> BindShare::parse(const json& j, const std::string& path) {
   Fields f = TRY(Fields::of(j, path));
@@ -281,8 +270,29 @@ json BindShare::to_json() const {
 }
 
 Resources Resources::from_spec(const oci::Resources& r) {
-  return {r.memory_limit, r.cpu_quota, r.cpu_period, r.cpu_shares, r.pids_limit};
+  Resources out;
+  out.memory_limit = r.memory_limit;
+  out.memory_reservation = r.memory_reservation;
+  out.memory_swap = r.memory_swap;
+  out.cpu_quota = r.cpu_quota;
+  out.cpu_period = r.cpu_period;
+  out.cpu_shares = r.cpu_shares;
+  out.cpuset_cpus = r.cpuset_cpus;
+  out.cpuset_mems = r.cpuset_mems;
+  out.pids_limit = r.pids_limit;
+  out.unified = r.unified;
+  return out;
 }
+
+namespace {
+
+Result<std::string> cpu_list(const Fields& f, const char* key) {
+  std::string list = TRY(f.text(key, 4096, false));
+  TRY(oci::highest_in_cpu_list(list, f.name(key)));
+  return list;
+}
+
+}  // namespace
 
 Result<Resources> Resources::parse(const json& j) {
   Resources r;
@@ -290,27 +300,65 @@ Result<Resources> Resources::parse(const json& j) {
   Fields f = TRY(Fields::of(j, "resources"));
   Fields memory = TRY(f.section("memory"));
   r.memory_limit = TRY(memory.optional_integer<int64_t>("limit", kI64Min, kI64Max));
+  r.memory_reservation = TRY(memory.optional_integer<int64_t>("reservation", -1, kI64Max));
+  r.memory_swap = TRY(memory.optional_integer<int64_t>("swap", -1, kI64Max));
   Fields cpu = TRY(f.section("cpu"));
   r.cpu_quota = TRY(cpu.optional_integer<int64_t>("quota", kI64Min, kI64Max));
   r.cpu_period = TRY(cpu.optional_integer<uint64_t>("period", 0, kU64Max));
   r.cpu_shares = TRY(cpu.optional_integer<uint64_t>("shares", 0, kU64Max));
+  r.cpuset_cpus = TRY(cpu_list(cpu, "cpus"));
+  r.cpuset_mems = TRY(cpu_list(cpu, "mems"));
   Fields pids = TRY(f.section("pids"));
   r.pids_limit = TRY(pids.optional_integer<int64_t>("limit", kI64Min, kI64Max));
+  if (const json* unified = f.find("unified")) {
+    if (!unified->is_object()) return fail(f.name("unified") + ": expected an object");
+    if (unified->size() > oci::kMaxUnified) return fail(f.name("unified") + ": too many entries");
+    for (const auto& [key, value] : unified->items()) {
+      if (!value.is_string()) return fail(f.name("unified") + ": expected string values");
+      TRY(oci::check_unified(key, value.get<std::string>(), f.name("unified")));
+      r.unified[key] = value.get<std::string>();
+    }
+  }
   return r;
 }
 
 json Resources::to_json() const {
   json out = json::object();
-  if (memory_limit) out["memory"] = {{"limit", *memory_limit}};
-  if (cpu_quota || cpu_period || cpu_shares) {
+  if (memory_limit || memory_reservation || memory_swap) {
+    out["memory"] = json::object();
+    if (memory_limit) out["memory"]["limit"] = *memory_limit;
+    if (memory_reservation) out["memory"]["reservation"] = *memory_reservation;
+    if (memory_swap) out["memory"]["swap"] = *memory_swap;
+  }
+  if (cpu_quota || cpu_period || cpu_shares || !cpuset_cpus.empty() || !cpuset_mems.empty()) {
     out["cpu"] = json::object();
     if (cpu_quota) out["cpu"]["quota"] = *cpu_quota;
     if (cpu_period) out["cpu"]["period"] = *cpu_period;
     if (cpu_shares) out["cpu"]["shares"] = *cpu_shares;
+    if (!cpuset_cpus.empty()) out["cpu"]["cpus"] = cpuset_cpus;
+    if (!cpuset_mems.empty()) out["cpu"]["mems"] = cpuset_mems;
   }
   if (pids_limit) out["pids"] = {{"limit", *pids_limit}};
+  if (!unified.empty()) out["unified"] = unified;
   return out;
 }
+
+namespace {
+
+Result<std::map<std::string, std::string>> parse_sysctl(const json& sysctl) {
+  std::map<std::string, std::string> out;
+  if (sysctl.is_null()) return out;
+  if (!sysctl.is_object()) return fail("create.sysctl: expected an object");
+  if (sysctl.size() > oci::kMaxSysctls) return fail("create.sysctl: too many entries");
+  for (const auto& [name, value] : sysctl.items()) {
+    if (!value.is_string()) return fail("create.sysctl." + name.substr(0, 256) + ": expected a string");
+    TRY(oci::check_sysctl(name, value.get<std::string>(), "create.sysctl"));
+    out[name] = value.get<std::string>();
+  }
+  return out;
+}
+
+}  // namespace
 
 // ---------------------------------------------------------------------------
 // Host -> guest.
@@ -334,6 +382,8 @@ Result<Create> Create::parse(const json& j) {
   if (const json* readonly = f.find("readonly_paths"))
     c.readonly_paths = TRY(oci::confined_paths_from_json(*readonly, "create.readonly_paths"));
   if (const json* seccomp = f.find("seccomp")) c.seccomp = TRY(oci::seccomp_from_json(*seccomp, "create.seccomp"));
+  c.sysctl = TRY(parse_sysctl(f.value("sysctl")));
+  c.domainname = TRY(f.text("domainname", 64, false));
   c.network = TRY(parse_network(f.value("network")));
   c.nics = TRY(parse_nics(f.value("nics")));
   c.dns_relay = TRY(f.flag("dns_relay"));
@@ -356,6 +406,8 @@ json Create::to_json() const {
                            {"masked_paths", masked_paths},
                            {"readonly_paths", readonly_paths},
                            {"seccomp", seccomp ? oci::seccomp_to_json(*seccomp) : json()},
+                           {"sysctl", sysctl},
+                           {"domainname", domainname},
                            {"network", net::to_json(network)},
                            {"nics", nics_to_json(nics)},
                            {"dns_relay", dns_relay},

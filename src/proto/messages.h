@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,15 +73,10 @@ struct Stdio {
   json to_json() const;
 };
 
-// process.consoleSize.
-struct ConsoleSize {
-  uint16_t rows = 0, cols = 0;
-};
-
-// A process to run: the OCI process, and its console size if it has one.
+// A process to run: the OCI process (its consoleSize and oomScoreAdj
+// included).
 struct ProcessSpec {
   oci::Process process;
-  std::optional<ConsoleSize> console_size;
 
   static Result<ProcessSpec> parse(const json& j);
   json to_json() const;
@@ -102,11 +98,15 @@ struct BindShare {
 // The members of linux.resources the guest applies. Absent: leave as is;
 // as runc, 0 leaves a value alone and -1 removes a limit.
 struct Resources {
-  std::optional<int64_t> memory_limit;  // bytes
+  std::optional<int64_t> memory_limit;        // bytes
+  std::optional<int64_t> memory_reservation;  // bytes: memory.low
+  std::optional<int64_t> memory_swap;         // memory + swap (runc's sense): memory.swap.max = swap - limit
   std::optional<int64_t> cpu_quota;     // us
   std::optional<uint64_t> cpu_period;   // us
   std::optional<uint64_t> cpu_shares;
+  std::string cpuset_cpus, cpuset_mems;  // "" leaves them alone
   std::optional<int64_t> pids_limit;
+  std::map<std::string, std::string> unified;  // cgroup v2 file -> value, written last
 
   static Resources from_spec(const oci::Resources& r);
   static Result<Resources> parse(const json& j);  // null: nothing
@@ -140,6 +140,10 @@ struct Create {
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
   std::optional<oci::Seccomp> seccomp;
+  // linux.sysctl, written in the container's namespaces before its process
+  // starts; domainname set in its UTS namespace.
+  std::map<std::string, std::string> sysctl;
+  std::string domainname;
   net::NetworkConfig network;
   std::vector<net::NicSlot> nics;
   bool dns_relay = false;

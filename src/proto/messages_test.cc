@@ -159,7 +159,15 @@ TEST(Messages, CreateRoundTrips) {
   Create c;
   c.id = "init";
   c.process.process.args = {"sh"};
-  c.process.console_size = ConsoleSize{40, 120};
+  c.process.process.console_size = oci::ConsoleSize{40, 120};
+  c.process.process.oom_score_adj = -500;
+  c.sysctl = {{"net.ipv4.ip_forward", "1"}, {"kernel.shmmax", "65536"}};
+  c.domainname = "example.org";
+  c.resources.memory_reservation = 1 << 27;
+  c.resources.memory_swap = 1 << 29;
+  c.resources.cpuset_cpus = "0-1";
+  c.resources.cpuset_mems = "0";
+  c.resources.unified = {{"memory.high", "1000000"}};
   c.readonly_root = true;
   c.hostname = "c1";
   c.mounts = {{"/proc", "proc", "proc", {}}, {"/data", "bind", "/host/data", {"rbind", "rro"}}};
@@ -177,8 +185,17 @@ TEST(Messages, CreateRoundTrips) {
   Create back = round_trip(c);
   EXPECT_EQ(back.hostname, "c1");
   EXPECT_TRUE(back.readonly_root);
-  ASSERT_TRUE(back.process.console_size);
-  EXPECT_EQ(back.process.console_size->cols, 120);
+  ASSERT_TRUE(back.process.process.console_size);
+  EXPECT_EQ(back.process.process.console_size->width, 120);
+  EXPECT_EQ(back.process.process.console_size->height, 40);
+  EXPECT_EQ(back.process.process.oom_score_adj, -500);
+  EXPECT_EQ(back.sysctl, c.sysctl);
+  EXPECT_EQ(back.domainname, "example.org");
+  EXPECT_EQ(back.resources.memory_reservation, 1 << 27);
+  EXPECT_EQ(back.resources.memory_swap, 1 << 29);
+  EXPECT_EQ(back.resources.cpuset_cpus, "0-1");
+  EXPECT_EQ(back.resources.cpuset_mems, "0");
+  EXPECT_EQ(back.resources.unified, c.resources.unified);
   EXPECT_EQ(back.resources.memory_limit, 1 << 28);
   ASSERT_EQ(back.binds.size(), 1u);
   EXPECT_TRUE(back.binds[0].readonly);
@@ -283,6 +300,39 @@ TEST(Messages, CreateBindsMatchTheBindMounts) {
   propagation["root_propagation"] = "sideways";
   EXPECT_NE(error_of(propagation, false).find("create.root_propagation: unsupported value"),
             std::string::npos);
+}
+
+TEST(Messages, SysctlsAndCgroupFilesAreCheckedOnTheWire) {
+  auto create_with = [](const char* key, json value) {
+    json create = {{"type", "create"}, {"id", "init"}, {"process", {{"args", {"sh"}}}},
+                   {"stdio", {{"stdin", "i"}, {"stdout", "o"}, {"stderr", "e"}}}};
+    create[key] = value;
+    return create;
+  };
+  EXPECT_EQ(error_of(create_with("sysctl", {{"net.ipv4.ip_forward", "1"}}), false), "");
+  EXPECT_EQ(error_of(create_with("sysctl", {{"net/ipv4/ip_forward", "1"}}), false),
+            "create.sysctl.net/ipv4/ip_forward: a sysctl name is dot-separated, without '/'");
+  EXPECT_EQ(error_of(create_with("sysctl", {{"net..x", "1"}}), false),
+            "create.sysctl.net..x: a sysctl name has no empty components (no leading, trailing or double dot)");
+  EXPECT_NE(error_of(create_with("sysctl", {{std::string("net.a\0b", 7), "1"}}), false), "");
+  EXPECT_NE(error_of(create_with("sysctl", {{"kernel.shmmax", std::string(5000, '1')}}), false), "");
+  EXPECT_NE(error_of(create_with("sysctl", {{"kernel.modprobe", "/x"}}), false), "");
+  EXPECT_EQ(error_of(create_with("sysctl", {{"kernel.shmmax", 7}}), false),
+            "create.sysctl.kernel.shmmax: expected a string");
+  EXPECT_EQ(error_of(create_with("domainname", std::string(65, 'd')), false),
+            "create.domainname: longer than 64 bytes");
+  auto update_with = [](json resources) {
+    return json{{"type", "update"}, {"request", 1}, {"resources", resources}};
+  };
+  EXPECT_EQ(error_of(update_with({{"unified", {{"memory.high", "max"}}}}), false), "");
+  EXPECT_NE(error_of(update_with({{"unified", {{"../memory.high", "1"}}}}), false), "");
+  EXPECT_NE(error_of(update_with({{"unified", {{"cgroup.procs", "1"}}}}), false), "");
+  EXPECT_NE(error_of(update_with({{"unified", {{"memory", "1"}}}}), false), "");
+  EXPECT_EQ(error_of(update_with({{"cpu", {{"cpus", "0-1,3"}}}}), false), "");
+  EXPECT_NE(error_of(update_with({{"cpu", {{"cpus", "1-0"}}}}), false), "");
+  EXPECT_NE(error_of(update_with({{"cpu", {{"mems", "x"}}}}), false), "");
+  EXPECT_EQ(error_of(update_with({{"memory", {{"swap", -2}}}}), false),
+            "resources.memory.swap: expected an integer from -1 to 9223372036854775807");
 }
 
 TEST(Messages, DevicesKeepPermissionBitsOnly) {

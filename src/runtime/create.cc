@@ -143,6 +143,17 @@ Status plan_devices(const oci::Spec& spec, MonitorConfig& c) {
   return ok();
 }
 
+// What runc ignores on cgroup v2, runvm too (the guest is v2), saying so in
+// the log when it asks for something.
+void warn_ignored_resources(const oci::Resources& r) {
+  if (r.memory_swappiness)
+    log::warn("linux.resources.memory.swappiness is ignored: cgroup v2 has no per-cgroup swappiness (runc "
+              "ignores it too)");
+  if (r.disable_oom_killer)
+    log::warn("linux.resources.memory.disableOOMKiller is ignored: cgroup v2 cannot disable the OOM killer "
+              "(runc ignores it too); oomScoreAdj -1000 protects a process instead");
+}
+
 // Everything checked and resolved before any state exists, so bad input
 // leaves nothing behind.
 Result<MonitorConfig> prepare(const CreateOptions& o) {
@@ -169,6 +180,8 @@ Result<MonitorConfig> prepare(const CreateOptions& o) {
   vm::AccelDecision accel = TRY(vm::decide_accel(o.accel, vm::probe_host()));
   log::info("accelerator: " + std::string(vm::accel_name(accel.accel)) + " (" + accel.reason + ")");
   VmSize size = size_vm(c.spec.resources, o.size, std::thread::hardware_concurrency());
+  TRY(check_cpuset(c.spec.resources.cpuset_cpus, size.vcpus, "linux.resources.cpu.cpus"));
+  warn_ignored_resources(c.spec.resources);
   c.vm.kernel = guest.kernel;
   c.vm.initramfs = guest.initramfs;
   c.vm.accel = accel.accel;

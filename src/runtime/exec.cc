@@ -167,7 +167,7 @@ Result<ExecIo> exec_io(const ExecOptions& o) {
 Result<UniqueFd> send_exec(const ExecOptions& o, const ContainerState& s, const oci::Process& p,
                            const ExecIo& io) {
   UniqueFd conn = TRY(host::connect_messages(o.root + "/" + s.id + "/" + kControlSocket));
-  control::Exec request{msg::ProcessSpec{p, std::nullopt}};
+  control::Exec request{msg::ProcessSpec{p}};
   request.cgroup = TRY(sub_cgroup_of(o.cgroups));
   request.ignore_paused = o.ignore_paused;
   TRY(host::send_message(conn.get(), control::to_json(request), io.fds));

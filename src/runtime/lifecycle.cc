@@ -1,4 +1,5 @@
 #include "runtime/lifecycle.h"
+#include "runtime/vm_sizing.h"
 #include "runtime/network.h"
 
 #include <dirent.h>
@@ -236,6 +237,7 @@ Status update_container(const std::string& root, const std::string& id, const ms
     return fail("a CPU quota of " + std::to_string(quota) + "/" + std::to_string(period) +
                 " needs more than the VM's " + std::to_string(s.vm_vcpus) +
                 " vCPUs, which are fixed at boot; recreate the container with more CPUs");
+  if (s.vm_vcpus) TRY(check_cpuset(resources.cpuset_cpus, s.vm_vcpus, "cpu.cpus"));
   TRY(query_container(root, id, control::Update{resources}));
   return ok();
 }

@@ -114,6 +114,8 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
   create.masked_paths = spec.masked_paths;
   create.readonly_paths = spec.readonly_paths;
   create.seccomp = spec.seccomp;
+  create.sysctl = spec.sysctl;
+  create.domainname = spec.domainname;
   create.network = m->config_.network.config;
   create.nics = m->config_.network.nic_slots();
   create.dns_relay = m->config_.network.dns.has_value();

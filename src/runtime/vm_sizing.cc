@@ -15,9 +15,21 @@ VmSize size_vm(const oci::Resources& r, const SizeOverrides& o, unsigned host_cp
     unsigned cpus = static_cast<unsigned>((q + *r.cpu_period - 1) / *r.cpu_period);
     size.vcpus = std::clamp(cpus, 1u, std::max(host_cpus, 1u));
   }
+  // A cpuset names the guest's CPUs: the VM gets as many as it needs.
+  if (auto highest = oci::highest_in_cpu_list(r.cpuset_cpus, "cpus"); highest && *highest)
+    size.vcpus = std::clamp(std::max(size.vcpus, **highest + 1), 1u, std::max(host_cpus, 1u));
   if (o.vcpus) size.vcpus = std::max(*o.vcpus, 1u);
   if (o.memory_mib) size.memory_mib = std::max(*o.memory_mib, kMinMemoryMib);
   return size;
+}
+
+Status check_cpuset(const std::string& cpus, unsigned vcpus, const std::string& field) {
+  auto highest = TRY(oci::highest_in_cpu_list(cpus, field));
+  if (!highest || *highest < vcpus) return ok();
+  return fail(field + ": CPU " + std::to_string(*highest) + " is not in the VM, which has " +
+              std::to_string(vcpus) + " vCPU" + (vcpus == 1 ? "" : "s") + " (0-" + std::to_string(vcpus - 1) +
+              "), fixed at boot; name CPUs below " + std::to_string(vcpus) +
+              ", or create the container with more (runvm --vm-vcpus " + std::to_string(*highest + 1) + ")");
 }
 
 }  // namespace runvm::runtime

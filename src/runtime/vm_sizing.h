@@ -25,8 +25,14 @@ struct SizeOverrides {
 };
 
 // memory.limit (bytes) rounds up to MiB and is raised to kMinMemoryMib;
-// cpu quota/period rounds up to whole vCPUs, capped at host_cpus.
+// cpu quota/period rounds up to whole vCPUs, and cpu.cpus to one more than
+// the highest CPU it names, capped at host_cpus.
 VmSize size_vm(const oci::Resources& resources, const SizeOverrides& overrides,
                unsigned host_cpus);
+
+// Whether the guest can honour cpu.cpus with `vcpus` vCPUs: a CPU it names
+// must be a vCPU of the VM. `field` names where the list came from
+// (linux.resources.cpu.cpus, --cpuset-cpus) and the error says the fix.
+Status check_cpuset(const std::string& cpus, unsigned vcpus, const std::string& field);
 
 }  // namespace runvm::runtime

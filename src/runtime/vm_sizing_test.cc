@@ -39,5 +39,30 @@ TEST(VmSizing, OverridesWin) {
   EXPECT_EQ(s.memory_mib, 256u);
 }
 
+TEST(VmSizing, ACpusetGetsTheVcpusItNamesUpToTheHosts) {
+  oci::Resources r;
+  r.cpuset_cpus = "1";
+  EXPECT_EQ(size_vm(r, {}, 8).vcpus, 2u);
+  r.cpuset_cpus = "0,5-6";
+  EXPECT_EQ(size_vm(r, {}, 8).vcpus, 7u);
+  EXPECT_EQ(size_vm(r, {}, 2).vcpus, 2u) << "capped at the host's CPUs; check_cpuset refuses it then";
+  r.cpuset_cpus = "0";
+  EXPECT_EQ(size_vm(r, {}, 8).vcpus, kDefaultVcpus);
+  r.cpuset_cpus = "3";
+  EXPECT_EQ(size_vm(r, SizeOverrides{2u, std::nullopt}, 8).vcpus, 2u) << "--vm-vcpus wins";
+}
+
+TEST(VmSizing, ACpuBeyondTheVcpusIsRefusedWithTheFix) {
+  EXPECT_TRUE(check_cpuset("", 1, "linux.resources.cpu.cpus"));
+  EXPECT_TRUE(check_cpuset("0-1", 2, "linux.resources.cpu.cpus"));
+  auto refused = check_cpuset("0,3", 2, "linux.resources.cpu.cpus");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message(),
+            "linux.resources.cpu.cpus: CPU 3 is not in the VM, which has 2 vCPUs (0-1), fixed at boot; name "
+            "CPUs below 2, or create the container with more (runvm --vm-vcpus 4)");
+  EXPECT_FALSE(check_cpuset("1", 1, "cpu.cpus"));
+  EXPECT_FALSE(check_cpuset("x", 4, "cpu.cpus"));
+}
+
 }  // namespace
 }  // namespace runvm::runtime
