@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -49,6 +50,11 @@ void populate_busybox_rootfs(const std::string& root) {
 
 }  // namespace
 
+namespace {
+// Bundles made by this test process, for their cgroup names.
+std::atomic<int> bundles{0};
+}  // namespace
+
 Bundle::Bundle() {
   populate_busybox_rootfs(rootfs());
   config_ = {
@@ -69,10 +75,14 @@ Bundle::Bundle() {
          {"options", {"nosuid", "nodev", "mode=1777"}}}}},
       // As `runvm spec` and every engine give: a network namespace of its
       // own (none at all would be the host's network, which runvm refuses).
+      // A host cgroup of the bundle's own, as engines give: without one a
+      // container gets runc's /<id>, which two tests running at once with
+      // the same ID would share.
       {"linux",
        {{"namespaces",
          {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}},
-          {{"type", "mount"}}}}}}};
+          {{"type", "mount"}}}},
+        {"cgroupsPath", "/runvm-test-" + std::to_string(::getpid()) + "-" + std::to_string(++bundles)}}}};
 }
 
 void Bundle::write_config() const {
