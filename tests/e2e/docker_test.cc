@@ -34,9 +34,10 @@ class PrivateDockerd {
   }
 
   // Empty on success, else why it did not come up. With a bridge (made by
-  // the caller, so that nothing outside the test is touched), containers
-  // get Docker's bridge network with IPv6 on it; else only --network none.
-  std::string start(const std::string& bridge = "") {
+  // the caller in the network namespace `netns`, where dockerd then runs,
+  // so that nothing of the host's network is touched), containers get
+  // Docker's bridge network with IPv6 on it; else only --network none.
+  std::string start(const std::string& bridge = "", const std::string& netns = "") {
     std::string dockerd = first_executable({"/usr/sbin/dockerd", "/usr/bin/dockerd"});
     // The docker.io client (20.10) first: it matches the daemon's API.
     docker_ = first_executable({"/usr/bin/docker", "/usr/local/bin/docker"});
@@ -67,6 +68,8 @@ class PrivateDockerd {
       } else {
         argv.insert(argv.end(), {"--bridge", bridge, "--ipv6", "--fixed-cidr-v6", "fd42:77::/64"});
       }
+      // nsenter, not `ip netns exec`, which would remount /sys.
+      if (!netns.empty()) argv.insert(argv.begin(), {"/usr/bin/nsenter", "--net=/run/netns/" + netns});
       std::vector<char*> args;
       for (auto& a : argv) args.push_back(a.data());
       args.push_back(nullptr);
@@ -129,10 +132,10 @@ class PrivateDockerd {
 class DockerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { start_dockerd(""); }
-  static void start_dockerd(const std::string& bridge) {
+  static void start_dockerd(const std::string& bridge, const std::string& netns = "") {
     dockerd_ = new PrivateDockerd;
     try {
-      start_error_ = new std::string(dockerd_->start(bridge));
+      start_error_ = new std::string(dockerd_->start(bridge, netns));
     } catch (const std::exception& e) {
       start_error_ = new std::string(e.what());
     }
@@ -624,25 +627,35 @@ TEST_F(DockerTest, InteractiveTerminalAndResize) {
 
 // Docker's bridge networking (issue 5): a private dockerd on a bridge this
 // suite makes (10.231.0.1/24, and IPv6 fd42:77::/64 from dockerd), with
-// --iptables=false, so nothing outside the test changes. runvm containers
-// must be indistinguishable on the network from runc ones.
+// --iptables=false. The bridge and dockerd (with its containerd, shims,
+// docker-proxy and runvm) live in a network namespace the suite makes,
+// which plays the host, so the host's own network is never touched. runvm
+// containers must be indistinguishable on the network from runc ones.
 class DockerNetworkTest : public DockerTest {
  protected:
+  static std::string netns() { return "rvdn" + std::to_string(::getpid()); }
   static std::string bridge() { return "rvb" + std::to_string(::getpid()); }
   static void SetUpTestSuite() {
-    std::string br = bridge();
-    std::system(("ip link del " + br + " 2>/dev/null").c_str());
-    if (std::system(("ip link add " + br + " type bridge && ip addr add 10.231.0.1/24 dev " + br +
-                     " && ip link set " + br + " up").c_str()) != 0) {
+    std::string ns = netns(), br = bridge();
+    std::system(("ip netns del " + ns + " 2>/dev/null").c_str());
+    if (std::system(("ip netns add " + ns + " && ip -n " + ns + " link set lo up && ip -n " + ns + " link add " +
+                     br + " type bridge && ip -n " + ns + " addr add 10.231.0.1/24 dev " + br + " && ip -n " +
+                     ns + " link set " + br + " up")
+                        .c_str()) != 0) {
       dockerd_ = nullptr;
-      start_error_ = new std::string("could not make the test bridge " + br);
+      start_error_ = new std::string("could not make the test namespace " + ns + " and its bridge " + br);
       return;
     }
-    start_dockerd(br);
+    start_dockerd(br, ns);
   }
   static void TearDownTestSuite() {
     DockerTest::TearDownTestSuite();
-    std::system(("ip link del " + bridge() + " 2>/dev/null").c_str());
+    std::system(("ip netns del " + netns() + " 2>/dev/null").c_str());
+  }
+  // ARGV run in the suite's namespace, the node that plays the host.
+  static std::vector<std::string> on_node(std::vector<std::string> argv) {
+    argv.insert(argv.begin(), {"/usr/bin/nsenter", "--net=/run/netns/" + netns()});
+    return argv;
   }
   void SetUp() override {
     DockerTest::SetUp();
@@ -653,6 +666,9 @@ class DockerNetworkTest : public DockerTest {
     Cmd links = run({"/usr/sbin/ip", "-o", "link"}, "", 10s);
     EXPECT_FALSE(contains(links.out, "runvm-tap")) << "runvm made nothing in the host's namespace:\n"
                                                    << links.out;
+    EXPECT_FALSE(contains(links.out, bridge())) << "the test's bridge is not in the host's namespace";
+    Cmd node = run(on_node({"/usr/sbin/ip", "-o", "link"}), "", 10s);
+    EXPECT_FALSE(contains(node.out, "runvm-tap")) << "no tap outlives its container:\n" << node.out;
   }
 
   // A detached container on `runtime`, with its IPv4 and IPv6 addresses.
@@ -703,11 +719,11 @@ TEST_F(DockerNetworkTest, VmsAndRuncContainersAndTheHostReachEachOther) {
   ASSERT_EQ(dk({"exec", "-d", "neta", "httpd", "-f", "-p", "8080", "-h", "/www"}).code, 0);
   EXPECT_TRUE(wait_until(
       [&] {
-        return run({"/usr/bin/wget", "-qO-", "-T", "5", "http://" + a.v4 + ":8080/"}, "", 20s).out ==
+        return run(on_node({"/usr/bin/wget", "-qO-", "-T", "5", "http://" + a.v4 + ":8080/"}), "", 20s).out ==
                "served-by-vm\n";
       },
       30s))
-      << "the host reaches a server in the VM";
+      << "the node (the namespace that plays the host) reaches a server in the VM";
   // (busybox's static wget crashes in its resolver; nc speaks HTTP too.)
   Cmd fetched = dk({"exec", "netr", "sh", "-c",
                     "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc " + a.v4 + " 8080 | tail -n 1"});
@@ -720,7 +736,7 @@ TEST_F(DockerNetworkTest, PublishedPortReachesAServerInTheVm) {
                     {"sh", "-c", "mkdir -p /www && echo published > /www/index.html && httpd -f -p 8080 -h /www"});
   EXPECT_TRUE(wait_until(
       [&] {
-        return run({"/usr/bin/wget", "-qO-", "-T", "5", "http://127.0.0.1:" + std::to_string(port) + "/"},
+        return run(on_node({"/usr/bin/wget", "-qO-", "-T", "5", "http://127.0.0.1:" + std::to_string(port) + "/"}),
                    "", 20s)
                    .out == "published\n";
       },
