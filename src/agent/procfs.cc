@@ -1,5 +1,7 @@
 #include "agent/procfs.h"
 
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sstream>
@@ -70,6 +72,25 @@ std::vector<pid_t> parse_pid_list(std::string_view text) {
   return out;
 }
 
+std::vector<pid_t> pids_in_namespace_of(pid_t pid, size_t max) {
+  std::vector<pid_t> out;
+  struct stat ns;
+  if (::stat(("/proc/" + std::to_string(pid) + "/ns/pid").c_str(), &ns) < 0) return out;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return out;
+  while (dirent* e = ::readdir(proc)) {
+    pid_t candidate;
+    if (!parse_number(std::string_view(e->d_name), candidate) || candidate <= 0) continue;
+    struct stat theirs;
+    if (::stat(("/proc/" + std::string(e->d_name) + "/ns/pid").c_str(), &theirs) < 0) continue;
+    if (theirs.st_ino != ns.st_ino || theirs.st_dev != ns.st_dev) continue;
+    out.push_back(candidate);
+    if (out.size() >= max) break;
+  }
+  ::closedir(proc);
+  return out;
+}
+
 Result<ProcessInfo> read_process(pid_t pid) {
   std::string dir = "/proc/" + std::to_string(pid);
   ProcStat st = TRY(parse_proc_stat(TRY(io::read_file(dir + "/stat"))));
@@ -89,6 +110,7 @@ Result<ProcessInfo> read_process(pid_t pid) {
   info.cmd = cmdline ? parse_cmdline(*cmdline) : "";
   // Kernel threads and zombies have an empty command line: ps shows [comm].
   if (info.cmd.empty()) info.cmd = "[" + st.comm + "]";
+  if (st.state == 'Z') info.cmd += " <defunct>";
   return info;
 }
 

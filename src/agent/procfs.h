@@ -50,4 +50,10 @@ Result<ProcessInfo> read_process(pid_t pid);
 // The pids listed one per line (cgroup.procs).
 std::vector<pid_t> parse_pid_list(std::string_view text);
 
+// Every process in the PID namespace of `pid` (from /proc, at most `max`),
+// zombies included: an exited process leaves its cgroup's cgroup.procs at
+// once but counts in pids.current until it is reaped, and ps shows it as
+// <defunct>.
+std::vector<pid_t> pids_in_namespace_of(pid_t pid, size_t max);
+
 }  // namespace runvm::agent

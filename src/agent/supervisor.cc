@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <set>
 #include <optional>
 
 #include "agent/cgroup.h"
@@ -659,7 +660,15 @@ Status Supervisor::on_ps(const msg::Ps& request) {
     return send(msg::Failed{request.request, "the guest has no cgroup for the container"}.to_json());
   std::vector<ProcessInfo> infos;
   std::map<pid_t, pid_t> ns_pid_of;
-  for (pid_t pid : cgroup_pids()) {
+  // The cgroup's members, and the zombies of the container's PID namespace
+  // (gone from cgroup.procs, still counted in pids.current until reaped).
+  std::vector<pid_t> pids = cgroup_pids();
+  if (pid_t init = init_pid(); init > 0) {
+    std::set<pid_t> listed(pids.begin(), pids.end());
+    for (pid_t pid : pids_in_namespace_of(init, msg::kMaxPsEntries))
+      if (listed.insert(pid).second) pids.push_back(pid);
+  }
+  for (pid_t pid : pids) {
     if (infos.size() >= msg::kMaxPsEntries) break;
     auto info = read_process(pid);
     if (!info) continue;  // it exited meanwhile

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -254,6 +255,25 @@ TEST_F(RuncContractTest, EventsTakeGoDurationsAndReportOomKills) {
       EXPECT_EQ(json::parse(line), (json{{"type", "oom"}, {"id", id_}}));
   ::kill(std::atoi(slurp(events_pid).c_str()), SIGTERM);
   EXPECT_EQ(runvm("exec " + id_ + " true").code, 0) << "the container lives on";
+}
+
+// A fork bomb under a pids limit (issue 16 item 9): ps lists every process
+// pids.current counts, the zombies that nobody reaps included (an exited
+// process leaves cgroup.procs at once but counts until it is reaped).
+TEST_F(RuncContractTest, PsListsEveryProcessThePidsLimitCounts) {
+  bundle_.config()["linux"]["resources"] = {{"pids", {{"limit", 32}}}};
+  ASSERT_EQ(create({"sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 1000"}).code, 0);
+  ASSERT_EQ(runvm("start " + id_).code, 0);
+  uint64_t current = 0;
+  ASSERT_TRUE(wait_for([&] {
+    json e = json::parse(runvm("events --stats " + id_).out, nullptr, false);
+    current = e.is_object() ? e["data"]["pids"].value("current", 0ull) : 0;
+    return current == 32;
+  })) << "pids.current " << current;
+  Cmd ps = runvm("ps " + id_);
+  EXPECT_EQ(ps.code, 0) << ps.err;
+  EXPECT_EQ(std::count(ps.out.begin(), ps.out.end(), '\n'), 33) << "a header and 32 processes:\n" << ps.out;
+  EXPECT_NE(ps.out.find("<defunct>"), std::string::npos) << ps.out;
 }
 
 }  // namespace
