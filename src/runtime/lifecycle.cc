@@ -226,10 +226,12 @@ namespace runvm::runtime {
 Status update_container(const std::string& root, const std::string& id, const msg::Resources& resources) {
   ContainerState s = TRY(find_container(root, id));
   int64_t memory = resources.memory_limit.value_or(0);
-  if (memory > 0 && s.vm_memory_mib && static_cast<uint64_t>(memory) > s.vm_memory_mib * 1024 * 1024)
+  uint64_t usable = usable_memory_mib(s.vm_memory_mib);
+  if (memory > 0 && s.vm_memory_mib && static_cast<uint64_t>(memory) > usable * 1024 * 1024)
     return fail("a memory limit of " + std::to_string(memory / (1024 * 1024)) +
-                " MiB is more than the VM has: its " + std::to_string(s.vm_memory_mib) +
-                " MiB are fixed at boot; recreate the container with the larger limit");
+                " MiB is more than the VM has for the container: " + std::to_string(usable) + " of its " +
+                std::to_string(s.vm_memory_mib) +
+                " MiB (the rest is the guest kernel's), fixed at boot; recreate the container with the larger limit");
   int64_t quota = resources.cpu_quota.value_or(0);
   int64_t period = static_cast<int64_t>(std::min<uint64_t>(resources.cpu_period.value_or(0), INT64_MAX));
   if (period <= 0) period = 100000;

@@ -4,11 +4,20 @@
 
 namespace runvm::runtime {
 
+uint64_t ram_for_limit_mib(uint64_t limit_mib) { return limit_mib + kGuestOverheadMib + limit_mib / 32; }
+
+uint64_t usable_memory_mib(uint64_t ram_mib) {
+  if (ram_mib <= kGuestOverheadMib) return 0;
+  uint64_t usable = (ram_mib - kGuestOverheadMib) * 32 / 33;
+  while (ram_for_limit_mib(usable + 1) <= ram_mib) ++usable;
+  return usable;
+}
+
 VmSize size_vm(const oci::Resources& r, const SizeOverrides& o, unsigned host_cpus) {
   VmSize size;
   if (r.memory_limit && *r.memory_limit > 0) {
     uint64_t mib = (static_cast<uint64_t>(*r.memory_limit) + (1 << 20) - 1) >> 20;
-    size.memory_mib = std::max(mib, kMinMemoryMib);
+    size.memory_mib = std::max(ram_for_limit_mib(mib), kMinMemoryMib);
   }
   if (r.cpu_quota && *r.cpu_quota > 0 && r.cpu_period && *r.cpu_period > 0) {
     uint64_t q = static_cast<uint64_t>(*r.cpu_quota);

@@ -14,6 +14,18 @@ constexpr uint64_t kDefaultMemoryMib = 512;
 // Below this the guest kernel and agent do not boot reliably.
 constexpr uint64_t kMinMemoryMib = 128;
 
+// What the guest kernel, the agent and their caches take of the VM's RAM
+// besides the container: measured with the Debian cloud kernel (TCG), RAM
+// minus MemAvailable is ~72 MiB at 128 MiB, ~77 at 256 and ~86 at 512
+// (the kernel's page tables for RAM grow with it). A memory limit gets this
+// on top, so the container can use all of its limit, as under runc.
+constexpr uint64_t kGuestOverheadMib = 96;
+// The RAM of a VM whose container may use `limit_mib`: the limit, the
+// guest's overhead and 1/32 of the limit for what grows with it.
+uint64_t ram_for_limit_mib(uint64_t limit_mib);
+// The inverse: the most a container may use in a VM of `ram_mib`.
+uint64_t usable_memory_mib(uint64_t ram_mib);
+
 struct VmSize {
   unsigned vcpus = kDefaultVcpus;
   uint64_t memory_mib = kDefaultMemoryMib;
@@ -24,7 +36,8 @@ struct SizeOverrides {
   std::optional<uint64_t> memory_mib;
 };
 
-// memory.limit (bytes) rounds up to MiB and is raised to kMinMemoryMib;
+// memory.limit (bytes) rounds up to MiB, gets the guest's overhead on top
+// (ram_for_limit_mib) and is raised to kMinMemoryMib;
 // cpu quota/period rounds up to whole vCPUs, and cpu.cpus to one more than
 // the highest CPU it names, capped at host_cpus.
 VmSize size_vm(const oci::Resources& resources, const SizeOverrides& overrides,

@@ -11,12 +11,22 @@ TEST(VmSizing, DefaultsWithoutResources) {
   EXPECT_EQ(s.memory_mib, kDefaultMemoryMib);
 }
 
-TEST(VmSizing, MemoryLimitRoundsUpAndHasAFloor) {
+// The container gets all of its limit: the guest kernel's share comes on top.
+TEST(VmSizing, MemoryLimitGetsTheGuestsOverheadOnTop) {
   oci::Resources r;
   r.memory_limit = (1LL << 30) + 1;
-  EXPECT_EQ(size_vm(r, {}, 2).memory_mib, 1025u);
-  r.memory_limit = 64LL << 20;
-  EXPECT_EQ(size_vm(r, {}, 2).memory_mib, kMinMemoryMib);
+  EXPECT_EQ(size_vm(r, {}, 2).memory_mib, 1025u + kGuestOverheadMib + 1025u / 32);
+  r.memory_limit = 128LL << 20;
+  EXPECT_EQ(size_vm(r, {}, 2).memory_mib, 128u + kGuestOverheadMib + 4);
+  r.memory_limit = 8LL << 20;
+  EXPECT_EQ(size_vm(r, {}, 2).memory_mib, kMinMemoryMib) << "the floor";
+}
+
+TEST(VmSizing, UsableMemoryIsTheLimitThatSizedTheVm) {
+  for (uint64_t limit : {1u, 64u, 128u, 256u, 1000u, 1025u, 4096u})
+    EXPECT_EQ(usable_memory_mib(ram_for_limit_mib(limit)), limit) << limit;
+  EXPECT_EQ(usable_memory_mib(kGuestOverheadMib), 0u);
+  EXPECT_EQ(usable_memory_mib(512), 404u);
 }
 
 TEST(VmSizing, CpuQuotaRoundsUpToWholeVcpusCappedAtHost) {
