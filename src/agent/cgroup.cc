@@ -128,6 +128,21 @@ uint64_t flat_keyed_value(std::string_view text, std::string_view key) {
   return 0;
 }
 
+std::map<std::string, uint64_t> flat_keyed_values(std::string_view text, size_t max) {
+  std::map<std::string, uint64_t> out;
+  size_t pos = 0;
+  while (pos < text.size() && out.size() < max) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    size_t space = line.find(' ');
+    if (space != std::string_view::npos && space > 0 && space <= 64)
+      out.emplace(std::string(line.substr(0, space)), parse_limit_value(line.substr(space + 1)));
+    pos = eol + 1;
+  }
+  return out;
+}
+
 uint64_t meminfo_total(std::string_view text) {
   constexpr std::string_view kKey = "MemTotal:";
   size_t pos = text.find(kKey);
@@ -249,7 +264,15 @@ msg::StatsAnswer cgroup_stats() {
   out.memory.total = meminfo_total(read_or_empty("/proc/meminfo"));
   out.pids.current = parse_limit_value(read_or_empty(file("pids.current")));
   out.pids.limit = parse_limit_value(read_or_empty(file("pids.max")));
-  out.oom_kills = flat_keyed_value(read_or_empty(file("memory.events")), "oom_kill");
+  std::string events = read_or_empty(file("memory.events"));
+  out.oom_kills = flat_keyed_value(events, "oom_kill");
+  out.memory_failcnt = flat_keyed_value(events, "max");
+  out.throttling.periods = flat_keyed_value(cpu, "nr_periods");
+  out.throttling.throttled_periods = flat_keyed_value(cpu, "nr_throttled");
+  out.throttling.throttled_ns = flat_keyed_value(cpu, "throttled_usec") * 1000;
+  out.swap.usage = parse_limit_value(read_or_empty(file("memory.swap.current")));
+  out.swap.limit = parse_limit_value(read_or_empty(file("memory.swap.max")));
+  out.memory_raw = flat_keyed_values(memory_stat, msg::kMaxRawStats);
   out.unavailable = g_missing;
   return out;
 }

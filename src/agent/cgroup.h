@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,9 @@ uint64_t parse_limit_value(std::string_view text);
 // A "key value" per line file (cpu.stat, memory.stat): the value of key, 0
 // when absent.
 uint64_t flat_keyed_value(std::string_view text, std::string_view key);
+
+// Every "key value" line of such a file, at most `max` of them.
+std::map<std::string, uint64_t> flat_keyed_values(std::string_view text, size_t max);
 
 // /proc/meminfo's MemTotal in bytes.
 uint64_t meminfo_total(std::string_view text);

@@ -17,13 +17,34 @@
 namespace runvm::cli {
 namespace {
 
+// runc's types.Stats: every key runc prints, filled from the guest cgroup
+// where the VM has the figure (block I/O, huge pages, RDT and the host's
+// interfaces it has not: empty, as runc leaves what a host lacks).
 nlohmann::json stats_event(const std::string& id, const msg::StatsAnswer& s) {
+  nlohmann::json raw = nlohmann::json::object();
+  for (const auto& [key, value] : s.memory_raw) raw[key] = value;
   return {{"type", "stats"},
           {"id", id},
           {"data",
-           {{"cpu", {{"usage", {{"total", s.cpu.usage_ns}, {"kernel", s.cpu.system_ns}, {"user", s.cpu.user_ns}}}}},
-            {"memory", {{"cache", s.memory.cache}, {"usage", {{"usage", s.memory.usage}, {"limit", s.memory.limit}}}}},
-            {"pids", {{"current", s.pids.current}, {"limit", s.pids.limit}}}}}};
+           {{"cpu",
+             {{"usage", {{"total", s.cpu.usage_ns}, {"kernel", s.cpu.system_ns}, {"user", s.cpu.user_ns}}},
+              {"throttling",
+               {{"periods", s.throttling.periods},
+                {"throttledPeriods", s.throttling.throttled_periods},
+                {"throttledTime", s.throttling.throttled_ns}}}}},
+            {"cpuset", nlohmann::json::object()},
+            {"memory",
+             {{"cache", s.memory.cache},
+              {"usage", {{"usage", s.memory.usage}, {"limit", s.memory.limit}, {"failcnt", s.memory_failcnt}}},
+              {"swap", {{"usage", s.swap.usage}, {"limit", s.swap.limit}, {"failcnt", 0}}},
+              {"kernel", {{"limit", 0}, {"failcnt", 0}}},
+              {"kernelTCP", {{"limit", 0}, {"failcnt", 0}}},
+              {"raw", raw}}},
+            {"pids", {{"current", s.pids.current}, {"limit", s.pids.limit}}},
+            {"blkio", nlohmann::json::object()},
+            {"hugetlb", nlohmann::json::object()},
+            {"intel_rdt", nlohmann::json::object()},
+            {"network_interfaces", nullptr}}}};
 }
 
 }  // namespace

@@ -706,6 +706,25 @@ Result<StatsAnswer> StatsAnswer::parse(const json& j) {
   s.pids.current = TRY(pids.integer_or<uint64_t>("current", 0, 0, kU64Max));
   s.pids.limit = TRY(pids.integer_or<uint64_t>("limit", 0, 0, kU64Max));
   s.oom_kills = TRY(f.integer_or<uint64_t>("oom_kills", 0, 0, kU64Max));
+  if (!f.value("throttling").is_null()) {
+    Fields t = TRY(f.section("throttling"));
+    s.throttling.periods = TRY(t.integer_or<uint64_t>("periods", 0, 0, kU64Max));
+    s.throttling.throttled_periods = TRY(t.integer_or<uint64_t>("throttled_periods", 0, 0, kU64Max));
+    s.throttling.throttled_ns = TRY(t.integer_or<uint64_t>("throttled_ns", 0, 0, kU64Max));
+  }
+  s.memory_failcnt = TRY(memory.integer_or<uint64_t>("failcnt", 0, 0, kU64Max));
+  s.swap.usage = TRY(memory.integer_or<uint64_t>("swap_usage", 0, 0, kU64Max));
+  s.swap.limit = TRY(memory.integer_or<uint64_t>("swap_limit", 0, 0, kU64Max));
+  const json& raw = memory.value("raw");
+  if (!raw.is_null()) {
+    if (!raw.is_object() || raw.size() > kMaxRawStats)
+      return fail("stats.memory.raw: expected an object of at most " + std::to_string(kMaxRawStats) + " counters");
+    for (const auto& [key, value] : raw.items()) {
+      if (key.empty() || key.size() > 64 || !value.is_number_unsigned())
+        return fail("stats.memory.raw: expected counters named in at most 64 bytes");
+      s.memory_raw[key] = value.get<uint64_t>();
+    }
+  }
   const json& unavailable = f.value("unavailable");
   if (!unavailable.is_null()) {
     if (!unavailable.is_array() || unavailable.size() > 16) return fail("stats.unavailable: expected a short array");
@@ -721,7 +740,18 @@ json StatsAnswer::to_json() const {
   json j = {{"request", request},
             {"cpu", {{"usage_ns", cpu.usage_ns}, {"user_ns", cpu.user_ns}, {"system_ns", cpu.system_ns}}},
             {"memory",
-             {{"usage", memory.usage}, {"limit", memory.limit}, {"cache", memory.cache}, {"total", memory.total}}},
+             {{"usage", memory.usage},
+              {"limit", memory.limit},
+              {"cache", memory.cache},
+              {"total", memory.total},
+              {"failcnt", memory_failcnt},
+              {"swap_usage", swap.usage},
+              {"swap_limit", swap.limit},
+              {"raw", memory_raw}}},
+            {"throttling",
+             {{"periods", throttling.periods},
+              {"throttled_periods", throttling.throttled_periods},
+              {"throttled_ns", throttling.throttled_ns}}},
             {"pids", {{"current", pids.current}, {"limit", pids.limit}}},
             {"oom_kills", oom_kills}};
   if (!unavailable.empty()) j["unavailable"] = unavailable;

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <map>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +49,7 @@ inline constexpr size_t kClippedTextSize = 4096;
 // socket's 256 KiB packets with room to spare: entries past it are left out.
 inline constexpr size_t kMaxPsAnswerBytes = 160 * 1024;
 inline constexpr size_t kMaxSubCgroupSize = 1024;
+inline constexpr size_t kMaxRawStats = 128;  // memory.stat keys in a stats answer
 
 // A sub-cgroup path for exec --cgroup: relative, components neither empty,
 // "." nor "..", no NUL, within kMaxSubCgroupSize. "" is the container's own.
@@ -365,6 +367,17 @@ struct StatsAnswer {
   // memory.events' oom_kill: processes the kernel killed for the
   // container's memory limit since it started (events' "oom").
   uint64_t oom_kills = 0;
+  // What runc's stats report besides (cpu.stat's throttling; memory.events'
+  // max as the fail count; swap; memory.stat whole, at most kMaxRawStats
+  // keys of at most 64 bytes).
+  struct {
+    uint64_t periods = 0, throttled_periods = 0, throttled_ns = 0;
+  } throttling;
+  uint64_t memory_failcnt = 0;
+  struct {
+    uint64_t usage = 0, limit = 0;
+  } swap;
+  std::map<std::string, uint64_t> memory_raw;
   std::vector<std::string> unavailable;  // controllers the guest lacks
   static Result<StatsAnswer> parse(const json& j);
   json to_json() const;

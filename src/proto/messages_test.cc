@@ -100,7 +100,22 @@ TEST(Messages, GuestAnswersRoundTrip) {
   EXPECT_EQ(stats_back.memory.limit, 1u << 20);
   EXPECT_EQ(stats_back.unavailable, stats.unavailable);
   stats.oom_kills = 3;
-  EXPECT_EQ(round_trip(stats).oom_kills, 3u);
+  stats.throttling.throttled_ns = 5000;
+  stats.memory_failcnt = 2;
+  stats.swap.limit = 1 << 20;
+  stats.memory_raw = {{"anon", 4096}, {"file", 8192}};
+  StatsAnswer more = round_trip(stats);
+  EXPECT_EQ(more.oom_kills, 3u);
+  EXPECT_EQ(more.throttling.throttled_ns, 5000u);
+  EXPECT_EQ(more.memory_failcnt, 2u);
+  EXPECT_EQ(more.swap.limit, 1u << 20);
+  EXPECT_EQ(more.memory_raw, stats.memory_raw);
+  json flood = stats.to_json();
+  for (size_t i = 0; i <= kMaxRawStats; ++i) flood["memory"]["raw"]["k" + std::to_string(i)] = 1;
+  EXPECT_EQ(error_of(flood), "stats.memory.raw: expected an object of at most 128 counters");
+  json negative = stats.to_json();
+  negative["memory"]["raw"]["anon"] = -1;
+  EXPECT_EQ(error_of(negative), "stats.memory.raw: expected counters named in at most 64 bytes");
 
   StatPathAnswer missing;
   missing.request = 5;

@@ -244,6 +244,16 @@ TEST_F(RuncContractTest, EventsTakeGoDurationsAndReportOomKills) {
     return n;
   };
   EXPECT_TRUE(wait_for([&] { return count("stats") >= 2; })) << slurp(events_out);
+  // --stats in runc's shape: every key runc prints, the guest's figures in them.
+  json stats = json::parse(runvm("events --stats " + id_).out, nullptr, false);
+  ASSERT_TRUE(stats.is_object());
+  const json& data = stats["data"];
+  for (const char* key : {"cpu", "cpuset", "memory", "pids", "blkio", "hugetlb", "intel_rdt", "network_interfaces"})
+    EXPECT_TRUE(data.contains(key)) << key << ": " << data.dump();
+  EXPECT_TRUE(data["cpu"]["throttling"].contains("throttledPeriods")) << data.dump();
+  EXPECT_TRUE(data["memory"]["usage"].contains("failcnt")) << data.dump();
+  EXPECT_EQ(data["memory"]["usage"].value("limit", 0ull), 128ull * 1024 * 1024);
+  EXPECT_GT(data["memory"]["raw"].value("anon", 0ull), 0u) << "memory.stat, whole: " << data.dump();
   EXPECT_EQ(count("oom"), 0u);
   // tail keeps an endless line: it grows until the cgroup's limit kills it.
   Cmd hog = runvm("exec " + id_ + " busybox tail /dev/zero");
