@@ -1,6 +1,7 @@
 #include "agent/procfs.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 namespace runvm::agent {
@@ -79,6 +80,39 @@ TEST(ReadProcess, ReadsOurselves) {
   EXPECT_EQ(info->guest_ppid, ::getppid());
   EXPECT_FALSE(info->cmd.empty());
   EXPECT_FALSE(read_process(0x3fffffff));
+}
+
+// busybox top -b: it catches HUP, INT, QUIT, ABRT, USR1, USR2, PIPE, ALRM,
+// TERM, XCPU, XFSZ, VTALRM (3807a27) and blocks or ignores nothing.
+constexpr const char* kTopStatus =
+    "Name:\ttop\nSigQ:\t0/7823\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n"
+    "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000003807a27\n";
+
+TEST(SignalDispositionSet, ReadsCaughtSignalsFromSigCgt) {
+  EXPECT_TRUE(signal_disposition_set(kTopStatus, SIGTERM));
+  EXPECT_TRUE(signal_disposition_set(kTopStatus, SIGHUP));
+  EXPECT_TRUE(signal_disposition_set(kTopStatus, SIGVTALRM));
+  EXPECT_FALSE(signal_disposition_set(kTopStatus, SIGWINCH));
+  EXPECT_FALSE(signal_disposition_set(kTopStatus, SIGCHLD));
+}
+
+TEST(SignalDispositionSet, IgnoredOrBlockedCountsAsSet) {
+  // SIGTERM (bit 14) blocked, SIGINT (bit 1) ignored; a realtime signal (64).
+  std::string text =
+      "SigBlk:\t0000000000004000\nSigIgn:\t8000000000000002\nSigCgt:\t0000000000000000\n";
+  EXPECT_TRUE(signal_disposition_set(text, SIGTERM));
+  EXPECT_TRUE(signal_disposition_set(text, SIGINT));
+  EXPECT_TRUE(signal_disposition_set(text, 64));
+  EXPECT_FALSE(signal_disposition_set(text, SIGHUP));
+}
+
+TEST(SignalDispositionSet, DefaultEverywhereOrUnreadableIsNotSet) {
+  EXPECT_FALSE(signal_disposition_set(
+      "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n", SIGTERM));
+  EXPECT_FALSE(signal_disposition_set("", SIGTERM));
+  EXPECT_FALSE(signal_disposition_set("SigCgt:\tzz\n", SIGTERM));
+  EXPECT_FALSE(signal_disposition_set(kTopStatus, 0));
+  EXPECT_FALSE(signal_disposition_set(kTopStatus, 65));
 }
 
 }  // namespace
