@@ -88,31 +88,33 @@ constexpr const char* kTopStatus =
     "Name:\ttop\nSigQ:\t0/7823\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n"
     "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000003807a27\n";
 
-TEST(SignalDispositionSet, ReadsCaughtSignalsFromSigCgt) {
-  EXPECT_TRUE(signal_disposition_set(kTopStatus, SIGTERM));
-  EXPECT_TRUE(signal_disposition_set(kTopStatus, SIGHUP));
-  EXPECT_TRUE(signal_disposition_set(kTopStatus, SIGVTALRM));
-  EXPECT_FALSE(signal_disposition_set(kTopStatus, SIGWINCH));
-  EXPECT_FALSE(signal_disposition_set(kTopStatus, SIGCHLD));
+TEST(SignalStance, ReadsCaughtSignalsFromSigCgt) {
+  EXPECT_EQ(signal_stance(kTopStatus, SIGTERM), SignalStance::kHandled);
+  EXPECT_EQ(signal_stance(kTopStatus, SIGHUP), SignalStance::kHandled);
+  EXPECT_EQ(signal_stance(kTopStatus, SIGVTALRM), SignalStance::kHandled);
+  EXPECT_EQ(signal_stance(kTopStatus, SIGWINCH), SignalStance::kDefault);
+  EXPECT_EQ(signal_stance(kTopStatus, SIGCHLD), SignalStance::kDefault);
 }
 
-TEST(SignalDispositionSet, IgnoredOrBlockedCountsAsSet) {
-  // SIGTERM (bit 14) blocked, SIGINT (bit 1) ignored; a realtime signal (64).
+TEST(SignalStance, IgnoredIsHandledAndBlockedAloneIsItsOwn) {
+  // SIGTERM (bit 14) blocked, SIGINT (bit 1) ignored and blocked; a
+  // realtime signal (64) ignored.
   std::string text =
-      "SigBlk:\t0000000000004000\nSigIgn:\t8000000000000002\nSigCgt:\t0000000000000000\n";
-  EXPECT_TRUE(signal_disposition_set(text, SIGTERM));
-  EXPECT_TRUE(signal_disposition_set(text, SIGINT));
-  EXPECT_TRUE(signal_disposition_set(text, 64));
-  EXPECT_FALSE(signal_disposition_set(text, SIGHUP));
+      "SigBlk:\t0000000000004002\nSigIgn:\t8000000000000002\nSigCgt:\t0000000000000000\n";
+  EXPECT_EQ(signal_stance(text, SIGTERM), SignalStance::kBlocked);
+  EXPECT_EQ(signal_stance(text, SIGINT), SignalStance::kHandled);
+  EXPECT_EQ(signal_stance(text, 64), SignalStance::kHandled);
+  EXPECT_EQ(signal_stance(text, SIGHUP), SignalStance::kDefault);
 }
 
-TEST(SignalDispositionSet, DefaultEverywhereOrUnreadableIsNotSet) {
-  EXPECT_FALSE(signal_disposition_set(
-      "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n", SIGTERM));
-  EXPECT_FALSE(signal_disposition_set("", SIGTERM));
-  EXPECT_FALSE(signal_disposition_set("SigCgt:\tzz\n", SIGTERM));
-  EXPECT_FALSE(signal_disposition_set(kTopStatus, 0));
-  EXPECT_FALSE(signal_disposition_set(kTopStatus, 65));
+TEST(SignalStance, DefaultEverywhereOrUnreadableIsDefault) {
+  EXPECT_EQ(signal_stance("SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n",
+                          SIGTERM),
+            SignalStance::kDefault);
+  EXPECT_EQ(signal_stance("", SIGTERM), SignalStance::kDefault);
+  EXPECT_EQ(signal_stance("SigCgt:\tzz\n", SIGTERM), SignalStance::kDefault);
+  EXPECT_EQ(signal_stance(kTopStatus, 0), SignalStance::kDefault);
+  EXPECT_EQ(signal_stance(kTopStatus, 65), SignalStance::kDefault);
 }
 
 }  // namespace

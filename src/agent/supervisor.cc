@@ -49,6 +49,10 @@ constexpr int kExecWaitMs = 10000;
 // (docs/ARCHITECTURE.md, "Signals right after start"); how often it looks.
 constexpr auto kSignalHoldWindow = std::chrono::seconds(10);
 constexpr int kSignalHoldPollMs = 10;
+// A held signal that init only blocks goes once it has stayed blocked this
+// long (a sigwait loop); a shell blocks everything for a moment around its
+// wait, and a signal queued then would be dropped on the unblock.
+constexpr auto kBlockedLongEnough = std::chrono::milliseconds(200);
 
 // One output of a process (stdout, stderr, or a terminal's master) and the
 // stream it goes out on.
@@ -76,6 +80,7 @@ struct Process {
   UniqueFd exec_watch;      // init between start and its execve
   std::optional<Clock::time_point> exec_at;  // init: when it exec'd
   std::vector<int> held_signals;  // init: waiting for its handler (on_signal)
+  std::map<int, Clock::time_point> blocked_since;  // held signals seen only blocked
   std::string input_stream;
   UniqueFd stdin_fd;        // pipe, without a terminal
   UniqueFd master;          // pty master, with one
@@ -667,7 +672,7 @@ Status Supervisor::on_signal(const msg::Signal& request) {
   if (p.is_init && sig != SIGKILL && sig != SIGSTOP && p.exec_at &&
       Clock::now() - *p.exec_at < kSignalHoldWindow) {
     auto status = io::read_file("/proc/" + std::to_string(p.pid) + "/status");
-    if (status && !signal_disposition_set(*status, sig)) {
+    if (status && signal_stance(*status, sig) != SignalStance::kHandled) {
       if (std::find(p.held_signals.begin(), p.held_signals.end(), sig) == p.held_signals.end())
         p.held_signals.push_back(sig);
       log::info("holding signal " + std::to_string(sig) + " until the container process handles it");
@@ -692,11 +697,21 @@ void Supervisor::deliver_held_signals() {
     bool window_over = !p.exec_at || Clock::now() - *p.exec_at >= kSignalHoldWindow;
     auto status = io::read_file("/proc/" + std::to_string(p.pid) + "/status");
     std::vector<int> still;
+    auto now = Clock::now();
     for (int sig : p.held_signals) {
-      if (!window_over && status && !signal_disposition_set(*status, sig)) {
+      SignalStance stance = status ? signal_stance(*status, sig) : SignalStance::kHandled;
+      bool ready = stance == SignalStance::kHandled;
+      if (stance == SignalStance::kBlocked) {
+        auto since = p.blocked_since.try_emplace(sig, now).first->second;
+        ready = now - since >= kBlockedLongEnough;
+      } else {
+        p.blocked_since.erase(sig);
+      }
+      if (!window_over && !ready) {
         still.push_back(sig);
         continue;
       }
+      p.blocked_since.erase(sig);
       if (::kill(p.pid, sig) < 0) log::warn("kill " + std::to_string(p.pid) + " " + std::to_string(sig) + " failed");
     }
     p.held_signals = std::move(still);
