@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,6 +54,7 @@ struct ChildPlan {
   std::string exec_path;  // set for hooks: run as given, no $PATH lookup
   bool terminal = false;
   std::optional<winsize> console_size;
+  bool clear_onlcr = false;
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  // pipes (no terminal)
   int tty_socket = -1;   // where the pty master goes (terminal)
   int report_fd = -1;
@@ -458,6 +460,13 @@ Status set_up_terminal(const ChildPlan& plan) {
   // As runc: a size of 0 in either dimension leaves the pty's alone.
   if (plan.console_size && plan.console_size->ws_row && plan.console_size->ws_col)
     (void)::ioctl(master, TIOCSWINSZ, &*plan.console_size);
+  if (plan.clear_onlcr) {
+    termios mode{};
+    if (::tcgetattr(slave, &mode) == 0) {
+      mode.c_oflag &= ~static_cast<tcflag_t>(ONLCR);
+      (void)::tcsetattr(slave, TCSANOW, &mode);
+    }
+  }
   if (::ioctl(slave, TIOCSCTTY, 0) < 0) return fail_errno("make the pty the controlling terminal");
   for (int fd = 0; fd < 3; ++fd)
     if (::dup2(slave, fd) < 0) return fail_errno("dup2 the pty");
@@ -850,6 +859,7 @@ Result<PreparedInit> prepare_init(const ContainerConfig& config, StartFailure& f
   ChildPlan plan;
   plan.process = &config.process;
   plan.console_size = config.console_size;
+  plan.clear_onlcr = config.clear_onlcr;
   fill_plan(plan, stdio, config.process.terminal);
   plan.report_fd = report_w.get();
   plan.release_fd = release_r.get();
@@ -886,6 +896,7 @@ Result<PreparedInit> prepare_init(const ContainerConfig& config, StartFailure& f
   init.pid = static_cast<pid_t>(pid);
   init.stdio = std::move(stdio.parent);
   init.release = std::move(release_w);
+  init.exec_watch = std::move(report_r);
   if (config.process.terminal) {
     auto master = io::receive_fd(stdio.parent_tty_socket.get());
     if (!master) {
@@ -905,13 +916,37 @@ Status release_init(UniqueFd& release) {
   return s;
 }
 
+bool wait_for_exec(UniqueFd& exec_watch, int limit_ms) {
+  if (!exec_watch) return true;
+  auto deadline = Clock::now() + std::chrono::milliseconds(limit_ms);
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) break;
+    pollfd p = {exec_watch.get(), POLLIN, 0};
+    int r = ::poll(&p, 1, static_cast<int>(left));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    char buf[256];
+    ssize_t n = ::read(exec_watch.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      exec_watch.reset();
+      return true;
+    }
+  }
+  exec_watch.reset();
+  return false;
+}
+
 Result<SpawnedProcess> spawn_exec(pid_t init_pid, const oci::Process& process,
                                   std::optional<winsize> console_size, StartFailure& failure,
-                                  const SeccompProgram* seccomp, const std::string& sub_cgroup) {
+                                  const SeccompProgram* seccomp, const std::string& sub_cgroup,
+                                  bool clear_onlcr) {
   StdioPair stdio = TRY(make_stdio(process.terminal));
   ChildPlan plan;
   plan.process = &process;
   plan.console_size = console_size;
+  plan.clear_onlcr = clear_onlcr;
   plan.seccomp = seccomp;
   fill_plan(plan, stdio, process.terminal);
   return spawn_in_container(init_pid, plan, std::move(stdio), failure, sub_cgroup);

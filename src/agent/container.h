@@ -45,6 +45,7 @@ struct ContainerConfig {
   std::string root_propagation;    // linux.rootfsPropagation ("" or runc's values)
   std::vector<oci::Device> devices;  // linux.devices, made in /dev
   std::optional<winsize> console_size;
+  bool clear_onlcr = false;  // the pty's ONLCR off (msg::Stdio::no_onlcr)
   std::string domainname;
   // linux.sysctl: written in init's namespaces before its root is set up.
   std::map<std::string, std::string> sysctl;
@@ -72,6 +73,7 @@ struct PreparedInit {
   pid_t pid = -1;
   ParentStdio stdio;
   UniqueFd release;  // one byte written lets it exec; closing it aborts it
+  UniqueFd exec_watch;  // its report pipe: EOF once it has exec'd (or died)
 };
 
 // Prepares init up to just before execve. On failure the child is reaped
@@ -80,6 +82,11 @@ Result<PreparedInit> prepare_init(const ContainerConfig& config, StartFailure& f
 
 // Lets a prepared init exec (its `release`); the fd is closed after.
 Status release_init(UniqueFd& release);
+
+// Waits until a released init has exec'd (or died): its `exec_watch` reads
+// EOF, as the report pipe is close-on-exec. False if `limit` passed first.
+// The fd is closed after.
+bool wait_for_exec(UniqueFd& exec_watch, int limit_ms);
 
 struct SpawnedProcess {
   pid_t pid = -1;  // in the guest's PID namespace; a child of the agent
@@ -91,7 +98,8 @@ struct SpawnedProcess {
 // existing sub-cgroup `sub_cgroup` of it (exec --cgroup).
 Result<SpawnedProcess> spawn_exec(pid_t init_pid, const oci::Process& process,
                                   std::optional<winsize> console_size, StartFailure& failure,
-                                  const SeccompProgram* seccomp = nullptr, const std::string& sub_cgroup = "");
+                                  const SeccompProgram* seccomp = nullptr, const std::string& sub_cgroup = "",
+                                  bool clear_onlcr = false);
 
 // Work done by a child inside the container instead of an executable (the
 // transfers of runvm cp): its return value is the child's exit status.

@@ -43,6 +43,29 @@ Result<ProcStatus> parse_proc_status(std::string_view text) {
   return status;
 }
 
+SignalStance signal_stance(std::string_view text, int sig) {
+  if (sig < 1 || sig > 64) return SignalStance::kDefault;
+  uint64_t bit = uint64_t{1} << (sig - 1);
+  bool blocked = false, handled = false;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    std::string_view l = line;
+    bool is_blk = l.starts_with("SigBlk:");
+    if (!is_blk && !l.starts_with("SigIgn:") && !l.starts_with("SigCgt:")) continue;
+    auto f = split_ws(l.substr(7));
+    if (f.size() != 1 || f[0].empty() || f[0].size() > 16) return SignalStance::kDefault;
+    uint64_t mask = 0;
+    for (char c : f[0]) {
+      int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (digit < 0) return SignalStance::kDefault;
+      mask = (mask << 4) | static_cast<uint64_t>(digit);
+    }
+    if (mask & bit) (is_blk ? blocked : handled) = true;
+  }
+  return handled ? SignalStance::kHandled : blocked ? SignalStance::kBlocked : SignalStance::kDefault;
+}
+
 std::string parse_cmdline(std::string_view text) {
   while (!text.empty() && text.back() == '\0') text.remove_suffix(1);
   std::string out(text.substr(0, kMaxCmd));

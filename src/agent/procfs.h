@@ -24,6 +24,15 @@ struct ProcStatus {
 };
 Result<ProcStatus> parse_proc_status(std::string_view text);
 
+// How a process stands towards signal `sig` (1-64), from its
+// /proc/<pid>/status: it catches or ignores it (kHandled), only blocks it
+// (kBlocked: a sigwait loop, or a moment's mask, as a shell's around its
+// wait), or neither (kDefault: for the init of a PID namespace the kernel
+// drops such a signal, SIGKILL and SIGSTOP from outside excepted). kDefault
+// when the masks cannot be read.
+enum class SignalStance { kDefault, kBlocked, kHandled };
+SignalStance signal_stance(std::string_view status_text, int sig);
+
 // NUL-separated argv as one space-separated line (the trailing NUL and any
 // empty tail dropped).
 std::string parse_cmdline(std::string_view text);

@@ -1,6 +1,7 @@
 #include "agent/procfs.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 namespace runvm::agent {
@@ -79,6 +80,41 @@ TEST(ReadProcess, ReadsOurselves) {
   EXPECT_EQ(info->guest_ppid, ::getppid());
   EXPECT_FALSE(info->cmd.empty());
   EXPECT_FALSE(read_process(0x3fffffff));
+}
+
+// busybox top -b: it catches HUP, INT, QUIT, ABRT, USR1, USR2, PIPE, ALRM,
+// TERM, XCPU, XFSZ, VTALRM (3807a27) and blocks or ignores nothing.
+constexpr const char* kTopStatus =
+    "Name:\ttop\nSigQ:\t0/7823\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n"
+    "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000003807a27\n";
+
+TEST(SignalStance, ReadsCaughtSignalsFromSigCgt) {
+  EXPECT_EQ(signal_stance(kTopStatus, SIGTERM), SignalStance::kHandled);
+  EXPECT_EQ(signal_stance(kTopStatus, SIGHUP), SignalStance::kHandled);
+  EXPECT_EQ(signal_stance(kTopStatus, SIGVTALRM), SignalStance::kHandled);
+  EXPECT_EQ(signal_stance(kTopStatus, SIGWINCH), SignalStance::kDefault);
+  EXPECT_EQ(signal_stance(kTopStatus, SIGCHLD), SignalStance::kDefault);
+}
+
+TEST(SignalStance, IgnoredIsHandledAndBlockedAloneIsItsOwn) {
+  // SIGTERM (bit 14) blocked, SIGINT (bit 1) ignored and blocked; a
+  // realtime signal (64) ignored.
+  std::string text =
+      "SigBlk:\t0000000000004002\nSigIgn:\t8000000000000002\nSigCgt:\t0000000000000000\n";
+  EXPECT_EQ(signal_stance(text, SIGTERM), SignalStance::kBlocked);
+  EXPECT_EQ(signal_stance(text, SIGINT), SignalStance::kHandled);
+  EXPECT_EQ(signal_stance(text, 64), SignalStance::kHandled);
+  EXPECT_EQ(signal_stance(text, SIGHUP), SignalStance::kDefault);
+}
+
+TEST(SignalStance, DefaultEverywhereOrUnreadableIsDefault) {
+  EXPECT_EQ(signal_stance("SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n",
+                          SIGTERM),
+            SignalStance::kDefault);
+  EXPECT_EQ(signal_stance("", SIGTERM), SignalStance::kDefault);
+  EXPECT_EQ(signal_stance("SigCgt:\tzz\n", SIGTERM), SignalStance::kDefault);
+  EXPECT_EQ(signal_stance(kTopStatus, 0), SignalStance::kDefault);
+  EXPECT_EQ(signal_stance(kTopStatus, 65), SignalStance::kDefault);
 }
 
 }  // namespace

@@ -43,6 +43,17 @@ constexpr auto kTtyLinger = std::chrono::milliseconds(500);
 // which the protocol caps anyway).
 constexpr size_t kMaxProcesses = proto::kMaxStreams;
 constexpr size_t kMaxPsEntries = 4096;
+// How long `start` waits for init's execve before it answers anyway.
+constexpr int kExecWaitMs = 10000;
+// A signal for init that init neither catches, ignores nor blocks yet is
+// held this long after its exec at most, and delivered as soon as it does
+// (docs/ARCHITECTURE.md, "Signals right after start"); how often it looks.
+constexpr auto kSignalHoldWindow = std::chrono::seconds(10);
+constexpr int kSignalHoldPollMs = 10;
+// A held signal that init only blocks goes once it has stayed blocked this
+// long (a sigwait loop); a shell blocks everything for a moment around its
+// wait, and a signal queued then would be dropped on the unblock.
+constexpr auto kBlockedLongEnough = std::chrono::milliseconds(200);
 
 // One output of a process (stdout, stderr, or a terminal's master) and the
 // stream it goes out on.
@@ -67,6 +78,10 @@ struct Process {
   bool is_init = false;
   bool released = false;    // exec'd (init: start received)
   UniqueFd release;         // init before start
+  UniqueFd exec_watch;      // init between start and its execve
+  std::optional<Clock::time_point> exec_at;  // init: when it exec'd
+  std::vector<int> held_signals;  // init: waiting for its handler (on_signal)
+  std::map<int, Clock::time_point> blocked_since;  // held signals seen only blocked
   std::string input_stream;
   UniqueFd stdin_fd;        // pipe, without a terminal
   UniqueFd master;          // pty master, with one
@@ -113,6 +128,7 @@ class Supervisor {
   void relay_dns_queries(const std::vector<pollfd>& ready);
   Status on_shutdown(const msg::Shutdown&);
   Status send(const json& message) { return session_.send_message(control(), message); }
+  void deliver_held_signals();
 
   // Answers start_failed and EOFs the process's outputs.
   Status start_failed(const std::string& id, const std::string& message, int exit_code,
@@ -202,6 +218,7 @@ Status Supervisor::run() {
     if (dns_ready)
       relay_dns_queries(std::vector<pollfd>(fds.begin() + static_cast<long>(dns_base),
                                             fds.begin() + static_cast<long>(dns_base + dns_count)));
+    deliver_held_signals();
     TRY(report_exits());
     TRY(flush_port());
   }
@@ -209,6 +226,8 @@ Status Supervisor::run() {
 }
 
 int Supervisor::poll_timeout() const {
+  for (const auto& [id, p] : processes_)
+    if (!p.held_signals.empty() && !p.wait_status) return kSignalHoldPollMs;
   for (const auto& [id, p] : processes_)
     if (p.wait_status)
       for (const auto& out : p.outputs)
@@ -476,6 +495,7 @@ Status Supervisor::on_create(msg::Create& request) {
   config.root_propagation = request.root_propagation;
   config.hostname = request.hostname;
   config.console_size = console_size_of(config.process);
+  config.clear_onlcr = request.stdio.no_onlcr;
   config.domainname = request.domainname;
   config.sysctl = std::move(request.sysctl);
   // An exec without oomScoreAdj of its own takes the container's.
@@ -516,6 +536,7 @@ Status Supervisor::on_create(msg::Create& request) {
   Process& p = track(id, prepared->pid, std::move(prepared->stdio), request.stdio);
   p.is_init = true;
   p.release = std::move(prepared->release);
+  p.exec_watch = std::move(prepared->exec_watch);
   // Only now, with init cloned: the agent forks and clones with raw
   // syscalls that run no atfork handlers, so no other thread may run then
   // (every later fork waits for the parker: settle_nics).
@@ -554,6 +575,11 @@ Status Supervisor::on_start(const msg::Start& request) {
     init.released = true;
     log::warn("release the container process: " + s.error().describe());
   }
+  // `started` (and with it `runvm start`) only once the program runs, as
+  // runc's start returns once its init has gone on to exec: a signal sent
+  // right after start must find the program, not the agent's child.
+  if (!wait_for_exec(init.exec_watch, kExecWaitMs)) log::warn("the container process has not exec'd yet");
+  init.exec_at = Clock::now();
   init.released = true;
   // Input that arrived before start can go to the process now.
   return send(msg::Started{id, init.pid}.to_json());
@@ -578,7 +604,7 @@ Status Supervisor::on_exec(const msg::Exec& request) {
   oci::Process process = request.process.process;
   if (!process.oom_score_adj) process.oom_score_adj = container_oom_score_adj_;
   auto spawned = spawn_exec(init_pid(), process, console_size_of(process), failure,
-                            confinement_.filter(), request.cgroup);
+                            confinement_.filter(), request.cgroup, request.stdio.no_onlcr);
   if (!spawned) {
     if (failure.message.empty()) failure.message = spawned.error().describe();
     return start_failed(id, failure.message, failure.exit_code, outputs, stdin_stream);
@@ -637,9 +663,60 @@ Status Supervisor::on_signal(const msg::Signal& request) {
   auto it = processes_.find(request.id);
   // Not started or already exited: no effect, as the contract says.
   if (it == processes_.end() || !it->second.released || it->second.wait_status) return ok();
-  if (::kill(it->second.pid, request.signal) < 0)
-    log::warn("kill " + std::to_string(it->second.pid) + " " + std::to_string(request.signal) + " failed");
+  Process& p = it->second;
+  int sig = request.signal;
+  // init is PID 1 of its namespace: the kernel drops a signal it has left
+  // at the default disposition (SIGKILL and SIGSTOP from outside excepted).
+  // Right after start it may not have reached its handler setup yet, which
+  // takes far longer in a VM under TCG than on a host: hold the signal
+  // until it catches, ignores or blocks it, within the window.
+  if (p.is_init && sig != SIGKILL && sig != SIGSTOP && p.exec_at &&
+      Clock::now() - *p.exec_at < kSignalHoldWindow) {
+    auto status = io::read_file("/proc/" + std::to_string(p.pid) + "/status");
+    if (status && signal_stance(*status, sig) != SignalStance::kHandled) {
+      if (std::find(p.held_signals.begin(), p.held_signals.end(), sig) == p.held_signals.end())
+        p.held_signals.push_back(sig);
+      log::info("holding signal " + std::to_string(sig) + " until the container process handles it");
+      return ok();
+    }
+  }
+  if (::kill(p.pid, sig) < 0)
+    log::warn("kill " + std::to_string(p.pid) + " " + std::to_string(sig) + " failed");
   return ok();
+}
+
+// Held signals go as soon as init catches, ignores or blocks them, or when
+// the window after its exec ends (then the kernel drops what it still has
+// at the default, as it would have at once).
+void Supervisor::deliver_held_signals() {
+  for (auto& [id, p] : processes_) {
+    if (p.held_signals.empty()) continue;
+    if (p.wait_status) {
+      p.held_signals.clear();
+      continue;
+    }
+    bool window_over = !p.exec_at || Clock::now() - *p.exec_at >= kSignalHoldWindow;
+    auto status = io::read_file("/proc/" + std::to_string(p.pid) + "/status");
+    std::vector<int> still;
+    auto now = Clock::now();
+    for (int sig : p.held_signals) {
+      SignalStance stance = status ? signal_stance(*status, sig) : SignalStance::kHandled;
+      bool ready = stance == SignalStance::kHandled;
+      if (stance == SignalStance::kBlocked) {
+        auto since = p.blocked_since.try_emplace(sig, now).first->second;
+        ready = now - since >= kBlockedLongEnough;
+      } else {
+        p.blocked_since.erase(sig);
+      }
+      if (!window_over && !ready) {
+        still.push_back(sig);
+        continue;
+      }
+      p.blocked_since.erase(sig);
+      if (::kill(p.pid, sig) < 0) log::warn("kill " + std::to_string(p.pid) + " " + std::to_string(sig) + " failed");
+    }
+    p.held_signals = std::move(still);
+  }
 }
 
 Status Supervisor::on_resize(const msg::Resize& request) {

@@ -40,6 +40,14 @@ RUNVM_COMMANDS(RUNVM_DECLARE)
 // Prints "runvm <command> failed: <error>" the way runc does, and returns 1.
 int report_failure(const std::string& command, const std::string& message);
 
+// A usage error as runc's: "Incorrect Usage: MESSAGE" and the command's
+// help on stdout, MESSAGE on stderr; returns 1.
+int usage_failure(const CLI::App* command, const std::string& message);
+
+// Go's flag package's words for an unknown flag ARG ("--bogus=1"):
+// "flag provided but not defined: -bogus".
+std::string undefined_flag(const std::string& arg);
+
 // Logging for a process that outlives the command (a container's monitor,
 // an exec's stand-in): --log only, never the stderr it shares with the
 // container.

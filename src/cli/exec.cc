@@ -41,6 +41,15 @@ void add_exec_command(CLI::App& app, const GlobalOptions& g, CommandRunner& sele
   cmd->footer("Usage: runvm exec [OPTIONS] CONTAINER-ID [COMMAND [ARG...]]");
   cmd->callback([&g, &selected, o, preserve_fds, cmd, label] {
     std::vector<std::string> rest = cmd->remaining();
+    // As Go's flag package: flags end at the first argument that is not
+    // one (or at "--"); an unknown flag before the ID is an error, never
+    // taken for the ID. After the ID everything is the command's.
+    if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
+    else if (!rest.empty() && rest.front().size() > 1 && rest.front()[0] == '-') {
+      std::string message = undefined_flag(rest.front());
+      selected = [cmd, message] { return usage_failure(cmd, message); };
+      return;
+    }
     if (!rest.empty()) {
       o->id = rest.front();
       o->args.assign(rest.begin() + 1, rest.end());

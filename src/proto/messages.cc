@@ -221,6 +221,7 @@ Result<Stdio> Stdio::parse(const json& j, bool terminal) {
   if (terminal) {
     s.tty = TRY(f.text("tty", 255));
     if (s.tty.empty()) return fail("stdio.tty: must not be empty");
+    s.no_onlcr = TRY(f.flag("no_onlcr"));
     return s;
   }
   if (f.find("tty")) return fail("stdio.tty: given for a process without a terminal");
@@ -236,7 +237,11 @@ Result<Stdio> Stdio::parse(const json& j, bool terminal) {
 }
 
 json Stdio::to_json() const {
-  if (terminal()) return {{"tty", tty}};
+  if (terminal()) {
+    json j = {{"tty", tty}};
+    if (no_onlcr) j["no_onlcr"] = true;
+    return j;
+  }
   return {{"stdin", stdin_stream}, {"stdout", stdout_stream}, {"stderr", stderr_stream}};
 }
 

@@ -66,6 +66,10 @@ std::string clip_text(std::string text, size_t max = kClippedTextSize);
 struct Stdio {
   std::string tty;  // set for a terminal
   std::string stdin_stream, stdout_stream, stderr_stream;
+  // With a terminal: clear ONLCR on the guest's pty, as runc does for the
+  // terminal it relays itself (run/exec in the foreground without
+  // --console-socket); the host terminal's own output processing stays.
+  bool no_onlcr = false;
   bool terminal() const { return !tty.empty(); }
   // The streams the agent writes on (and EOFs).
   std::vector<std::string> outputs() const;

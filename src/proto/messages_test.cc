@@ -258,6 +258,17 @@ TEST(Messages, StdioShapeMustMatchTerminal) {
   EXPECT_EQ(Stdio::parse(json(), false).error().message(), "stdio: expected an object");
 }
 
+TEST(Messages, ATerminalsOnlcrChoiceCrossesTheWire) {
+  Stdio relayed{"init/tty", "", "", "", true};
+  auto back = Stdio::parse(relayed.to_json(), true);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_TRUE(back->no_onlcr);
+  auto plain = Stdio::parse(parse(R"({"tty":"init/tty"})"), true);
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->no_onlcr) << "a console socket's terminal keeps ONLCR";
+  EXPECT_FALSE(Stdio::parse(parse(R"({"tty":"init/tty","no_onlcr":1})"), true));
+}
+
 TEST(Messages, HostRequestsAreCheckedToo) {
   EXPECT_EQ(error_of(parse(R"({"type":"signal","id":"init","signal":0})"), false),
             "signal.signal: expected an integer from 1 to 64");

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstring>
 #include <utility>
 
@@ -39,11 +40,25 @@ Status send_console(const std::string& path, int master) {
   return ok();
 }
 
-Result<RawMode> RawMode::enable(int fd) {
+Result<int> host_console(UniqueFd& opened) {
+  for (int fd : {2, 1, 0})
+    if (::isatty(fd)) return fd;
+  int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    std::string text = std::strerror(errno);
+    if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+    return fail("open /dev/tty: " + text);
+  }
+  opened.reset(fd);
+  return fd;
+}
+
+Result<RawMode> RawMode::enable(int fd, bool keep_output) {
   RawMode mode;
   if (::tcgetattr(fd, &mode.saved_) < 0) return fail_errno("tcgetattr");
   termios raw = mode.saved_;
   ::cfmakeraw(&raw);
+  if (keep_output) raw.c_oflag |= mode.saved_.c_oflag & OPOST;
   if (::tcsetattr(fd, TCSANOW, &raw) < 0) return fail_errno("set the terminal to raw mode");
   mode.fd_ = fd;
   return mode;

@@ -26,10 +26,18 @@ Result<Pty> open_pty();
 // one message whose data is the pty's name, carrying exactly one fd.
 Status send_console(const std::string& path, int master);
 
+// runc's host console for a terminal it relays itself (run or exec in the
+// foreground without --console-socket): the first of stderr, stdout and
+// stdin that is a terminal, else the controlling terminal, opened into
+// `opened`; with none, Go's error "open /dev/tty: no such device or address".
+Result<int> host_console(UniqueFd& opened);
+
 // Puts a terminal in raw mode; the destructor puts the old mode back.
 class RawMode {
  public:
-  static Result<RawMode> enable(int fd);
+  // keep_output: output processing (OPOST, so ONLCR) stays on, as
+  // containerd/console's SetRaw leaves it for runc's own terminal relay.
+  static Result<RawMode> enable(int fd, bool keep_output = false);
   RawMode(RawMode&& o) noexcept;
   RawMode& operator=(RawMode&&) = delete;
   ~RawMode();

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
+#include <cstring>
 #include <map>
 #include <set>
 #include <cstdlib>
@@ -209,6 +211,7 @@ Result<MonitorConfig> prepare(const CreateOptions& o) {
 // console socket, or (foreground run) the caller's own terminal.
 struct HostTerminal {
   Pty pty;
+  UniqueFd console;  // /dev/tty, when none of our stdio is a terminal
   std::optional<RawMode> raw;
 };
 
@@ -224,9 +227,16 @@ Result<HostTerminal> host_terminal(const CreateOptions& o, HostStdio& io, bool& 
     io.tty = t.pty.slave.get();
     return t;
   }
-  if (!::isatty(0)) return fail("process.terminal is true but stdin is not a terminal (use --console-socket)");
-  t.raw.emplace(TRY(RawMode::enable(0)));
-  io.tty = 0;
+  // As runc's run: a pty in the container relayed to our stdin and stdout,
+  // the host console (whichever of our stdio is a terminal, or the
+  // controlling one) raw but still turning LF into CRLF, the container's
+  // pty without ONLCR; no terminal at all fails as runc's does.
+  int console = TRY(host_console(t.console));
+  t.raw.emplace(TRY(RawMode::enable(console, true)));
+  io.tty = console;
+  io.in = 0;
+  io.out = 1;
+  io.no_onlcr = true;
   follows_winch = true;
   return t;
 }

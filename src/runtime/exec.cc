@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "host/child_process.h"
 #include "host/message_socket.h"
+#include "oci/capabilities.h"
 #include "oci/spec.h"
 #include "runtime/console.h"
 #include "runtime/lifecycle.h"
@@ -88,13 +89,26 @@ Result<oci::Process> exec_spec(const ExecOptions& o, const ContainerState& s) {
   }
   if (o.no_new_privs) p.no_new_privileges = true;
   // --cap adds to the bounding, effective and permitted sets, as runc's does.
-  // A process without a capabilities section already keeps them all.
+  // A process without a capabilities section already keeps them all. A
+  // name that is no capability is ignored with runc's warning (runvm also
+  // takes "net_admin" for CAP_NET_ADMIN).
+  std::vector<std::string> unknown;
   for (std::string cap : o.caps) {
+    std::string given = cap;
     for (char& ch : cap) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     if (!cap.starts_with("CAP_")) cap = "CAP_" + cap;
-    if (!p.capabilities) break;
+    if (!oci::is_capability_name(cap)) {
+      unknown.push_back(given);
+      continue;
+    }
+    if (!p.capabilities) continue;
     for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted})
       if (std::find(set->begin(), set->end(), cap) == set->end()) set->push_back(cap);
+  }
+  if (!unknown.empty()) {
+    std::string list;
+    for (const auto& name : unknown) list += (list.empty() ? "" : " ") + name;
+    log::warn("ignoring unknown or unavailable capabilities: [" + list + "]");
   }
   return p;
 }
@@ -140,6 +154,7 @@ struct ExecIo {
   std::vector<int> fds;  // what the monitor gets
   int tty = -1;
   std::optional<Pty> pty;
+  UniqueFd console;  // /dev/tty, when none of our stdio is a terminal
   std::optional<RawMode> raw;
 };
 
@@ -156,9 +171,13 @@ Result<ExecIo> exec_io(const ExecOptions& o) {
     io.pty->master.reset();
     io.tty = io.pty->slave.get();
   } else {
-    if (!::isatty(0)) return fail("--tty needs a terminal on stdin, or --console-socket");
-    io.raw.emplace(TRY(RawMode::enable(0)));
-    io.tty = 0;
+    // As runc's exec: the guest's pty relayed to our stdin and stdout, the
+    // host console (its size) raw but keeping output processing; the
+    // monitor takes three descriptors as this kind of terminal.
+    io.tty = TRY(host_console(io.console));
+    io.raw.emplace(TRY(RawMode::enable(io.tty, true)));
+    io.fds = {0, 1, io.tty};
+    return io;
   }
   io.fds = {io.tty};
   return io;

@@ -539,8 +539,19 @@ Status Monitor::request_exec(Client& client, const control::Exec& request, std::
   const oci::Process& process = request.process.process;
   HostStdio io;
   if (process.terminal) {
-    if (fds.size() != 1) return fail("exec with a terminal takes one descriptor");
-    io.tty = fds[0].get();
+    // One: a terminal relayed as it is (a console socket's pty). Three:
+    // stdin, stdout and the host console of a foreground exec -t, relayed
+    // as runc relays its own terminal (the guest pty without ONLCR).
+    if (fds.size() == 3) {
+      io.in = fds[0].get();
+      io.out = fds[1].get();
+      io.tty = fds[2].get();
+      io.no_onlcr = true;
+    } else if (fds.size() == 1) {
+      io.tty = fds[0].get();
+    } else {
+      return fail("exec with a terminal takes one descriptor, or three (stdin, stdout, terminal)");
+    }
   } else {
     if (fds.size() != 3) return fail("exec takes three descriptors (stdin, stdout, stderr)");
     io.in = fds[0].get();

@@ -18,12 +18,12 @@ constexpr size_t kOutputChunk = 4096;
 
 StdioRelay::StdioRelay(std::string id, HostStdio io) : id_(std::move(id)), io_(std::move(io)) {
   if (terminal()) {
-    outputs_.push_back({id_ + "/tty", io_.tty, "", false, false});
+    outputs_.push_back({id_ + "/tty", io_.out >= 0 ? io_.out : io_.tty, "", false, false});
   } else {
     outputs_.push_back({id_ + "/stdout", io_.out, "", false, io_.out < 0});
     outputs_.push_back({id_ + "/stderr", io_.err, "", false, io_.err < 0});
   }
-  int in = terminal() ? io_.tty : io_.in;
+  int in = input_fd();
   if (in < 0 || ::fcntl(in, F_GETFD) < 0) input_open_ = false;
 }
 
@@ -42,14 +42,14 @@ Status StdioRelay::open(proto::Session& session) {
 }
 
 msg::Stdio StdioRelay::streams() const {
-  if (terminal()) return {id_ + "/tty", "", "", ""};
+  if (terminal()) return {id_ + "/tty", "", "", "", io_.no_onlcr};
   return {"", id_ + "/stdin", id_ + "/stdout", id_ + "/stderr"};
 }
 
 void StdioRelay::add_to_poll(std::vector<pollfd>& fds, proto::Session& session) {
   poll_base_ = fds.size();
   bool want_input = input_open_ && started_ && session.send_credit(input_stream()) > 0;
-  fds.push_back({want_input ? (terminal() ? io_.tty : io_.in) : -1, POLLIN, 0});
+  fds.push_back({want_input ? input_fd() : -1, POLLIN, 0});
   for (auto& out : outputs_)
     fds.push_back({out.pending.empty() ? -1 : out.fd, POLLOUT, 0});
 }
@@ -65,7 +65,7 @@ Status StdioRelay::read_input(proto::Session& session) {
   char buf[32 * 1024];
   std::string stream = input_stream();
   size_t want = std::min(session.send_credit(stream), sizeof buf);
-  ssize_t n = ::read(terminal() ? io_.tty : io_.in, buf, want);
+  ssize_t n = ::read(input_fd(), buf, want);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return ok();
   // A terminal whose other side closed reads EIO: that is its end of input.
   if (n <= 0) {

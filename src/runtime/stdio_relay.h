@@ -26,7 +26,10 @@ struct HostStdio {
   int in = -1;   // -1: no input (EOF at once)
   int out = -1;  // -1: output discarded
   int err = -1;
-  int tty = -1;  // >= 0: terminal mode, in/out/err unused
+  int tty = -1;  // >= 0: terminal mode (its size is the terminal's); err unused
+  // In terminal mode, in and out (if >= 0) carry the bytes instead of tty,
+  // as runc relays its stdin and stdout to the terminal it made.
+  bool no_onlcr = false;  // msg::Stdio::no_onlcr
   std::vector<UniqueFd> owned;  // descriptors the relay closes when it goes
 };
 
@@ -71,6 +74,7 @@ class StdioRelay {
   };
 
   std::string input_stream() const;
+  int input_fd() const { return terminal() && io_.in < 0 ? io_.tty : io_.in; }
   Status read_input(proto::Session& session);
   void write_output(Output& out, proto::Session& session);
 

@@ -135,6 +135,7 @@ RunResult run_runvm(const std::vector<std::string>& args, const RunOptions& opti
     ::dup2(out[1], 1);
     ::dup2(err[1], 2);
     if (::chdir(cwd.c_str()) != 0) ::_exit(200);
+    if (options.new_session) ::setsid();
     for (const auto& kv : options.extra_env) ::putenv(const_cast<char*>(kv.c_str()));
     std::vector<char*> argv;
     std::string bin = runvm_binary();

@@ -57,6 +57,8 @@ struct RunOptions {
   std::function<void(pid_t, const std::string&)> on_stdout;
   // Called with runvm's pid as soon as it is started.
   std::function<void(pid_t)> on_start;
+  // runvm runs in a session of its own: no controlling terminal.
+  bool new_session = false;
 };
 
 // The runvm binary under test (RUNVM_BINARY at build time).

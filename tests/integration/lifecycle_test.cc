@@ -282,8 +282,8 @@ TEST_F(LifecycleTest, RuncFlagsAndOutputFormats) {
   Cmd table = runvm("list");
   EXPECT_EQ(table.out.rfind("ID          PID         STATUS      BUNDLE", 0), 0u) << table.out;
   ASSERT_EQ(runvm("start c1").code, 0);
-  // start returns once init is released; its execve may still be under way
-  // (ps then shows the prepared process as "[sh]").
+  // start returns once init has exec'd; the guest's /proc may still show
+  // the new command line a moment later.
   Cmd ps;
   for (int i = 0; i < 50; ++i) {
     ps = runvm("ps c1");
