@@ -39,6 +39,12 @@ Result<std::string> bundle_rootfs(const std::string& bundle, const oci::Spec& sp
   struct stat st;
   if (::stat(path.c_str(), &st) < 0) return fail("root.path: rootfs " + path + " does not exist");
   if (!S_ISDIR(st.st_mode)) return fail("root.path: rootfs " + path + " is not a directory");
+  // The rootfs is shared with the VM (and written to): the host's own root
+  // would give the container the whole host.
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved) && std::string(resolved) == "/")
+    return fail("root.path: rootfs " + path + " is the host's root directory; runvm shares the rootfs with the "
+                "container's VM, so it must be a directory of the container's own");
   return path;
 }
 
@@ -180,6 +186,7 @@ Result<MonitorConfig> prepare(const CreateOptions& o) {
     TRY(make_mount_points(c.vm.rootfs, mount_points_in_rootfs(planned, c.spec.process.cwd)));
   vm::AccelDecision accel = TRY(vm::decide_accel(o.accel, vm::probe_host()));
   log::info("accelerator: " + std::string(vm::accel_name(accel.accel)) + " (" + accel.reason + ")");
+  TRY(check_vm_memory(c.spec.resources, o.size, host_memory_mib()));
   VmSize size = size_vm(c.spec.resources, o.size, std::thread::hardware_concurrency());
   TRY(check_cpuset(c.spec.resources.cpuset_cpus, size.vcpus, "linux.resources.cpu.cpus"));
   warn_ignored_resources(c.spec.resources);
