@@ -184,5 +184,17 @@ TEST_F(FaultsTest, ConcurrentForcedDeletesAllSucceed) {
   expect_nothing_left();
 }
 
+// Arguments as large as runc takes them (8 x 128 KiB, over the 1 MiB frame
+// limit that bounds the guest's messages) reach the process.
+TEST_F(FaultsTest, ArgumentsAsLargeAsRuncTakesReachTheProcess) {
+  std::vector<std::string> args = {"sh", "-c", "echo $# ${#1}", "sh"};
+  for (int i = 0; i < 8; ++i) args.push_back(std::string(128 * 1024 - 1, static_cast<char>('a' + i)));
+  bundle_.set_args(args);
+  bundle_.write_config();
+  RunResult r = run_runvm({"--root", root_.path(), "run", "--bundle", bundle_.path(), id_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "8 131071\n") << r.err;
+}
+
 }  // namespace
 }  // namespace runvm::testing
