@@ -224,6 +224,7 @@ Status Monitor::step(int timeout_ms) {
   };
   if (network_resync_at_) housekeeping_ms = std::min(housekeeping_ms, until(*network_resync_at_));
   if (kill_deadline_) housekeeping_ms = std::min(housekeeping_ms, until(*kill_deadline_));
+  if (start_deadline_ && start_client_ >= 0) housekeeping_ms = std::min(housekeeping_ms, until(*start_deadline_));
   for (const auto& [request, pending] : pending_queries_)
     housekeeping_ms = std::min(housekeeping_ms, until(pending.deadline));
   if (timeout_ms < 0 || housekeeping_ms < timeout_ms) timeout_ms = housekeeping_ms;
@@ -544,6 +545,7 @@ Status Monitor::request_start(int client_fd) {
     return fail("cannot start a container in the " + status + " state");
   }
   start_client_ = client_fd;
+  start_deadline_ = std::chrono::steady_clock::now() + config_.boot_timeout;
   return link_->send(msg::Start{"init", config_.spec.hooks.start_container,
                                 json_bytes::to_text(state_for_hooks(config_.state, "created"))}
                          .to_json());
@@ -667,6 +669,14 @@ Status Monitor::check_deadlines() {
     reply(it->second.client_fd,
           control::Reply::failure(late + (it->second.probe ? " after a signal; the process may still be running" : "")));
     it = pending_queries_.erase(it);
+  }
+  if (start_deadline_ && start_client_ >= 0 && now >= *start_deadline_) {
+    log::error("the container's VM did not start the process within " + seconds_text(config_.boot_timeout));
+    reply(start_client_, control::Reply::failure("the container's VM did not start the process within " +
+                                                 seconds_text(config_.boot_timeout) +
+                                                 " (raise it with --boot-timeout or RUNVM_BOOT_TIMEOUT)"));
+    start_client_ = -1;
+    start_deadline_.reset();
   }
   if (kill_deadline_ && now >= *kill_deadline_ && !processes_["init"]->exit_code)
     return fail("the container's VM did not report its process's exit within " +

@@ -139,6 +139,9 @@ class Monitor {
   std::optional<std::chrono::steady_clock::time_point> kill_deadline_;
   bool reported_unanswered_ = false;  // logged once that the guest is silent
   int start_client_ = -1;               // waiting for "started"
+  // `start` waits for the guest's startContainer hooks: bounded by the boot
+  // timeout, as create's wait for the guest is.
+  std::optional<std::chrono::steady_clock::time_point> start_deadline_;
   int next_exec_ = 1;
   uint64_t next_request_ = 1;
   // What the guest makes the monitor log (messages about unknown processes,

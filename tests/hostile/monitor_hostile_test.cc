@@ -537,5 +537,31 @@ TEST_F(MonitorHostileTest, AnExecsSignalToASilentGuestEndsItsStandIn) {
   EXPECT_NE(parsed->error->find("did not answer within 1 s"), std::string::npos) << *parsed->error;
 }
 
+// A guest that never starts the process: `start` hears so at the boot
+// timeout instead of waiting for ever.
+TEST_F(MonitorHostileTest, AStartTheGuestNeverAnswersFailsAtTheBootTimeout) {
+  FakeAgent agent = start_monitor(2s);
+  created(agent);
+  std::optional<Result<control::Reply>> answer;
+  std::atomic<bool> answered = false;
+  std::thread command([&] {
+    answer.emplace(runtime::ask_monitor(dir_ + "/state", control::Start{}));
+    answered = true;
+  });
+  EXPECT_TRUE(agent.read_until([&] { return agent.has("start"); }, 5s));
+  // Bounded: a monitor that never answers is killed, which fails the test.
+  std::thread guard([&, pid = monitor_] {
+    for (int i = 0; i < 100 && !answered; ++i) std::this_thread::sleep_for(100ms);
+    if (!answered) ::kill(pid, SIGKILL);
+  });
+  command.join();
+  guard.join();
+  ASSERT_TRUE(answer);
+  ASSERT_FALSE(*answer) << "start succeeded";
+  EXPECT_NE(answer->error().message().find("did not start the process within 2 s"), std::string::npos)
+      << answer->error().message();
+  EXPECT_EQ(recorded_status(), "created");
+}
+
 }  // namespace
 }  // namespace runvm
