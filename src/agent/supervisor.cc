@@ -97,7 +97,7 @@ std::string control() { return std::string(proto::kControlStream); }
 class Supervisor {
  public:
   Supervisor(UniqueFd port, UniqueFd sigchld)
-      : port_(std::move(port)), sigchld_(std::move(sigchld)), session_("runvm-agent") {}
+      : port_(std::move(port)), sigchld_(std::move(sigchld)), session_("runvm-agent", proto::kMaxHostMessageSize, proto::kMaxPayloadSize) {}
 
   Status run();
 

@@ -103,7 +103,9 @@ Status remove_children(int dirfd, const std::string& path) {
   while (struct dirent* entry = ::readdir(dir)) {
     std::string name = entry->d_name;
     if (name == "." || name == "..") continue;
-    if (::unlinkat(dirfd, name.c_str(), 0) == 0) continue;
+    // ENOENT: removed meanwhile (a concurrent delete, the monitor's own
+    // cleanup), which is what was wanted.
+    if (::unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT) continue;
     if (errno != EISDIR && errno != EPERM) {
       status = fail_errno("unlink " + path + "/" + name);
       break;
@@ -111,13 +113,14 @@ Status remove_children(int dirfd, const std::string& path) {
     int child = ::openat(dirfd, name.c_str(),
                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (child < 0) {
+      if (errno == ENOENT) continue;
       status = fail_errno("open " + path + "/" + name);
       break;
     }
     status = remove_children(child, path + "/" + name);
     ::close(child);
     if (!status) break;
-    if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) < 0) {
+    if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) < 0 && errno != ENOENT) {
       status = fail_errno("rmdir " + path + "/" + name);
       break;
     }
@@ -133,7 +136,7 @@ Status remove_tree(const std::string& path) {
   if (fd < 0) {
     if (errno == ENOENT) return ok();
     if (errno == ENOTDIR || errno == ELOOP) {
-      if (::unlink(path.c_str()) < 0) return fail_errno("unlink " + path);
+      if (::unlink(path.c_str()) < 0 && errno != ENOENT) return fail_errno("unlink " + path);
       return ok();
     }
     return fail_errno("open " + path);

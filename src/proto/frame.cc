@@ -66,9 +66,9 @@ Result<std::optional<Frame>> FrameDecoder::next() {
   if (!known_type(type)) return fail("unknown frame type " + std::to_string(type));
   size_t id_size = static_cast<uint8_t>(pending[3]);
   uint32_t payload_size = decode_u32(pending.substr(4, 4));
-  if (payload_size > kMaxPayloadSize)
+  if (payload_size > max_payload_)
     return fail("frame payload of " + std::to_string(payload_size) +
-                " bytes exceeds the limit of " + std::to_string(kMaxPayloadSize));
+                " bytes exceeds the limit of " + std::to_string(max_payload_));
   size_t total = kHeaderSize + id_size + payload_size;
   if (pending.size() < total) return std::optional<Frame>();
 

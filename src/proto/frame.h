@@ -16,7 +16,13 @@ constexpr uint16_t kMagic = 0x5652;  // "RV" on the wire (little-endian)
 constexpr uint32_t kProtocolVersion = 6;
 constexpr size_t kHeaderSize = 8;
 constexpr size_t kMaxStreamIdSize = 255;
-constexpr size_t kMaxPayloadSize = 1 << 20;  // a frame never exceeds 1 MiB
+constexpr size_t kMaxPayloadSize = 1 << 20;  // a frame never exceeds 1 MiB ...
+// ... except a control message from the host to the guest (create, exec),
+// which carries the process's arguments and environment: Linux takes up to
+// a quarter of the stack limit of them (2 MiB with the usual 8 MiB, 128 KiB
+// a string), and JSON can make them several times longer (escapes, hex for
+// non-UTF-8 bytes). The guest's messages to the host stay within 1 MiB.
+constexpr size_t kMaxHostMessageSize = 16 << 20;
 constexpr size_t kMaxDataChunk = 32 * 1024;  // what senders put in one DATA
 
 enum class FrameType : uint8_t {
@@ -44,6 +50,7 @@ std::string encode_frame(const Frame& frame);
 // a frame cut short by the end of the connection.
 class FrameDecoder {
  public:
+  explicit FrameDecoder(size_t max_payload = kMaxPayloadSize) : max_payload_(max_payload) {}
   void feed(std::string_view bytes) { buffer_.append(bytes); }
   // The next whole frame, nullopt if more bytes are needed.
   Result<std::optional<Frame>> next();
@@ -52,6 +59,7 @@ class FrameDecoder {
   size_t buffered() const { return buffer_.size() - consumed_; }
 
  private:
+  size_t max_payload_;
   std::string buffer_;
   size_t consumed_ = 0;
 };

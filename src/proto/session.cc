@@ -4,7 +4,8 @@
 
 namespace runvm::proto {
 
-Session::Session(std::string name) : name_(std::move(name)) {}
+Session::Session(std::string name, size_t max_receive, size_t max_send)
+    : name_(std::move(name)), max_send_(max_send), decoder_(max_receive) {}
 
 void Session::queue(FrameType type, std::string_view stream, std::string payload) {
   outbox_ += encode_frame(Frame{type, std::string(stream), std::move(payload)});
@@ -183,7 +184,9 @@ Status Session::send_message(const std::string& stream, const nlohmann::json& bo
   if (it == streams_.end() || !it->second.sending)
     return fail("message on stream \"" + stream + "\", which is not open for sending");
   std::string payload = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (payload.size() > kMaxPayloadSize) return fail("control message too large");
+  if (payload.size() > max_send_)
+    return fail("control message of " + std::to_string(payload.size()) + " bytes is over the protocol's limit of " +
+                std::to_string(max_send_ >> 20) + " MiB");
   queue(FrameType::message, stream, std::move(payload));
   return ok();
 }

@@ -44,7 +44,9 @@ using Event = std::variant<event::Hello, event::Opened, event::Data,
 class Session {
  public:
   // `name` identifies this end in the HELLO ("runvm" or "runvm-agent").
-  explicit Session(std::string name);
+  // The largest frame payload accepted from the peer, and the largest
+  // control message sent (kMaxHostMessageSize host to guest, frame.h).
+  explicit Session(std::string name, size_t max_receive = kMaxPayloadSize, size_t max_send = kMaxPayloadSize);
 
   // Queues our HELLO. Call once, first.
   void send_hello();
@@ -94,6 +96,7 @@ class Session {
   void queue(FrameType type, std::string_view stream, std::string payload);
 
   std::string name_;
+  size_t max_send_;
   FrameDecoder decoder_;
   std::map<std::string, Stream, std::less<>> streams_;
   std::string outbox_;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include <algorithm>
 #include <deque>
 #include <string>
@@ -413,6 +415,37 @@ TEST(Session, OversizedMessageFails) {
   Session s = greeted();
   EXPECT_FALSE(s.send_message("control", {{"big", std::string(kMaxPayloadSize, 'x')}}));
   EXPECT_TRUE(s.outbox().empty());
+}
+
+// The host's control messages may carry a process's whole arguments and
+// environment (runc takes 8 x 128 KiB): up to kMaxHostMessageSize from the
+// host; the guest's messages stay within kMaxPayloadSize.
+TEST(Session, HostMessagesMayBeLargerThanGuestOnes) {
+  Session host("runvm", kMaxPayloadSize, kMaxHostMessageSize);
+  Session guest("runvm-agent", kMaxHostMessageSize, kMaxPayloadSize);
+  host.send_hello();
+  guest.send_hello();
+  ASSERT_TRUE(host.receive(std::exchange(guest.outbox(), "")));
+  ASSERT_TRUE(guest.receive(std::exchange(host.outbox(), "")));
+  std::string big(2 << 20, 'x');
+  ASSERT_TRUE(host.send_message("control", {{"args", big}}));
+  auto events = guest.receive(std::exchange(host.outbox(), ""));
+  ASSERT_TRUE(events) << events.error().message();
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<event::Message>((*events)[0]));
+  auto refused = guest.send_message("control", {{"args", big}});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("over the protocol's limit of 1 MiB"), std::string::npos)
+      << refused.error().message();
+  // A host end that hears a guest frame over 1 MiB refuses it from its header.
+  Session host2("runvm", kMaxPayloadSize, kMaxHostMessageSize);
+  Session loud_guest("runvm-agent", kMaxHostMessageSize, kMaxHostMessageSize);
+  host2.send_hello();
+  loud_guest.send_hello();
+  ASSERT_TRUE(host2.receive(std::exchange(loud_guest.outbox(), "")));
+  ASSERT_TRUE(loud_guest.receive(std::exchange(host2.outbox(), "")));
+  ASSERT_TRUE(loud_guest.send_message("control", {{"args", big}}));
+  EXPECT_FALSE(host2.receive(std::exchange(loud_guest.outbox(), "")));
 }
 
 TEST(Session, MalformedWindow) {

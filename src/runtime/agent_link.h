@@ -14,7 +14,7 @@ namespace runvm::runtime {
 
 class AgentLink {
  public:
-  explicit AgentLink(int agent_fd) : fd_(agent_fd), session_("runvm") {}
+  explicit AgentLink(int agent_fd) : fd_(agent_fd), session_("runvm", proto::kMaxPayloadSize, proto::kMaxHostMessageSize) {}
 
   // Sends HELLO and waits for the agent's, up to the boot timeout. Gives up
   // early when a signal arrives on `signal_fd` or a `watch` fd (a VM

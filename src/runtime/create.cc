@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,6 +41,12 @@ Result<std::string> bundle_rootfs(const std::string& bundle, const oci::Spec& sp
   struct stat st;
   if (::stat(path.c_str(), &st) < 0) return fail("root.path: rootfs " + path + " does not exist");
   if (!S_ISDIR(st.st_mode)) return fail("root.path: rootfs " + path + " is not a directory");
+  // The rootfs is shared with the VM (and written to): the host's own root
+  // would give the container the whole host.
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved) && std::string(resolved) == "/")
+    return fail("root.path: rootfs " + path + " is the host's root directory; runvm shares the rootfs with the "
+                "container's VM, so it must be a directory of the container's own");
   return path;
 }
 
@@ -181,6 +188,7 @@ Result<MonitorConfig> prepare(const CreateOptions& o) {
     TRY(make_mount_points(c.vm.rootfs, mount_points_in_rootfs(planned, c.spec.process.cwd)));
   vm::AccelDecision accel = TRY(vm::decide_accel(o.accel, vm::probe_host()));
   log::info("accelerator: " + std::string(vm::accel_name(accel.accel)) + " (" + accel.reason + ")");
+  TRY(check_vm_memory(c.spec.resources, o.size, host_memory_mib()));
   VmSize size = size_vm(c.spec.resources, o.size, std::thread::hardware_concurrency());
   TRY(check_cpuset(c.spec.resources.cpuset_cpus, size.vcpus, "linux.resources.cpu.cpus"));
   warn_ignored_resources(c.spec.resources);
@@ -340,7 +348,14 @@ Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code
 
 // create / run --detach: the monitor is a child that reports on `report`
 // once the container is created (or started), then serves until the end.
-[[noreturn]] void monitor_child(const CreateOptions& o, MonitorConfig c, int report) {
+[[noreturn]] void monitor_child(const CreateOptions& o, MonitorConfig c, int report, pid_t creator) {
+  // Until it has reported, the monitor is `create`'s: if create is killed
+  // (an engine's timeout, SIGKILL during boot), nobody would learn of the
+  // container, so it must not outlive its creator. Its VM goes with it
+  // (QEMU and virtiofsd die with the monitor), and `delete` removes the
+  // state and the cgroup left behind.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != creator) ::_exit(1);
   ::setsid();
   if (o.daemonize_logging) o.daemonize_logging();
   // With a terminal, the container's stdio is the pty: the stdio we got
@@ -362,7 +377,11 @@ Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code
   };
   auto running = guarded();
   std::string message = running ? "ok" : running.error().describe();
-  (void)io::write_all(report, message);
+  // From the report on, the container is on record (create writes the pid
+  // file and exits) and the monitor lives on its own; a creator already
+  // gone heard nothing, so the monitor ends.
+  ::prctl(PR_SET_PDEATHSIG, 0);
+  if (::getppid() != creator || !io::write_all(report, message)) ::_exit(1);
   ::close(report);
   if (!running) ::_exit(1);
   if (Status s = running->monitor->enter_rootfs(); !s) {
@@ -378,12 +397,13 @@ Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code
 
 Result<int> create_detached(const CreateOptions& o, MonitorConfig c, host::StateDir& dir) {
   auto [report_r, report_w] = TRY(io::make_pipe());
+  pid_t creator = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return fail_errno("fork the container's monitor");
   if (pid == 0) {
     report_r.reset();
     dir.unlock();
-    monitor_child(o, std::move(c), report_w.release());
+    monitor_child(o, std::move(c), report_w.release(), creator);
   }
   report_w.reset();
   std::string report = io::read_to_end(report_r.get());

@@ -65,6 +65,23 @@ Result<control::Reply> ask_monitor(const std::string& state_dir, const control::
                                    const std::vector<int>& fds) {
   UniqueFd conn = TRY(host::connect_messages(state_dir + "/" + kControlSocket));
   TRY(host::send_message(conn.get(), control::to_json(request), fds));
+  // The monitor answers what the guest must answer within its own
+  // deadlines (MonitorConfig::answer_timeout); this bound is for a monitor
+  // that does not answer at all. `start` waits for the guest's hooks.
+  if (!std::holds_alternative<control::Start>(request)) {
+    auto deadline = std::chrono::steady_clock::now() + kMonitorAnswerTimeout;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        return fail("the container's monitor did not answer within " +
+                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kMonitorAnswerTimeout).count()) +
+                    " s");
+      pollfd p = {conn.get(), POLLIN, 0};
+      int n = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (n > 0) break;
+      if (n < 0 && errno != EINTR) return fail_errno("wait for the container's monitor");
+    }
+  }
   auto message = TRY(host::receive_message(conn.get()));
   if (!message) return fail("the container's monitor went away");
   control::Reply reply = TRY_CTX(control::Reply::parse(message->body), "the container's monitor's reply");

@@ -3,6 +3,7 @@
 // the container's monitor over its control socket.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,9 @@
 #include "runtime/control.h"
 
 namespace runvm::runtime {
+
+// How long a command waits for the monitor's reply (except `start`).
+inline constexpr std::chrono::milliseconds kMonitorAnswerTimeout{30000};
 
 // One request to a container's monitor; the reply, or its "error" as an
 // error.

@@ -9,6 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "common/json_bytes.h"
 #include "common/io.h"
 #include "common/log.h"
@@ -120,7 +123,8 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
   create.nics = m->config_.network.nic_slots();
   create.dns_relay = m->config_.network.dns.has_value();
   create.stdio = init->relay.streams();
-  TRY(m->link_->send(create.to_json()));
+  TRY_CTX(m->link_->send(create.to_json()),
+          "send the container's process to the VM (process.args, process.env and the rest of config.json)");
   // Bounded like the boot: a guest that never answers must not leave
   // `create` (and the engine above it) waiting forever.
   auto deadline = std::chrono::steady_clock::now() + m->config_.boot_timeout;
@@ -184,7 +188,8 @@ int Monitor::serve() {
     if (p->started) reply(p->client_fd, control::Reply{.exit = p->exit_code.value_or(kVmLostExitStatus)});
     else reply(p->client_fd, control::Reply::failure("the container stopped", 1));
   }
-  for (auto& [request, fd] : pending_queries_) reply(fd, control::Reply::failure("the container stopped"));
+  for (auto& [request, pending] : pending_queries_)
+    if (!pending.probe) reply(pending.client_fd, control::Reply::failure("the container stopped"));
   if (start_client_ >= 0) reply(start_client_, control::Reply::failure("the container stopped"));
   return status;
 }
@@ -213,9 +218,15 @@ Status Monitor::step(int timeout_ms) {
   if (network_watch) fds.push_back({network_watch->fd(), POLLIN, 0});
   auto now = std::chrono::steady_clock::now();
   int housekeeping_ms = fs_pressure_.ms_until_due(now);
-  if (network_resync_at_)
-    housekeeping_ms = std::min(housekeeping_ms, static_cast<int>(std::max<int64_t>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(*network_resync_at_ - now).count())));
+  auto until = [&](std::chrono::steady_clock::time_point t) {
+    return static_cast<int>(std::clamp<int64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count() + 1, 0, INT32_MAX));
+  };
+  if (network_resync_at_) housekeeping_ms = std::min(housekeeping_ms, until(*network_resync_at_));
+  if (kill_deadline_) housekeeping_ms = std::min(housekeeping_ms, until(*kill_deadline_));
+  if (start_deadline_ && start_client_ >= 0) housekeeping_ms = std::min(housekeeping_ms, until(*start_deadline_));
+  for (const auto& [request, pending] : pending_queries_)
+    housekeeping_ms = std::min(housekeeping_ms, until(pending.deadline));
   if (timeout_ms < 0 || housekeeping_ms < timeout_ms) timeout_ms = housekeeping_ms;
   if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
     if (errno == EINTR) return ok();
@@ -250,6 +261,7 @@ Status Monitor::step(int timeout_ms) {
   TRY(follow_network());
   TRY(link_->flush());
   if (!agent) return agent;
+  TRY(check_deadlines());
   for (size_t i = 0; i < watch.size(); ++i)
     if (fds[watch_base + i].revents) {
       lost_ = true;
@@ -361,11 +373,12 @@ Status Monitor::on_network_updated(const msg::NetworkUpdated& m) {
 }
 
 // The answer to a query a client is waiting for; an answer nobody asked
-// for (or asked for and gave up on) is dropped.
+// for (or asked for and gave up on) is dropped, and a probe's only says
+// that the guest still answers.
 Status Monitor::on_answer(uint64_t request, const control::Reply& answer) {
   auto it = pending_queries_.find(request);
   if (it == pending_queries_.end()) return ok();
-  reply(it->second, answer);
+  if (!it->second.probe) reply(it->second.client_fd, answer);
   pending_queries_.erase(it);
   return ok();
 }
@@ -452,7 +465,8 @@ void Monitor::on_client(Client& client) {
         (void)link_->send(msg::Signal{client.exec_id, SIGKILL, false}.to_json());
     }
     if (start_client_ == client.fd.get()) start_client_ = -1;
-    std::erase_if(pending_queries_, [&](const auto& q) { return q.second == client.fd.get(); });
+    for (auto& [request, pending] : pending_queries_)
+      if (pending.client_fd == client.fd.get()) pending.client_fd = -1;  // answered to nobody
     return;
   }
   // The request is parsed here, once, into its struct (runtime/control.h).
@@ -506,7 +520,15 @@ Status Monitor::on_request(Client& client, const control::Request& request, std:
           return forward_query(fd, msg::Update{0, r.resources});
         } else if constexpr (std::is_same_v<R, control::Signal>) {
           if (client.exec_id.empty()) return fail("signal: not an exec's connection");
-          return link_->send(msg::Signal{client.exec_id, r.signal, false}.to_json());
+          TRY(link_->send(msg::Signal{client.exec_id, r.signal, false}.to_json()));
+          // The stand-in forwards its signals (SIGTERM from its caller): if
+          // the guest no longer answers, the stand-in must hear so and end
+          // rather than wait for ever. A stopped VM (paused) answers later.
+          if (config_.state.status == "paused") return ok();
+          msg::Stats probe;
+          probe.request = next_request_++;
+          pending_queries_[probe.request] = {fd, std::chrono::steady_clock::now() + config_.answer_timeout, true};
+          return link_->send(probe.to_json());
         } else {
           static_assert(std::is_same_v<R, control::Resize>);
           if (client.exec_id.empty()) return fail("resize: not an exec's connection");
@@ -523,6 +545,7 @@ Status Monitor::request_start(int client_fd) {
     return fail("cannot start a container in the " + status + " state");
   }
   start_client_ = client_fd;
+  start_deadline_ = std::chrono::steady_clock::now() + config_.boot_timeout;
   return link_->send(msg::Start{"init", config_.spec.hooks.start_container,
                                 json_bytes::to_text(state_for_hooks(config_.state, "created"))}
                          .to_json());
@@ -606,6 +629,10 @@ Status Monitor::request_kill(const control::Kill& request) {
   }
   // A frozen VM cannot act on a signal; SIGKILL thaws it, as runc does.
   if (sig == SIGKILL && config_.state.status == "paused") TRY(set_paused(false));
+  // SIGKILL ends the container whatever the guest does: if its exit is not
+  // reported in time (a hung VM), the VM is stopped (check_deadlines).
+  if (sig == SIGKILL && !init.exit_code && !kill_deadline_)
+    kill_deadline_ = std::chrono::steady_clock::now() + config_.kill_timeout;
   return link_->send(msg::Signal{"init", sig, all}.to_json());
 }
 
@@ -627,8 +654,45 @@ template <typename Q>
 Status Monitor::forward_query(int client_fd, Q query) {
   if (config_.state.status == "paused") return fail("the container is paused: resume it first");
   query.request = next_request_++;
-  pending_queries_[query.request] = client_fd;
+  pending_queries_[query.request] = {client_fd, std::chrono::steady_clock::now() + config_.answer_timeout};
   return link_->send(query.to_json());
+}
+
+namespace {
+std::string seconds_text(std::chrono::milliseconds t) {
+  if (t.count() % 1000 == 0) return std::to_string(t.count() / 1000) + " s";
+  return std::to_string(t.count()) + " ms";
+}
+}  // namespace
+
+Status Monitor::check_deadlines() {
+  auto now = std::chrono::steady_clock::now();
+  std::string late = "the container's VM did not answer within " + seconds_text(config_.answer_timeout);
+  for (auto it = pending_queries_.begin(); it != pending_queries_.end();) {
+    if (it->second.deadline > now) {
+      ++it;
+      continue;
+    }
+    if (!reported_unanswered_) {
+      reported_unanswered_ = true;
+      log::error(late + ": the guest has stopped answering (a hung or stopped VM)");
+    }
+    reply(it->second.client_fd,
+          control::Reply::failure(late + (it->second.probe ? " after a signal; the process may still be running" : "")));
+    it = pending_queries_.erase(it);
+  }
+  if (start_deadline_ && start_client_ >= 0 && now >= *start_deadline_) {
+    log::error("the container's VM did not start the process within " + seconds_text(config_.boot_timeout));
+    reply(start_client_, control::Reply::failure("the container's VM did not start the process within " +
+                                                 seconds_text(config_.boot_timeout) +
+                                                 " (raise it with --boot-timeout or RUNVM_BOOT_TIMEOUT)"));
+    start_client_ = -1;
+    start_deadline_.reset();
+  }
+  if (kill_deadline_ && now >= *kill_deadline_ && !processes_["init"]->exit_code)
+    return fail("the container's VM did not report its process's exit within " +
+                seconds_text(config_.kill_timeout) + " of SIGKILL; stopping the VM");
+  return ok();
 }
 
 void Monitor::on_signal(int sig) {

@@ -43,6 +43,13 @@ struct MonitorConfig {
   vm::VmSpec vm;
   vm::QemuPaths qemu;
   std::chrono::milliseconds boot_timeout{60000};
+  // A guest that stops answering (a hung or stopped VM) must not hang the
+  // commands: a query (ps, stats, update, stat_path) and the probe sent
+  // with an exec's signal fail after `answer_timeout`, and a SIGKILL whose
+  // exit the guest has not reported after `kill_timeout` ends the container
+  // by stopping the VM (docs/ARCHITECTURE.md, "Deadlines on the guest").
+  std::chrono::milliseconds answer_timeout{10000};
+  std::chrono::milliseconds kill_timeout{5000};
   std::vector<msg::BindShare> binds;  // the create message's (docs/protocol.md)
   std::vector<oci::Device> devices;   // likewise
   // The VMM; null: QEMU with `qemu`. Tests inject a fake (hostile-guest tier).
@@ -101,6 +108,9 @@ class Monitor {
   template <typename Q>
   Status forward_query(int client_fd, Q query);
   void on_signal(int sig);
+  // Fails the requests the guest has not answered in time; an error (the
+  // VM is given up on) when a SIGKILL's exit is overdue.
+  Status check_deadlines();
   void finish_exits();
   void set_status(const std::string& status);
   void reply(int client_fd, const control::Reply& body);
@@ -115,8 +125,23 @@ class Monitor {
   UniqueFd control_;
   std::map<std::string, std::unique_ptr<Process>> processes_;
   std::vector<std::unique_ptr<Client>> clients_;
-  std::map<uint64_t, int> pending_queries_;  // request number -> client fd
+  // A request the guest is to answer: who waits for it (-1: nobody), until
+  // when, and whether it is a probe (sent with an exec's signal: only its
+  // absence matters).
+  struct Pending {
+    int client_fd = -1;
+    std::chrono::steady_clock::time_point deadline;
+    bool probe = false;
+  };
+  std::map<uint64_t, Pending> pending_queries_;  // by request number
+  // Set by a SIGKILL to the running container: by then the guest must have
+  // reported the exit, or the VM is stopped.
+  std::optional<std::chrono::steady_clock::time_point> kill_deadline_;
+  bool reported_unanswered_ = false;  // logged once that the guest is silent
   int start_client_ = -1;               // waiting for "started"
+  // `start` waits for the guest's startContainer hooks: bounded by the boot
+  // timeout, as create's wait for the guest is.
+  std::optional<std::chrono::steady_clock::time_point> start_deadline_;
   int next_exec_ = 1;
   uint64_t next_request_ = 1;
   // What the guest makes the monitor log (messages about unknown processes,

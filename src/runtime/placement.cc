@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "common/io.h"
 #include "common/log.h"
@@ -205,16 +207,25 @@ Status limit_cgroup_memory(const std::string& relative, uint64_t bytes) {
   return ok();
 }
 
-void remove_cgroup(const std::string& relative) {
+void remove_cgroup(const std::string& relative, std::chrono::milliseconds wait) {
   if (relative.empty() || relative == "/") return;
   if (!is_confined(relative)) {
     log::warn("not removing cgroup " + relative + ": not a clean path inside the cgroup tree");
     return;
   }
+  // The processes that were in it may still be exiting (a virtiofsd
+  // worker goes a moment after QEMU, a killed monitor's children after it):
+  // EBUSY is waited out, up to `wait` for all hierarchies together.
+  auto deadline = std::chrono::steady_clock::now() + wait;
   for (const auto& hierarchy : hierarchies()) {
     std::string path = hierarchy + relative;
-    if (::rmdir(path.c_str()) < 0 && errno != ENOENT)
-      log::warn("remove cgroup " + path + ": " + std::strerror(errno));
+    while (::rmdir(path.c_str()) < 0 && errno != ENOENT) {
+      if (errno != EBUSY || std::chrono::steady_clock::now() >= deadline) {
+        log::warn("remove cgroup " + path + ": " + std::strerror(errno));
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
 }
 

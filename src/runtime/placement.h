@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,7 +64,8 @@ uint64_t host_memory_limit_bytes(uint64_t vm_memory_mib);
 // Sets the memory limit of `relative` where a memory controller is mounted
 // (cgroup v1 memory.limit_in_bytes, v2 memory.max).
 Status limit_cgroup_memory(const std::string& relative, uint64_t bytes);
-// Removes the leaf directories join_cgroup made (once they are empty).
-void remove_cgroup(const std::string& relative);
+// Removes the leaf directories join_cgroup made, waiting up to `wait` for
+// the processes that were in them to be gone (EBUSY).
+void remove_cgroup(const std::string& relative, std::chrono::milliseconds wait = std::chrono::seconds(10));
 
 }  // namespace runvm::runtime

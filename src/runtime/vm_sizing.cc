@@ -1,5 +1,7 @@
 #include "runtime/vm_sizing.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace runvm::runtime {
@@ -30,6 +32,36 @@ VmSize size_vm(const oci::Resources& r, const SizeOverrides& o, unsigned host_cp
   if (o.vcpus) size.vcpus = std::max(*o.vcpus, 1u);
   if (o.memory_mib) size.memory_mib = std::max(*o.memory_mib, kMinMemoryMib);
   return size;
+}
+
+Status check_vm_memory(const oci::Resources& r, const SizeOverrides& o, uint64_t host_mib) {
+  std::string host = std::to_string(host_mib) + " MiB";
+  if (o.memory_mib) {
+    std::string flag = "--vm-memory " + std::to_string(*o.memory_mib);
+    if (*o.memory_mib < kMinMemoryMib)
+      return fail(flag + ": the VM needs at least " + std::to_string(kMinMemoryMib) +
+                  " MiB to boot (the value is in MiB)");
+    if (host_mib && *o.memory_mib > host_mib)
+      return fail(flag + ": more memory than the host has (" + host + "); the value is the VM's memory in MiB");
+  }
+  if (r.memory_limit && *r.memory_limit > 0) {
+    int64_t limit = *r.memory_limit;
+    std::string field = "linux.resources.memory.limit: " + std::to_string(limit) + " bytes";
+    if (limit < kMinContainerMemoryBytes)
+      return fail(field + " is below the " + std::to_string(kMinContainerMemoryBytes >> 20) +
+                  " MiB a container's process needs to start (the limit is in bytes)");
+    uint64_t mib = (static_cast<uint64_t>(limit) + (1 << 20) - 1) >> 20;
+    if (host_mib && !o.memory_mib && mib > host_mib)
+      return fail(field + " (" + std::to_string(mib) + " MiB) is more memory than the host has (" + host +
+                  "); runvm gives the container's VM that much memory (use a smaller limit, or -1 for none)");
+  }
+  return ok();
+}
+
+uint64_t host_memory_mib() {
+  long pages = ::sysconf(_SC_PHYS_PAGES), size = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || size <= 0) return 0;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(size) >> 20;
 }
 
 Status check_cpuset(const std::string& cpus, unsigned vcpus, const std::string& field) {

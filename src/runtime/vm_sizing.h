@@ -4,6 +4,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+
+#include "common/result.h"
 
 #include "oci/spec.h"
 
@@ -42,6 +45,19 @@ struct SizeOverrides {
 // the highest CPU it names, capped at host_cpus.
 VmSize size_vm(const oci::Resources& resources, const SizeOverrides& overrides,
                unsigned host_cpus);
+
+// The smallest memory.limit a container's process can be set up under (as
+// Docker's minimum): below it the guest kills the process before it runs.
+constexpr int64_t kMinContainerMemoryBytes = 6 << 20;
+
+// Refuses, before anything boots, what the VM cannot be: --vm-memory below
+// kMinMemoryMib or above the host's memory (`host_memory_mib`; 0: unknown),
+// a memory.limit beyond the host's memory (it sizes the VM) or below
+// kMinContainerMemoryBytes. The error names the field or flag and why.
+Status check_vm_memory(const oci::Resources& resources, const SizeOverrides& overrides,
+                       uint64_t host_memory_mib);
+// The host's physical memory in MiB (0 if unknown).
+uint64_t host_memory_mib();
 
 // Whether the guest can honour cpu.cpus with `vcpus` vCPUs: a CPU it names
 // must be a vCPU of the VM. `field` names where the list came from

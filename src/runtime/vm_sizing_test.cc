@@ -74,5 +74,43 @@ TEST(VmSizing, ACpuBeyondTheVcpusIsRefusedWithTheFix) {
   EXPECT_FALSE(check_cpuset("x", 4, "cpu.cpus"));
 }
 
+// Sizes the VM cannot have are refused with the field or flag and the
+// reason, before QEMU is asked (its errors named neither).
+TEST(VmSizing, MemoryTheVmCannotHaveIsRefusedWithTheCause) {
+  oci::Resources none;
+  EXPECT_TRUE(check_vm_memory(none, {}, 16384));
+  SizeOverrides tiny{.memory_mib = 1};
+  auto small = check_vm_memory(none, tiny, 16384);
+  ASSERT_FALSE(small);
+  EXPECT_EQ(small.error().message(), "--vm-memory 1: the VM needs at least 128 MiB to boot (the value is in MiB)");
+  SizeOverrides huge{.memory_mib = 100000000};
+  auto big = check_vm_memory(none, huge, 16384);
+  ASSERT_FALSE(big);
+  EXPECT_NE(big.error().message().find("--vm-memory 100000000: more memory than the host has (16384 MiB)"),
+            std::string::npos)
+      << big.error().message();
+  EXPECT_TRUE(check_vm_memory(none, SizeOverrides{.memory_mib = 128}, 16384));
+
+  oci::Resources r;
+  r.memory_limit = int64_t{1} << 62;
+  auto over = check_vm_memory(r, {}, 16384);
+  ASSERT_FALSE(over);
+  EXPECT_NE(over.error().message().find("linux.resources.memory.limit: 4611686018427387904 bytes (4398046511104 MiB) "
+                                        "is more memory than the host has (16384 MiB)"),
+            std::string::npos)
+      << over.error().message();
+  r.memory_limit = 1;
+  auto under = check_vm_memory(r, {}, 16384);
+  ASSERT_FALSE(under);
+  EXPECT_NE(under.error().message().find("linux.resources.memory.limit: 1 bytes is below the 6 MiB"), std::string::npos)
+      << under.error().message();
+  r.memory_limit = 64 << 20;
+  EXPECT_TRUE(check_vm_memory(r, {}, 16384));
+  r.memory_limit = -1;  // unlimited
+  EXPECT_TRUE(check_vm_memory(r, {}, 16384));
+  EXPECT_TRUE(check_vm_memory(r, {}, 0)) << "an unknown host size checks nothing against it";
+  EXPECT_GT(host_memory_mib(), 0u);
+}
+
 }  // namespace
 }  // namespace runvm::runtime

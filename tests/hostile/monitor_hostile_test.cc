@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -27,6 +28,7 @@
 
 #include "common/io.h"
 #include "common/log.h"
+#include "host/message_socket.h"
 #include "proto/messages.h"
 #include "proto/session.h"
 #include "runtime/container_state.h"
@@ -222,6 +224,8 @@ class MonitorHostileTest : public ::testing::Test {
     c.spec.process.args = {"sh"};
     c.vm.rootfs = dir_;
     c.boot_timeout = boot_timeout;
+    c.answer_timeout = answer_timeout_;
+    c.kill_timeout = kill_timeout_;
     c.init_io.in = devnull;
     c.init_io.out = devnull;
     c.init_io.err = devnull;
@@ -286,8 +290,22 @@ class MonitorHostileTest : public ::testing::Test {
     EXPECT_FALSE(std::filesystem::exists(dir_ + "/state/control.sock")) << "the control socket was left";
   }
 
+  // The agent starts init (answers `start`), as for a running container.
+  void started(FakeAgent& agent) {
+    created(agent);
+    std::optional<Result<control::Reply>> answer;
+    std::thread command([&] { answer.emplace(runtime::ask_monitor(dir_ + "/state", control::Start{})); });
+    EXPECT_TRUE(agent.read_until([&] { return agent.has("start"); }));
+    agent.send(msg::Started{"init", 42}.to_json());
+    command.join();
+    ASSERT_TRUE(answer && *answer) << log_text();
+    ASSERT_EQ(recorded_status(), "running");
+  }
+
   std::string dir_;
   pid_t monitor_ = -1;
+  std::chrono::milliseconds answer_timeout_ = 10s;
+  std::chrono::milliseconds kill_timeout_ = 5s;
 };
 
 TEST_F(MonitorHostileTest, AnIllTypedExitStopsTheContainerInsteadOfCrashingTheMonitor) {
@@ -446,6 +464,103 @@ TEST_F(MonitorHostileTest, AGuestSilentFromTheStartIsGivenUpOn) {
   // Never flushed: not even a HELLO reaches the host.
   EXPECT_EQ(wait_monitor(), 100) << log_text();
   EXPECT_NE(log_text().find("did not answer within 1s"), std::string::npos) << log_text();
+}
+
+// A guest that stops answering (a hung or SIGSTOPped VM): every query
+// fails within the answer deadline with the cause, and the container keeps
+// serving the next command.
+TEST_F(MonitorHostileTest, QueriesToAGuestThatStoppedAnsweringFailWithinTheDeadline) {
+  answer_timeout_ = 1s;
+  FakeAgent agent = start_monitor();
+  started(agent);
+  const control::Request queries[] = {control::Ps{}, control::Stats{}, control::Update{},
+                                      control::StatPath{"/etc", false, false}};
+  for (const control::Request& q : queries) {
+    SCOPED_TRACE(control::to_json(q).dump());
+    auto begin = std::chrono::steady_clock::now();
+    auto answer = runtime::ask_monitor(dir_ + "/state", q);
+    auto took = std::chrono::steady_clock::now() - begin;
+    ASSERT_FALSE(answer) << "the silent guest answered";
+    EXPECT_NE(answer.error().message().find("the container's VM did not answer within 1 s"), std::string::npos)
+        << answer.error().message();
+    EXPECT_LT(took, 5s);
+  }
+  EXPECT_EQ(wait_monitor(10ms), -1) << "a late answer is not a lost VM\n" << log_text();
+  EXPECT_NE(log_text().find("the guest has stopped answering"), std::string::npos) << log_text();
+  // An answer that comes after the deadline is dropped (nobody waits).
+  agent.send(msg::PsAnswer{1, {}}.to_json());
+  EXPECT_EQ(wait_monitor(500ms), -1) << log_text();
+}
+
+// kill KILL ends the container whatever the guest does: its exit not
+// reported in time, the monitor stops the VM and exits as SIGKILLed.
+TEST_F(MonitorHostileTest, KillKillEndsTheContainerWhenTheGuestDoesNotAnswer) {
+  kill_timeout_ = 1s;
+  FakeAgent agent = start_monitor();
+  started(agent);
+  auto killed = runtime::ask_monitor(dir_ + "/state", control::Kill{SIGKILL, false});
+  ASSERT_TRUE(killed) << killed.error().describe();
+  EXPECT_TRUE(agent.read_until([&] { return agent.has("signal"); }, 5s));
+  EXPECT_EQ(wait_monitor(10s), runtime::kVmLostExitStatus) << log_text();
+  EXPECT_EQ(recorded_status(), "stopped");
+  EXPECT_NE(log_text().find("did not report its process's exit within 1 s of SIGKILL"), std::string::npos)
+      << log_text();
+  EXPECT_TRUE(agent.read_until([] { return false; }, 2s));
+  EXPECT_TRUE(agent.host_gone) << "the VM was not stopped";
+}
+
+// An exec's stand-in forwards SIGTERM; a guest that no longer answers
+// must not keep the stand-in (and its caller) waiting for ever.
+TEST_F(MonitorHostileTest, AnExecsSignalToASilentGuestEndsItsStandIn) {
+  answer_timeout_ = 1s;
+  FakeAgent agent = start_monitor();
+  started(agent);
+  auto conn = host::connect_messages(dir_ + "/state/" + runtime::kControlSocket);
+  ASSERT_TRUE(conn) << conn.error().describe();
+  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  control::Exec exec;
+  exec.process.process.args = {"sleep", "100"};
+  ASSERT_TRUE(host::send_message(conn->get(), control::to_json(exec), {devnull, devnull, devnull}));
+  ::close(devnull);
+  ASSERT_TRUE(agent.read_until([&] { return agent.has("exec"); }, 5s));
+  agent.send(msg::Started{"e1", 43}.to_json());
+  auto first = host::receive_message(conn->get());
+  ASSERT_TRUE(first && *first);
+  ASSERT_TRUE(host::send_message(conn->get(), control::to_json(control::Signal{SIGTERM})));
+  pollfd p = {conn->get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1) << "the stand-in was left waiting\n" << log_text();
+  auto reply = host::receive_message(conn->get());
+  ASSERT_TRUE(reply && *reply);
+  auto parsed = control::Reply::parse((*reply)->body);
+  ASSERT_TRUE(parsed);
+  ASSERT_TRUE(parsed->error) << (*reply)->body.dump();
+  EXPECT_NE(parsed->error->find("did not answer within 1 s"), std::string::npos) << *parsed->error;
+}
+
+// A guest that never starts the process: `start` hears so at the boot
+// timeout instead of waiting for ever.
+TEST_F(MonitorHostileTest, AStartTheGuestNeverAnswersFailsAtTheBootTimeout) {
+  FakeAgent agent = start_monitor(2s);
+  created(agent);
+  std::optional<Result<control::Reply>> answer;
+  std::atomic<bool> answered = false;
+  std::thread command([&] {
+    answer.emplace(runtime::ask_monitor(dir_ + "/state", control::Start{}));
+    answered = true;
+  });
+  EXPECT_TRUE(agent.read_until([&] { return agent.has("start"); }, 5s));
+  // Bounded: a monitor that never answers is killed, which fails the test.
+  std::thread guard([&, pid = monitor_] {
+    for (int i = 0; i < 100 && !answered; ++i) std::this_thread::sleep_for(100ms);
+    if (!answered) ::kill(pid, SIGKILL);
+  });
+  command.join();
+  guard.join();
+  ASSERT_TRUE(answer);
+  ASSERT_FALSE(*answer) << "start succeeded";
+  EXPECT_NE(answer->error().message().find("did not start the process within 2 s"), std::string::npos)
+      << answer->error().message();
+  EXPECT_EQ(recorded_status(), "created");
 }
 
 }  // namespace

@@ -110,5 +110,34 @@ TEST_F(RunErrorTest, UnknownAcceleratorIsRefused) {
   expect_error(run({"--accel", "hvf"}), "unknown accelerator \"hvf\"");
 }
 
+// Sizes and roots the VM cannot have: refused before anything boots, with
+// the field or flag and the cause (before, QEMU's socket errors, "connection
+// reset" or "the process exited during setup" said neither, and
+// --vm-memory 1 was silently 128 MiB).
+TEST_F(RunErrorTest, TheHostsRootAsRootfsIsRefused) {
+  bundle_.config()["root"]["path"] = "/";
+  bundle_.write_config();
+  expect_error(run(), "root.path: rootfs / is the host's root directory");
+}
+
+TEST_F(RunErrorTest, AMemoryLimitBeyondTheHostIsRefused) {
+  bundle_.config()["linux"]["resources"]["memory"]["limit"] = int64_t{1} << 62;
+  bundle_.write_config();
+  expect_error(run(), "linux.resources.memory.limit: 4611686018427387904 bytes (4398046511104 MiB) is more memory "
+                      "than the host has");
+}
+
+TEST_F(RunErrorTest, AOneByteMemoryLimitIsRefused) {
+  bundle_.config()["linux"]["resources"]["memory"]["limit"] = 1;
+  bundle_.write_config();
+  expect_error(run(), "linux.resources.memory.limit: 1 bytes is below the 6 MiB");
+}
+
+TEST_F(RunErrorTest, VmMemoryOutsideWhatAVmCanHaveIsRefused) {
+  bundle_.write_config();
+  expect_error(run({"--vm-memory", "1"}), "--vm-memory 1: the VM needs at least 128 MiB");
+  expect_error(run({"--vm-memory", "100000000"}), "--vm-memory 100000000: more memory than the host has");
+}
+
 }  // namespace
 }  // namespace runvm::testing

@@ -1,0 +1,200 @@
+// Faults and leaks on real VMs (issue 16): a guest that stops answering
+// (its QEMU SIGSTOPped) must not hang the host side, and no way of ending a
+// container (kill, a killed create, racing deletes) may leave a cgroup, a
+// process or state behind.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "tests/integration/harness.h"
+
+namespace runvm::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+class FaultsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
+
+  void TearDown() override {
+    runvm("delete --force " + id_);
+    reap();
+    expect_nothing_left();
+  }
+
+  // Zombies handed to this subreaper (a killed create's, a killed monitor's
+  // children) are reaped, so they count as gone.
+  static void reap() {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+  }
+
+  void expect_nothing_left() {
+    EXPECT_TRUE(list_dir(root_.path()).empty()) << "state left under " << root_.path();
+    EXPECT_TRUE(processes_mentioning(root_.path()).empty()) << "a monitor or QEMU left running";
+    EXPECT_TRUE(processes_mentioning(bundle_.rootfs()).empty()) << "virtiofsd left running";
+    EXPECT_EQ(cgroup_dirs_left(), std::vector<std::string>{}) << "the container's cgroup left behind";
+  }
+
+  // The container's host cgroup (the bundle's cgroupsPath, this test's
+  // own) in every hierarchy where it still exists.
+  std::vector<std::string> cgroup_dirs_left() {
+    std::string path = bundle_.config()["linux"]["cgroupsPath"].get<std::string>();
+    std::vector<std::string> left;
+    struct stat st;
+    if (::stat(("/sys/fs/cgroup" + path).c_str(), &st) == 0) left.push_back("/sys/fs/cgroup" + path);
+    for (const auto& h : list_dir("/sys/fs/cgroup")) {
+      std::string dir = "/sys/fs/cgroup/" + h + path;
+      if (::stat(dir.c_str(), &st) == 0) left.push_back(dir);
+    }
+    return left;
+  }
+
+  Cmd runvm(const std::string& args, const std::string& name = "cmd") {
+    return runvm_command(root_.path(), args, scratch_.path() + "/" + name + ".out",
+                         scratch_.path() + "/" + name + ".err");
+  }
+
+  Cmd create(const std::vector<std::string>& args) {
+    bundle_.set_args(args);
+    bundle_.write_config();
+    return runvm("create --bundle '" + bundle_.path() + "' " + id_, "create");
+  }
+
+  std::string status() { return json::parse(runvm("state " + id_).out, nullptr, false).value("status", ""); }
+
+  bool wait_for(const std::function<bool()>& done, std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+
+  // The container's QEMU (its command line names the state directory).
+  pid_t qemu_pid() {
+    for (pid_t pid : processes_mentioning(root_.path() + "/" + id_)) {
+      std::ifstream f("/proc/" + std::to_string(pid) + "/comm");
+      std::string comm;
+      std::getline(f, comm);
+      if (comm.starts_with("qemu-system")) return pid;
+    }
+    return -1;
+  }
+
+  std::string id_ = "fault" + std::to_string(::getpid());
+  TempDir root_, scratch_;
+  Bundle bundle_;
+};
+
+// QEMU stopped (a guest that no longer answers): queries fail with the
+// cause within their deadline instead of blocking, kill KILL ends the
+// container, and delete leaves nothing.
+TEST_F(FaultsTest, AStoppedVmDoesNotHangTheHostSide) {
+  ASSERT_EQ(create({"sleep", "1000"}).code, 0) << slurp(scratch_.path() + "/create.err");
+  ASSERT_EQ(runvm("start " + id_).code, 0);
+  pid_t qemu = qemu_pid();
+  ASSERT_GT(qemu, 0) << "no QEMU found for the container";
+  ASSERT_EQ(::kill(qemu, SIGSTOP), 0);
+
+  auto begin = std::chrono::steady_clock::now();
+  Cmd ps = runvm("ps " + id_);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 25s) << "ps blocked";
+  EXPECT_NE(ps.code, 0);
+  EXPECT_NE(ps.err.find("the container's VM did not answer within 10 s"), std::string::npos) << ps.err;
+
+  EXPECT_EQ(runvm("kill " + id_ + " KILL").code, 0);
+  EXPECT_TRUE(wait_for([&] { return status() == "stopped"; }, 20s)) << "the container kept running: " << status();
+  Cmd deleted = runvm("delete " + id_);
+  EXPECT_EQ(deleted.code, 0) << deleted.err;
+  EXPECT_EQ(deleted.err.find("remove cgroup"), std::string::npos) << deleted.err;
+  reap();
+  expect_nothing_left();
+}
+
+// A tight create/start/kill/delete loop: delete right after state says
+// stopped waits for the monitor and its VM, then removes the cgroup.
+TEST_F(FaultsTest, DeleteRightAfterStoppedLeavesNoCgroup) {
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE("iteration " + std::to_string(i));
+    ASSERT_EQ(create({"sleep", "1000"}).code, 0) << slurp(scratch_.path() + "/create.err");
+    ASSERT_EQ(runvm("start " + id_).code, 0);
+    ASSERT_EQ(runvm("kill " + id_ + " KILL").code, 0);
+    ASSERT_TRUE(wait_for([&] { return status() == "stopped"; }, 30s));
+    Cmd deleted = runvm("delete " + id_);
+    EXPECT_EQ(deleted.code, 0) << deleted.err;
+    EXPECT_EQ(deleted.err.find("remove cgroup"), std::string::npos) << deleted.err;
+    EXPECT_EQ(cgroup_dirs_left(), std::vector<std::string>{});
+  }
+}
+
+// `runvm create` SIGKILLed while the VM boots: the VM does not outlive its
+// creator, and delete --force removes what is left.
+TEST_F(FaultsTest, AKilledCreateLeavesNoOrphanedVm) {
+  bundle_.set_args({"sleep", "1000"});
+  bundle_.write_config();
+  std::string binary = runvm_binary();
+  pid_t create = ::fork();
+  if (create == 0) {
+    int devnull = ::open("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3; ++fd) ::dup2(devnull, fd);
+    ::execl(binary.c_str(), binary.c_str(), "--root", root_.path().c_str(), "create", "--bundle",
+            bundle_.path().c_str(), id_.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_GT(create, 0);
+  std::this_thread::sleep_for(1s);
+  ASSERT_EQ(::kill(create, SIGKILL), 0);
+  ASSERT_EQ(::waitpid(create, nullptr, 0), create);
+  EXPECT_TRUE(wait_for(
+      [&] {
+        reap();
+        return processes_mentioning(root_.path()).empty() && processes_mentioning(bundle_.rootfs()).empty();
+      },
+      5s))
+      << "the VM outlived its creator";
+  Cmd deleted = runvm("delete --force " + id_);
+  EXPECT_EQ(deleted.code, 0) << deleted.err;
+  reap();
+  expect_nothing_left();
+}
+
+// Racing deletes of a running container all succeed (as runc's do), and
+// nothing is left.
+TEST_F(FaultsTest, ConcurrentForcedDeletesAllSucceed) {
+  ASSERT_EQ(create({"sleep", "1000"}).code, 0) << slurp(scratch_.path() + "/create.err");
+  ASSERT_EQ(runvm("start " + id_).code, 0);
+  std::vector<Cmd> results(5);
+  std::vector<std::thread> deleters;
+  for (int i = 0; i < 5; ++i)
+    deleters.emplace_back([&, i] { results[i] = runvm("delete --force " + id_, "d" + std::to_string(i)); });
+  for (auto& t : deleters) t.join();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(results[i].code, 0) << "delete " << i << ": " << results[i].err;
+  reap();
+  expect_nothing_left();
+}
+
+// Arguments as large as runc takes them (8 x 128 KiB, over the 1 MiB frame
+// limit that bounds the guest's messages) reach the process.
+TEST_F(FaultsTest, ArgumentsAsLargeAsRuncTakesReachTheProcess) {
+  std::vector<std::string> args = {"sh", "-c", "echo $# ${#1}", "sh"};
+  for (int i = 0; i < 8; ++i) args.push_back(std::string(128 * 1024 - 1, static_cast<char>('a' + i)));
+  bundle_.set_args(args);
+  bundle_.write_config();
+  RunResult r = run_runvm({"--root", root_.path(), "run", "--bundle", bundle_.path(), id_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "8 131071\n") << r.err;
+}
+
+}  // namespace
+}  // namespace runvm::testing
