@@ -72,14 +72,6 @@ class FaultsTest : public ::testing::Test {
 
   std::string status() { return json::parse(runvm("state " + id_).out, nullptr, false).value("status", ""); }
 
-  bool wait_for(const std::function<bool()>& done, std::chrono::seconds limit) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (done()) return true;
-      std::this_thread::sleep_for(100ms);
-    }
-    return false;
-  }
 
   // The container's QEMU (its command line names the state directory).
   pid_t qemu_pid() {
@@ -114,7 +106,7 @@ TEST_F(FaultsTest, AStoppedVmDoesNotHangTheHostSide) {
   EXPECT_NE(ps.err.find("the container's VM did not answer within 10 s"), std::string::npos) << ps.err;
 
   EXPECT_EQ(runvm("kill " + id_ + " KILL").code, 0);
-  EXPECT_TRUE(wait_for([&] { return status() == "stopped"; }, 20s)) << "the container kept running: " << status();
+  EXPECT_TRUE(wait_until([&] { return status() == "stopped"; }, 20s)) << "the container kept running: " << status();
   Cmd deleted = runvm("delete " + id_);
   EXPECT_EQ(deleted.code, 0) << deleted.err;
   EXPECT_EQ(deleted.err.find("remove cgroup"), std::string::npos) << deleted.err;
@@ -130,7 +122,7 @@ TEST_F(FaultsTest, DeleteRightAfterStoppedLeavesNoCgroup) {
     ASSERT_EQ(create({"sleep", "1000"}).code, 0) << slurp(scratch_.path() + "/create.err");
     ASSERT_EQ(runvm("start " + id_).code, 0);
     ASSERT_EQ(runvm("kill " + id_ + " KILL").code, 0);
-    ASSERT_TRUE(wait_for([&] { return status() == "stopped"; }, 30s));
+    ASSERT_TRUE(wait_until([&] { return status() == "stopped"; }, 30s));
     Cmd deleted = runvm("delete " + id_);
     EXPECT_EQ(deleted.code, 0) << deleted.err;
     EXPECT_EQ(deleted.err.find("remove cgroup"), std::string::npos) << deleted.err;
@@ -156,7 +148,7 @@ TEST_F(FaultsTest, AKilledCreateLeavesNoOrphanedVm) {
   std::this_thread::sleep_for(1s);
   ASSERT_EQ(::kill(create, SIGKILL), 0);
   ASSERT_EQ(::waitpid(create, nullptr, 0), create);
-  EXPECT_TRUE(wait_for(
+  EXPECT_TRUE(wait_until(
       [&] {
         reap();
         return processes_mentioning(root_.path()).empty() && processes_mentioning(bundle_.rootfs()).empty();

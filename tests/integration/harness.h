@@ -85,6 +85,12 @@ ShellResult create_and_start(const std::string& runvm, const std::string& bundle
 // A file's whole content ("" if it cannot be read).
 std::string slurp(const std::string& path);
 
+bool contains(const std::string& haystack, const std::string& needle);
+// The value of a "key=value" line in text ("" if absent).
+std::string value_of(const std::string& text, const std::string& key);
+// Polls `done` every 100 ms until it holds (true) or `limit` passes (false).
+bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit);
+
 // `RUNVM --root ROOT ARGS` through the shell with stdin from /dev/null and
 // stdout and stderr to the files OUT and ERR (so that no pipe of the
 // caller's is held by a monitor it forks); its status and both outputs.

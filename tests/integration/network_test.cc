@@ -33,7 +33,6 @@ std::string sh(const std::string& command) {
   return out;
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // An echo server on the peer, in its namespace: python3, so the test does
 // not depend on busybox's nc options.

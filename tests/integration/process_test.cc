@@ -27,18 +27,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-// The value of a "key=value" line in text ("" if absent).
-std::string value_of(const std::string& text, const std::string& key) {
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);)
-    if (line.rfind(key + "=", 0) == 0) return line.substr(key.size() + 1);
-  return "";
-}
-
 // A console socket, as containerd's shim listens on one; -1 on failure.
 int listen_console(const std::string& path) {
   int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -51,12 +51,7 @@ class RuncContractTest : public ::testing::Test {
   std::string status() { return json::parse(runvm("state " + id_).out, nullptr, false).value("status", ""); }
 
   bool wait_for(const std::function<bool()>& done, std::chrono::seconds limit = 60s) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (done()) return true;
-      std::this_thread::sleep_for(100ms);
-    }
-    return false;
+    return wait_until(done, limit);
   }
 
   // A container ID of this test process's own: the host cgroup of a
