@@ -58,12 +58,7 @@ class ConfinementTest : public ::testing::Test {
   std::string out_path() const { return scratch_.path() + "/c.out"; }
 
   bool wait_for_output(const std::string& text, std::chrono::seconds limit = 90s) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (contains(slurp(out_path()), text)) return true;
-      std::this_thread::sleep_for(100ms);
-    }
-    return false;
+    return wait_until([&] { return contains(slurp(out_path()), text); }, limit);
   }
 
   // `runvm exec [FLAGS] c1 ARGS`.
