@@ -51,18 +51,6 @@ class CliContractTest : public ::testing::Test {
 
   pid_t pid_file() { return std::atoi(slurp(scratch_.path() + "/pid").c_str()); }
 
-  // The exit status of the monitor (the container's), or -1 on timeout.
-  int reap(pid_t pid, std::chrono::seconds limit) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status;
-      if (::waitpid(pid, &status, WNOHANG) == pid)
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      std::this_thread::sleep_for(20ms);
-    }
-    return -1;
-  }
-
   // `start` then `kill ID SIG` at once, as containerd's StopContainer and
   // `docker stop` do; the shell's status.
   int start_then_kill(const std::string& sig) {

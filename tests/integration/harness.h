@@ -91,6 +91,17 @@ std::string value_of(const std::string& text, const std::string& key);
 // Polls `done` every 100 ms until it holds (true) or `limit` passes (false).
 bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit);
 
+// The exit status of a child (or, as subreaper, an orphan) we reap: 128+N
+// for signal N; -1 if it has not exited within `limit`.
+int reap(pid_t pid, std::chrono::seconds limit = std::chrono::seconds(30));
+
+// A console socket, as containerd's shim listens on one (-1 on failure), and
+// the pty master the runtime sends on it (-1 if none came).
+int listen_console(const std::string& path);
+int receive_console(int listener);
+// What `fd` gives until `text` appears in it, it ends, or `limit` passes.
+std::string read_until(int fd, const std::string& text, std::chrono::seconds limit = std::chrono::seconds(60));
+
 // `RUNVM --root ROOT ARGS` through the shell with stdin from /dev/null and
 // stdout and stderr to the files OUT and ERR (so that no pipe of the
 // caller's is held by a monitor it forks); its status and both outputs.

@@ -63,25 +63,8 @@ class LifecycleTest : public ::testing::Test {
   pid_t pid_file() { return std::atoi(slurp(scratch_.path() + "/pid").c_str()); }
   std::string container_out() { return slurp(scratch_.path() + "/c.out"); }
 
-  // The exit status of a process we reap as subreaper, or -1 on timeout.
-  int reap(pid_t pid, std::chrono::seconds limit = 30s) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status;
-      if (::waitpid(pid, &status, WNOHANG) == pid)
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      std::this_thread::sleep_for(20ms);
-    }
-    return -1;
-  }
-
   bool wait_for_output(const std::string& text, std::chrono::seconds limit = 60s) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (container_out().find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return false;
+    return wait_until([&] { return contains(container_out(), text); }, limit);
   }
 
   // The container's own devpts, which a terminal is allocated from.
@@ -89,19 +72,6 @@ class LifecycleTest : public ::testing::Test {
     bundle_.config()["mounts"].push_back(
         {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
          {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}});
-  }
-
-  // A console socket, as containerd's shim listens on one; -1 on failure.
-  static int listen_console(const std::string& path) {
-    int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strcpy(addr.sun_path, path.c_str());
-    if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener, 1) != 0) {
-      ::close(listener);
-      return -1;
-    }
-    return listener;
   }
 
   TempDir root_, scratch_;
@@ -355,39 +325,6 @@ TEST_F(LifecycleTest, FailingHookFailsCreateAndLeavesNothing) {
   EXPECT_EQ(c.code, 1);
   EXPECT_NE(c.err.find("error running hook #0"), std::string::npos) << c.err;
   EXPECT_NE(runvm("state c1").err.find("container does not exist"), std::string::npos);
-}
-
-// A console socket receiver, as containerd's shim has.
-int receive_console(int listener) {
-  int conn = ::accept(listener, nullptr, nullptr);
-  char data[64];
-  iovec iov{data, sizeof data};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  int fd = -1;
-  if (::recvmsg(conn, &msg, 0) > 0 && CMSG_FIRSTHDR(&msg))
-    std::memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof fd);
-  ::close(conn);
-  return fd;
-}
-
-std::string read_until(int fd, const std::string& text, std::chrono::seconds limit = 30s) {
-  std::string got;
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (got.find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    pollfd p = {fd, POLLIN, 0};
-    if (::poll(&p, 1, 200) > 0) {
-      char buf[256];
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n <= 0) break;
-      got.append(buf, static_cast<size_t>(n));
-    }
-  }
-  return got;
 }
 
 TEST_F(LifecycleTest, ConsoleSocketGetsARealTerminalThatFollowsResizes) {

@@ -27,51 +27,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-// A console socket, as containerd's shim listens on one; -1 on failure.
-int listen_console(const std::string& path) {
-  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strcpy(addr.sun_path, path.c_str());
-  if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener, 1) != 0) {
-    ::close(listener);
-    return -1;
-  }
-  return listener;
-}
-
-int receive_console(int listener) {
-  int conn = ::accept(listener, nullptr, nullptr);
-  char data[64];
-  iovec iov{data, sizeof data};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  int fd = -1;
-  if (::recvmsg(conn, &msg, 0) > 0 && CMSG_FIRSTHDR(&msg))
-    std::memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof fd);
-  ::close(conn);
-  return fd;
-}
-
-std::string read_until(int fd, const std::string& text, std::chrono::seconds limit = 60s) {
-  std::string got;
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (got.find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    pollfd p = {fd, POLLIN, 0};
-    if (::poll(&p, 1, 200) > 0) {
-      char buf[256];
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n <= 0) break;
-      got.append(buf, static_cast<size_t>(n));
-    }
-  }
-  return got;
-}
-
 class ProcessTest : public ::testing::Test {
  protected:
   void SetUp() override { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
