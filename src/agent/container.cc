@@ -29,6 +29,7 @@
 #include "agent/capabilities.h"
 #include "agent/cgroup.h"
 #include "agent/lookpath.h"
+#include "agent/old_root.h"
 #include "common/io.h"
 #include "oci/mount_options.h"
 #include "transfer/in_root.h"
@@ -358,6 +359,9 @@ Status set_up_root(const ContainerConfig& config) {
       ::mount(root.c_str(), root.c_str(), nullptr,
               MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0)
     return fail_errno("remount the root read-only");
+  // The guest's own mounts (its bare /proc above all) leave this namespace
+  // before the root is entered (agent/old_root.h).
+  TRY(detach_outside(root));
   // switch_root: the initramfs cannot be pivoted away, so the share is moved
   // over / in this mount namespace and entered with chroot.
   if (::chdir(root.c_str()) < 0) return fail_errno("chdir " + root);

@@ -2,7 +2,12 @@
 
 #include "host/unix_socket.h"
 
+#include "common/io.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -15,6 +20,42 @@ Result<UniqueFd> seqpacket_socket() {
   int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail_errno("socket");
   return UniqueFd(fd);
+}
+
+constexpr const char* kBodyInFd = "body_in_fd";
+
+// The body of a large message, in a sealed memfd (nothing can change it
+// once sent).
+Result<UniqueFd> body_memfd(const std::string& text) {
+  int fd = ::memfd_create("runvm-message", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return fail_errno("memfd_create");
+  UniqueFd out(fd);
+  TRY_CTX(io::write_all(fd, text), "write a message body");
+  if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+    return fail_errno("seal a message body");
+  return out;
+}
+
+// Reads the body a {"body_in_fd": SIZE} packet announced: exactly SIZE
+// bytes, at most kMaxMessageBytes, from a sealed memfd.
+Result<std::string> read_body(int fd, const nlohmann::json& size_field) {
+  if (!size_field.is_number_unsigned() || size_field.get<uint64_t>() > kMaxMessageBytes)
+    return fail("malformed message: bad body size");
+  size_t size = size_field.get<size_t>();
+  int seals = ::fcntl(fd, F_GET_SEALS);
+  struct stat st {};
+  if (seals < 0 || !(seals & F_SEAL_WRITE) || !(seals & F_SEAL_SHRINK) || ::fstat(fd, &st) < 0 ||
+      static_cast<uint64_t>(st.st_size) != size)
+    return fail("malformed message: its body is not a sealed memfd of the size announced");
+  std::string text(size, '\0');
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pread(fd, text.data() + done, size - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail_errno("read a message body");
+    done += static_cast<size_t>(n);
+  }
+  return text;
 }
 
 }  // namespace
@@ -47,15 +88,30 @@ Result<UniqueFd> accept_messages(int listen_fd) {
   return UniqueFd(fd);
 }
 
+static Status send_packet(int fd, const std::string& text, const std::vector<int>& fds);
+
 Status send_message(int fd, const nlohmann::json& body, const std::vector<int>& fds) {
   std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (text.size() > kMaxMessageBytes) return fail("message of " + std::to_string(text.size()) + " bytes is too large");
+  if (text.size() > kMaxMessageBytes)
+    return fail("message of " + std::to_string(text.size()) + " bytes is too large (at most " +
+                std::to_string(kMaxMessageBytes >> 20) + " MiB)");
   if (fds.size() > kMaxMessageFds) return fail("too many descriptors in one message");
-  iovec iov{text.data(), text.size()};
+  if (text.size() > kInlineMessageBytes) {
+    UniqueFd body = TRY(body_memfd(text));
+    std::vector<int> with_body(fds);
+    with_body.push_back(body.get());
+    text = nlohmann::json{{kBodyInFd, text.size()}}.dump();
+    return send_packet(fd, text, with_body);
+  }
+  return send_packet(fd, text, fds);
+}
+
+static Status send_packet(int fd, const std::string& text, const std::vector<int>& fds) {
+  iovec iov{const_cast<char*>(text.data()), text.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxMessageFds)] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * (kMaxMessageFds + 1))] = {};
   if (!fds.empty()) {
     msg.msg_control = control;
     msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
@@ -73,12 +129,12 @@ Status send_message(int fd, const nlohmann::json& body, const std::vector<int>& 
 }
 
 Result<std::optional<Message>> receive_message(int fd) {
-  std::string buf(kMaxMessageBytes, '\0');
+  std::string buf(kInlineMessageBytes + 1, '\0');
   iovec iov{buf.data(), buf.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxMessageFds)];
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * (kMaxMessageFds + 1))];
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
   ssize_t n;
@@ -98,8 +154,17 @@ Result<std::optional<Message>> receive_message(int fd) {
   }
   if (n == 0 && out.fds.empty()) return std::optional<Message>();
   if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return fail("message truncated");
+  if (static_cast<size_t>(n) > kInlineMessageBytes) return fail("message truncated");
   out.body = nlohmann::json::parse(buf.data(), buf.data() + n, nullptr, false);
   if (out.body.is_discarded() || !out.body.is_object()) return fail("malformed message");
+  if (out.body.size() == 1 && out.body.contains(kBodyInFd)) {
+    if (out.fds.empty()) return fail("malformed message: its body's descriptor is missing");
+    UniqueFd body = std::move(out.fds.back());
+    out.fds.pop_back();
+    std::string text = TRY(read_body(body.get(), out.body[kBodyInFd]));
+    out.body = nlohmann::json::parse(text, nullptr, false);
+    if (out.body.is_discarded() || !out.body.is_object()) return fail("malformed message");
+  }
   return std::optional<Message>(std::move(out));
 }
 

@@ -15,8 +15,13 @@
 
 namespace runvm::host {
 
-// The most a message may hold; larger ones are refused by both ends.
-constexpr size_t kMaxMessageBytes = 256 * 1024;
+// The most a message may hold; larger ones are refused by both ends. A
+// packet cannot exceed the socket's send buffer (net.core.wmem_max, about
+// 208 KiB by default), so a message above kInlineMessageBytes travels in a
+// sealed memfd sent with it: the packet holds only {"body_in_fd": SIZE}.
+// That lets `exec` carry what runc's does (8 arguments of 128 KiB).
+constexpr size_t kMaxMessageBytes = 16 << 20;
+constexpr size_t kInlineMessageBytes = 64 * 1024;
 constexpr size_t kMaxMessageFds = 4;
 
 struct Message {

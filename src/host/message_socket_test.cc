@@ -1,9 +1,12 @@
 #include "host/message_socket.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "common/io.h"
 
@@ -55,6 +58,57 @@ TEST(MessageSocket, TooManyDescriptorsAreRefusedBeforeSending) {
   Pair p = socket_pair();
   std::vector<int> many(kMaxMessageFds + 1, 0);
   EXPECT_FALSE(send_message(p.a.get(), {{"op", "x"}}, many));
+}
+
+// runc's exec takes 8 arguments of 128 KiB; one packet cannot hold them
+// (net.core.wmem_max), so the body travels in a sealed memfd.
+TEST(MessageSocket, AMessageLargerThanAPacketArrivesWholeWithItsDescriptors) {
+  Pair p = socket_pair();
+  auto [r, w] = *io::make_pipe();
+  nlohmann::json args = nlohmann::json::array();
+  for (int i = 0; i < 8; ++i) args.push_back(std::string(131071, static_cast<char>('a' + i)));
+  ASSERT_TRUE(send_message(p.a.get(), {{"op", "exec"}, {"args", args}}, {w.get()}));
+  auto m = receive_message(p.b.get());
+  ASSERT_TRUE(m) << m.error().describe();
+  ASSERT_TRUE(*m);
+  EXPECT_EQ((*m)->body["args"], args);
+  ASSERT_EQ((*m)->fds.size(), 1u);  // the body's memfd is not handed on
+  ASSERT_EQ(::write((*m)->fds[0].get(), "x", 1), 1);
+  EXPECT_FALSE(send_message(p.a.get(), {{"big", std::string(kMaxMessageBytes, 'x')}}));
+}
+
+// A peer that announces a body must send a sealed memfd of that size.
+TEST(MessageSocket, AForgedBodyDescriptorIsRefused) {
+  Pair p = socket_pair();
+  auto send_raw = [&](const std::string& text, int fd) {
+    iovec iov{const_cast<char*>(text.data()), text.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    if (fd >= 0) {
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    }
+    ASSERT_GE(::sendmsg(p.a.get(), &msg, 0), 0);
+  };
+  auto [r, w] = *io::make_pipe();
+  send_raw(R"({"body_in_fd": 2})", r.get());  // a pipe, not a sealed memfd
+  EXPECT_FALSE(receive_message(p.b.get()));
+  send_raw(R"({"body_in_fd": 2})", -1);  // no descriptor at all
+  EXPECT_FALSE(receive_message(p.b.get()));
+  int unsealed = ::memfd_create("x", MFD_CLOEXEC);
+  ASSERT_EQ(::write(unsealed, "{}", 2), 2);
+  send_raw(R"({"body_in_fd": 2})", unsealed);  // writable after sending
+  EXPECT_FALSE(receive_message(p.b.get()));
+  ::close(unsealed);
+  send_raw(R"({"body_in_fd": 99999999999})", r.get());
+  EXPECT_FALSE(receive_message(p.b.get()));
 }
 
 TEST(MessageSocket, PathsLongerThanASocketAddressStillWork) {

@@ -346,21 +346,55 @@ Status check_network(const json& v, const std::string& path) {
   return ok();
 }
 
-// linux.resources.blockIO: weights and throttles name the guest's block
-// devices, and the container's files come from virtio-fs, not a block
-// device. Docker sends {"weight": 0} (unset) by default, which is fine.
-Status check_block_io(const json& v, const std::string& path) {
+// linux.resources.blockIO, typed as runc takes it (the kernel judges the
+// values). Docker sends {"weight": 0} (unset) by default.
+Result<uint16_t> get_weight(const json& v, const std::string& path) {
+  return get_unsigned<uint16_t>(v, path);
+}
+
+Result<BlockDeviceWeight> get_device_weight(const json& v, const std::string& path) {
   TRY(expect_object(v, path));
-  const char* why =
-      "block I/O limits are not supported by runvm: the container's files are served by virtio-fs, "
-      "not a block device in the VM; drop it";
-  for (const char* key : {"weight", "leafWeight"}) TRY(refuse_nonzero(v, path, key, why));
-  for (const char* key : {"weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice",
-                          "throttleReadIOPSDevice", "throttleWriteIOPSDevice"}) {
-    const json* list = find(v, key);
-    if (list && (!list->is_array() || !list->empty())) return bad(member(path, key), why);
-  }
+  BlockDeviceWeight d;
+  TRY(read_required(v, path, "major", d.major, get_signed<int64_t>));
+  TRY(read_required(v, path, "minor", d.minor, get_signed<int64_t>));
+  TRY(read_optional(v, path, "weight", d.weight, get_weight));
+  TRY(read_optional(v, path, "leafWeight", d.leaf_weight, get_weight));
+  if (d.major < 0 || d.minor < 0) return bad(path, "a device's major and minor are not negative");
+  return d;
+}
+
+Result<BlockDeviceRate> get_device_rate(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  BlockDeviceRate d;
+  TRY(read_required(v, path, "major", d.major, get_signed<int64_t>));
+  TRY(read_required(v, path, "minor", d.minor, get_signed<int64_t>));
+  TRY(read_required(v, path, "rate", d.rate, get_unsigned<uint64_t>));
+  if (d.major < 0 || d.minor < 0) return bad(path, "a device's major and minor are not negative");
+  return d;
+}
+
+template <typename T, typename Get>
+Status read_list(const json& v, const std::string& path, const char* key, std::vector<T>& out, Get get) {
+  const json* list = find(v, key);
+  if (!list || list->is_null()) return ok();
+  if (!list->is_array()) return bad(member(path, key), "expected an array");
+  if (list->size() > kMaxDeviceEntries)
+    return bad(member(path, key), "too many entries (at most " + std::to_string(kMaxDeviceEntries) + ")");
+  for (size_t i = 0; i < list->size(); ++i) out.push_back(TRY(get((*list)[i], element(member(path, key), i))));
   return ok();
+}
+
+Result<BlockIO> get_block_io(const json& v, const std::string& path) {
+  TRY(expect_object(v, path));
+  BlockIO b;
+  TRY(read_optional(v, path, "weight", b.weight, get_weight));
+  TRY(read_optional(v, path, "leafWeight", b.leaf_weight, get_weight));
+  TRY(read_list(v, path, "weightDevice", b.weight_device, get_device_weight));
+  TRY(read_list(v, path, "throttleReadBpsDevice", b.throttle_read_bps, get_device_rate));
+  TRY(read_list(v, path, "throttleWriteBpsDevice", b.throttle_write_bps, get_device_rate));
+  TRY(read_list(v, path, "throttleReadIOPSDevice", b.throttle_read_iops, get_device_rate));
+  TRY(read_list(v, path, "throttleWriteIOPSDevice", b.throttle_write_iops, get_device_rate));
+  return b;
 }
 
 Result<std::map<std::string, std::string>> get_unified(const json& v, const std::string& path) {
@@ -410,7 +444,7 @@ Result<Resources> parse_resources(const json& v, const std::string& path, bool u
   if (const json* pages = find(v, "hugepageLimits"))
     TRY(check_hugepage_limits(*pages, member(path, "hugepageLimits")));
   if (const json* network = find(v, "network")) TRY(check_network(*network, member(path, "network")));
-  if (const json* block_io = find(v, "blockIO")) TRY(check_block_io(*block_io, member(path, "blockIO")));
+  TRY(read_optional(v, path, "blockIO", r.block_io, get_block_io));
   if (const json* rdma = find(v, "rdma"); rdma && (!rdma->is_object() || !rdma->empty()))
     return bad(member(path, "rdma"), "RDMA devices are not supported by runvm: the VM has none; drop it");
   return r;

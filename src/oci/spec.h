@@ -101,7 +101,29 @@ struct Device {
 // linux.resources: what the guest cgroup applies (proto/messages.h's
 // msg::Resources carries it) and what sizes the VM. What runvm cannot honour
 // is refused by the parser, naming the field.
+// linux.resources.blockIO. The container's I/O reaches the host's disks
+// through QEMU and virtiofsd, so these apply to the host cgroup that holds
+// them (runtime/host_cgroup.h), not in the guest, which has no block device.
+struct BlockDeviceWeight {
+  int64_t major = 0, minor = 0;
+  std::optional<uint16_t> weight, leaf_weight;
+};
+struct BlockDeviceRate {
+  int64_t major = 0, minor = 0;
+  uint64_t rate = 0;
+};
+struct BlockIO {
+  std::optional<uint16_t> weight, leaf_weight;
+  std::vector<BlockDeviceWeight> weight_device;
+  std::vector<BlockDeviceRate> throttle_read_bps, throttle_write_bps, throttle_read_iops, throttle_write_iops;
+  bool empty() const {
+    return !weight.value_or(0) && !leaf_weight.value_or(0) && weight_device.empty() && throttle_read_bps.empty() &&
+           throttle_write_bps.empty() && throttle_read_iops.empty() && throttle_write_iops.empty();
+  }
+};
+
 struct Resources {
+  BlockIO block_io;
   std::optional<int64_t> memory_limit;  // bytes; linux.resources.memory.limit
   std::optional<int64_t> memory_reservation;  // bytes; memory.reservation -> memory.low
   std::optional<int64_t> memory_swap;         // memory.swap (memory + swap, runc's v1 sense)
@@ -152,6 +174,7 @@ constexpr size_t kMaxSysctls = 1024;
 constexpr size_t kMaxSysctlName = 256;
 constexpr size_t kMaxSysctlValue = 4096;
 constexpr size_t kMaxUnified = 256;
+constexpr size_t kMaxDeviceEntries = 256;  // each of linux.resources.blockIO's device lists
 
 // Whether runvm can write sysctl `name` = `value` in the guest: a name made
 // of dot-separated components without '/', "..", NUL; runc's namespaced

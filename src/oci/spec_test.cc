@@ -702,12 +702,14 @@ TEST(ParseSpec, WhatTheVmCannotHonourIsRefusedNamingTheField) {
        "linux.resources.cpu.realtimeRuntime: realtime CPU time is not supported by runvm"},
       {[](json& c) { c["linux"]["resources"]["cpu"] = {{"realtimePeriod", 1000000}}; },
        "linux.resources.cpu.realtimePeriod: realtime CPU time"},
-      {[](json& c) { c["linux"]["resources"]["blockIO"] = {{"weight", 500}}; },
-       "linux.resources.blockIO.weight: block I/O limits are not supported by runvm"},
+      {[](json& c) { c["linux"]["resources"]["blockIO"] = {{"weight", 70000}}; },
+       "linux.resources.blockIO.weight: "},
       {[](json& c) {
-         c["linux"]["resources"]["blockIO"] = {{"throttleReadBpsDevice", {{{"major", 8}, {"minor", 0}, {"rate", 1}}}}};
+         c["linux"]["resources"]["blockIO"] = {{"throttleReadBpsDevice", {{{"major", 8}, {"rate", 1}}}}};
        },
-       "linux.resources.blockIO.throttleReadBpsDevice: block I/O limits"},
+       "linux.resources.blockIO.throttleReadBpsDevice[0].minor: "},
+      {[](json& c) { c["linux"]["resources"]["blockIO"] = {{"weightDevice", {{{"major", -8}, {"minor", 0}}}}}; },
+       "linux.resources.blockIO.weightDevice[0]: a device's major and minor are not negative"},
       {[](json& c) { c["linux"]["resources"]["rdma"] = {{"mlx5_0", {{"hcaHandles", 3}}}}; },
        "linux.resources.rdma: RDMA devices are not supported by runvm"},
       {[](json& c) { c["linux"]["namespaces"] = {{{"type", "user"}}}; },
@@ -736,6 +738,11 @@ TEST(ParseSpec, WhatTheVmCannotHonourIsRefusedNamingTheField) {
   // limits, empty lists, labels on an SELinux or AppArmor host.
   std::vector<std::function<void(json&)>> accepted = {
       [](json& c) { c["linux"]["resources"]["blockIO"] = {{"weight", 0}, {"weightDevice", json::array()}}; },
+      // Applied to the host cgroup (runtime/host_cgroup.h).
+      [](json& c) {
+        c["linux"]["resources"]["blockIO"] = {
+            {"weight", 500}, {"throttleWriteIOPSDevice", {{{"major", 8}, {"minor", 0}, {"rate", 100}}}}};
+      },
       [](json& c) { c["linux"]["resources"]["hugepageLimits"] = {{{"pageSize", "2MB"}, {"limit", 0}}}; },
       [](json& c) { c["linux"]["resources"]["network"] = json::object(); },
       [](json& c) { c["linux"]["resources"]["cpu"] = {{"realtimeRuntime", 0}, {"realtimePeriod", 0}}; },

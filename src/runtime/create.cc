@@ -310,6 +310,8 @@ Result<Running> bring_up(const CreateOptions& o, MonitorConfig c, int& exit_code
   // VM, so its limit is that plus an allowance (docs/ARCHITECTURE.md).
   if (c.spec.resources.memory_limit && *c.spec.resources.memory_limit > 0)
     TRY(limit_cgroup_memory(c.state.cgroup, host_memory_limit_bytes(c.vm.memory_mib)));
+  // CPU and block I/O: the VM's vCPUs and its file I/O are the container's.
+  TRY(apply_host_resources(c.state.cgroup, c.spec.resources));
   NetnsId callers_netns = current_netns();
   TRY(enter_namespaces(c.spec.namespaces));
   c.state.pid = ::getpid();

@@ -240,8 +240,9 @@ namespace runvm::runtime {
 // The VM's memory and vCPUs are fixed at boot: a limit the guest cgroup can
 // apply is applied; one beyond the VM is refused whole (nothing changes), so
 // the client that asked sees why instead of a limit that silently means less.
-Status update_container(const std::string& root, const std::string& id, const msg::Resources& resources) {
+Status update_container(const std::string& root, const std::string& id, const oci::Resources& spec) {
   ContainerState s = TRY(find_container(root, id));
+  msg::Resources resources = msg::Resources::from_spec(spec);
   int64_t memory = resources.memory_limit.value_or(0);
   uint64_t usable = usable_memory_mib(s.vm_memory_mib);
   if (memory > 0 && s.vm_memory_mib && static_cast<uint64_t>(memory) > usable * 1024 * 1024)
@@ -258,7 +259,8 @@ Status update_container(const std::string& root, const std::string& id, const ms
                 " vCPUs, which are fixed at boot; recreate the container with more CPUs");
   if (s.vm_vcpus) TRY(check_cpuset(resources.cpuset_cpus, s.vm_vcpus, "cpu.cpus"));
   TRY(query_container(root, id, control::Update{resources}));
-  return ok();
+  // The VM as a whole, on the host: CPU and block I/O (host_cgroup.h).
+  return apply_host_resources(s.cgroup, spec);
 }
 
 }  // namespace runvm::runtime

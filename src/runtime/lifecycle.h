@@ -50,6 +50,7 @@ Result<int> parse_signal(const std::string& text);
 // Applies LinuxResources (memory.limit, cpu.quota/period/shares,
 // pids.limit) to the container's cgroup in the guest. A memory limit or CPU
 // quota beyond what the VM booted with is refused, and nothing changes.
-Status update_container(const std::string& root, const std::string& id, const msg::Resources& resources);
+// Changes the limits in the guest, then the host cgroup's share of them.
+Status update_container(const std::string& root, const std::string& id, const oci::Resources& resources);
 
 }  // namespace runvm::runtime

@@ -15,6 +15,7 @@
 
 #include "common/io.h"
 #include "common/log.h"
+#include "runtime/host_cgroup.h"
 #include "transfer/in_root.h"
 
 namespace runvm::runtime {
@@ -202,6 +203,35 @@ Status limit_cgroup_memory(const std::string& relative, uint64_t bytes) {
       auto fd = io::open_file(path, O_WRONLY);
       if (!fd) continue;  // not a memory hierarchy
       TRY_CTX(io::write_all(fd->get(), value), "set " + path);
+    }
+  }
+  return ok();
+}
+
+Status apply_host_resources(const std::string& relative, const oci::Resources& resources) {
+  auto writes = host_cgroup_writes(resources);
+  if (writes.empty() || relative.empty() || relative == "/") return ok();
+  if (!is_confined(relative))
+    return fail("linux.cgroupsPath: " + relative + " is not a clean path inside the cgroup tree");
+  auto all = hierarchies();
+  for (const CgroupWrite& w : writes) {
+    bool written = false;
+    for (const auto& hierarchy : all) {
+      for (const auto& c : w.candidates) {
+        std::string path = hierarchy + relative + "/" + c.file;
+        auto fd = io::open_file(path, O_WRONLY);
+        if (!fd) continue;  // not this controller's hierarchy
+        TRY_CTX(io::write_all(fd->get(), c.value),
+                "linux.resources." + w.field + ": write \"" + c.value + "\" to " + path);
+        written = true;
+        break;
+      }
+    }
+    if (!written) {
+      std::string files;
+      for (const auto& c : w.candidates) files += (files.empty() ? "" : ", ") + c.file;
+      return fail("linux.resources." + w.field + ": no cgroup hierarchy on this host has " + files +
+                  " for the VM's cgroup " + relative + ", so it cannot be applied (runc cannot either)");
     }
   }
   return ok();

@@ -64,6 +64,11 @@ uint64_t host_memory_limit_bytes(uint64_t vm_memory_mib);
 // Sets the memory limit of `relative` where a memory controller is mounted
 // (cgroup v1 memory.limit_in_bytes, v2 memory.max).
 Status limit_cgroup_memory(const std::string& relative, uint64_t bytes);
+// Writes what the host cgroup carries of `resources` (host_cgroup.h: CPU
+// and block I/O) into `relative` in every hierarchy that takes it. A
+// setting no mounted hierarchy can take (blkio.weight without a weighing
+// I/O scheduler, say) fails naming the field, as runc fails.
+Status apply_host_resources(const std::string& relative, const oci::Resources& resources);
 // Removes the leaf directories join_cgroup made, waiting up to `wait` for
 // the processes that were in them to be gone (EBUSY).
 void remove_cgroup(const std::string& relative, std::chrono::milliseconds wait = std::chrono::seconds(10));

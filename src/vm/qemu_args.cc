@@ -89,6 +89,7 @@ std::vector<std::string> virtiofsd_command_line(const QemuPaths& paths, const st
           // show up; see docs/ARCHITECTURE.md.
           "-o", "cache=auto",
           "-o", "xattr",
+          "-o", "no_readdirplus",
           // virtiofsd holds a descriptor for every inode the guest has
           // cached, so its soft limit caps how many files a container can
           // touch (a 1024 soft limit fails a copy of a few thousand files

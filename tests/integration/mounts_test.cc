@@ -132,6 +132,34 @@ TEST_F(MountsTest, ProcThatIsASymlinkIsRefusedAsRuncRefusesIt) {
   EXPECT_TRUE(contains(r.err, "filesystem \"proc\" must be mounted on ordinary directory")) << r.err;
 }
 
+// runc's no_pivot.bats: a user namespace inside the container may mount a
+// procfs only where a fully visible one is already in its mount namespace.
+// The guest's bare /proc stayed there, hidden under the moved root, so any
+// container could mount an unmasked /proc (before: "MOUNTED"). runvm always
+// enters the root as runc's --no-pivot does, so both ways are tried.
+TEST_F(MountsTest, AUserNamespaceInsideCannotMountABareProcWithOrWithoutNoPivot) {
+  for (const char* k : {"bounding", "permitted", "effective"})
+    bundle_.config()["process"]["capabilities"][k].push_back("CAP_SETFCAP");
+  // runvm spec's masks: the container's own /proc is not fully visible.
+  bundle_.config()["linux"]["maskedPaths"] = {"/proc/kcore", "/proc/keys", "/proc/timer_list"};
+  bundle_.config()["linux"]["readonlyPaths"] = {"/proc/sys", "/proc/sysrq-trigger"};
+  ASSERT_EQ(::mkdir((bundle_.rootfs() + "/mnt").c_str(), 0755), 0);
+  bundle_.set_args({"sh", "-c",
+                    "unshare -mrpf sh -c 'id -u; mount -t tmpfs none /mnt && echo TMPFS; "
+                    "mount -t proc none /proc && echo MOUNTED'; echo rc=$?"});
+  bundle_.write_config();
+  for (bool no_pivot : {false, true}) {
+    std::vector<std::string> args = {"--root", root_.path(), "run", "--bundle", bundle_.path()};
+    if (no_pivot) args.push_back("--no-pivot");
+    args.push_back("c1");
+    RunResult r = run_runvm(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    // The user namespace works and may mount a tmpfs: only proc is refused.
+    EXPECT_EQ(r.out, "0\nTMPFS\nrc=1\n") << "no-pivot " << no_pivot << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, "permission denied")) << r.err;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Item 2: options as runc applies them.
 
