@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -166,6 +167,21 @@ std::string usage_error(const CLI::ParseError& e) {
   return text;
 }
 
+// The first word of the command line that is neither a global flag nor a
+// flag's value: the command's name ("" if there is none).
+std::string first_command_word(int argc, char** argv) {
+  static const std::set<std::string> kTakesValue = {"--root",      "--log",       "--log-format",
+                                                    "--accel",     "--kernel",    "--initramfs",
+                                                    "--boot-timeout", "--vm-vcpus", "--vm-memory"};
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") return i + 1 < argc ? argv[i + 1] : "";
+    if (arg.empty() || arg[0] != '-') return arg;
+    if (arg.find('=') == std::string::npos && kTakesValue.count(arg)) ++i;
+  }
+  return "";
+}
+
 }  // namespace
 
 void cli::log_to_file_only(const GlobalOptions& g) { (void)configure_logging(g, false); }
@@ -241,6 +257,22 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
+    // No command, as runc: help on stdout and success when none was named,
+    // "No help topic" and 3 for a name that is not a command.
+    if (app.get_subcommands().empty()) {
+      std::string name = first_command_word(argc, argv);
+      if (name.empty()) {
+        std::printf("%s", app.help().c_str());
+        return 0;
+      }
+      bool known = false;
+      for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+        known |= sub->check_name(name);
+      if (!known) {
+        log::error("No help topic for '" + name + "'");
+        return 3;
+      }
+    }
     const CLI::App* command = &app;
     for (const CLI::App* sub : app.get_subcommands()) command = sub;
     return cli::usage_failure(command, usage_error(e));

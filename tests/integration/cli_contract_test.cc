@@ -199,6 +199,15 @@ TEST_F(CliContractTest, HelpVersionUsageErrorsAndLogAsRunc) {
   Cmd no_id = runvm("start");
   EXPECT_EQ(no_id.code, 1) << "a usage error is status 1, as runc's";
   EXPECT_FALSE(no_id.err.empty());
+  // runc with no command prints its help and succeeds; an unknown command
+  // is "No help topic", status 3.
+  Cmd nothing = runvm("");
+  EXPECT_EQ(nothing.code, 0) << nothing.err;
+  EXPECT_EQ(nothing.out.rfind("NAME:\n   runvm - ", 0), 0u) << nothing.out;
+  Cmd unknown = runvm("--debug bogus");
+  EXPECT_EQ(unknown.code, 3);
+  EXPECT_NE(unknown.err.find("No help topic for 'bogus'"), std::string::npos) << unknown.err;
+  EXPECT_EQ(runvm("--root '" + scratch_.path() + "/r' bogus x").code, 3) << "a global flag's value is not a command";
 
   Cmd unwritable = runvm("--log /nonexistent/dir/log list");
   EXPECT_EQ(unwritable.code, 1);
