@@ -172,7 +172,11 @@ TEST_F(LifecycleTest, BytesThatAreNotUtf8PassThroughUnchanged) {
 }
 
 TEST_F(LifecycleTest, PauseResumeAndKillByNumber) {
-  ASSERT_EQ(create({"sh", "-c", "echo up; while true; do sleep 0.1; done"}).code, 0);
+  // init forks nothing after it is up: the exec below fills the pids limit
+  // on purpose, and a loop that forked a sleep every 0.1 s would fail to
+  // fork then and exit 2 (busybox sh), which made the later stats fail
+  // ("gave no JSON") whenever the timing met, more often under load.
+  ASSERT_EQ(create({"sh", "-c", "echo up; exec sleep 100000"}).code, 0);
   pid_t pid = pid_file();
   ASSERT_EQ(runvm("start c1").code, 0);
   ASSERT_TRUE(wait_for_output("up\n"));
@@ -414,13 +418,18 @@ TEST_F(LifecycleTest, QemuDyingStopsTheContainerAndDeleteCleansUp) {
 
 TEST_F(LifecycleTest, StatsUpdateAndKillAll) {
   bundle_.config()["linux"]["resources"] = {{"pids", {{"limit", 40}}}};
-  ASSERT_EQ(create({"sh", "-c", "echo up; while true; do sleep 0.1; done"}).code, 0);
+  // init forks nothing after it is up: the exec below fills the pids limit
+  // on purpose, and a loop that forked a sleep every 0.1 s would fail to
+  // fork then and exit 2 (busybox sh), which made the later stats fail
+  // ("gave no JSON") whenever the timing met, more often under load.
+  ASSERT_EQ(create({"sh", "-c", "echo up; exec sleep 100000"}).code, 0);
   pid_t pid = pid_file();
   ASSERT_EQ(runvm("start c1").code, 0);
   ASSERT_TRUE(wait_for_output("up\n"));
   Cmd stats = runvm("events --stats c1");
   ASSERT_EQ(stats.code, 0) << stats.err;
   json event = json::parse(stats.out, nullptr, false);
+  ASSERT_TRUE(event.is_object()) << stats.out;
   EXPECT_EQ(event["type"], "stats");
   EXPECT_EQ(event["id"], "c1");
   EXPECT_GT(event["data"]["memory"]["usage"]["usage"].get<uint64_t>(), 0u);
@@ -429,7 +438,10 @@ TEST_F(LifecycleTest, StatsUpdateAndKillAll) {
   EXPECT_EQ(event["data"]["pids"]["limit"], 40) << "linux.resources.pids from the spec";
 
   ASSERT_EQ(runvm("update --pids-limit 5 c1").code, 0);
-  json after = json::parse(runvm("events --stats c1").out, nullptr, false);
+  Cmd stats_after = runvm("events --stats c1");
+  ASSERT_EQ(stats_after.code, 0) << stats_after.err;
+  json after = json::parse(stats_after.out, nullptr, false);
+  ASSERT_TRUE(after.is_object()) << stats_after.out;
   EXPECT_EQ(after["data"]["pids"]["limit"], 5);
   Cmd forks = runvm("exec c1 sh -c 'for i in 1 2 3 4 5 6; do sleep 2 & done; wait'");
   EXPECT_NE(forks.err.find("can't fork"), std::string::npos)
@@ -437,7 +449,10 @@ TEST_F(LifecycleTest, StatsUpdateAndKillAll) {
   Cmd big = runvm("update --memory 68719476736 --pids-limit 9 c1");
   EXPECT_NE(big.code, 0) << "more memory than the VM has is refused";
   EXPECT_NE(big.err.find("fixed at boot"), std::string::npos) << "and the reason said: " << big.err;
-  json unchanged = json::parse(runvm("events --stats c1").out, nullptr, false);
+  Cmd stats_unchanged = runvm("events --stats c1");
+  ASSERT_EQ(stats_unchanged.code, 0) << stats_unchanged.err;
+  json unchanged = json::parse(stats_unchanged.out, nullptr, false);
+  ASSERT_TRUE(unchanged.is_object()) << stats_unchanged.out;
   EXPECT_EQ(unchanged["data"]["pids"]["limit"], 5) << "a refused update changes nothing";
 
   json listed = json::parse(runvm("list --format json").out, nullptr, false);
