@@ -80,23 +80,12 @@ TEST(MessageSocket, AMessageLargerThanAPacketArrivesWholeWithItsDescriptors) {
 // A peer that announces a body must send a sealed memfd of that size.
 TEST(MessageSocket, AForgedBodyDescriptorIsRefused) {
   Pair p = socket_pair();
+  // One packet, with one descriptor unless fd is -1.
   auto send_raw = [&](const std::string& text, int fd) {
-    iovec iov{const_cast<char*>(text.data()), text.size()};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    if (fd >= 0) {
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    }
-    ASSERT_GE(::sendmsg(p.a.get(), &msg, 0), 0);
+    if (fd >= 0) ASSERT_TRUE(io::send_fd(p.a.get(), fd, text));
+    else ASSERT_EQ(::write(p.a.get(), text.data(), text.size()), static_cast<ssize_t>(text.size()));
   };
+
   auto [r, w] = *io::make_pipe();
   send_raw(R"({"body_in_fd": 2})", r.get());  // a pipe, not a sealed memfd
   EXPECT_FALSE(receive_message(p.b.get()));
