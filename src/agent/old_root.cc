@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <sstream>
 
 #include "common/io.h"
 #include "common/procfs.h"
@@ -12,22 +11,6 @@
 
 namespace runvm::agent {
 namespace {
-
-// Mountinfo writes space, tab, newline and backslash as \ooo.
-std::string unescape(std::string_view s) {
-  std::string out;
-  auto octal = [](char c) { return c >= '0' && c <= '7'; };
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() &&
-        octal(s[i + 1]) && octal(s[i + 2]) && octal(s[i + 3])) {
-      out.push_back(static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
-      i += 3;
-      continue;
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
 
 bool is_prefix(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   return a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin());
@@ -38,12 +21,8 @@ bool is_prefix(const std::vector<std::string>& a, const std::vector<std::string>
 std::vector<std::string> mounts_outside(const std::string& mountinfo, const std::string& root) {
   const auto root_parts = transfer::clean_components(root);
   std::vector<std::pair<size_t, std::string>> found;
-  std::istringstream lines(mountinfo);
-  for (std::string line; std::getline(lines, line);) {
-    auto f = procfs::split_ws(line);
-    if (f.size() < 5) continue;
-    std::string where = unescape(f[4]);
-    auto parts = transfer::clean_components(where);
+  for (const procfs::MountInfo& m : procfs::parse_mountinfo(mountinfo)) {
+    auto parts = transfer::clean_components(m.mount_point);
     // An ancestor of the root (or the root itself) holds it up; below the
     // root is the container's own.
     if (is_prefix(parts, root_parts) || is_prefix(root_parts, parts)) continue;

@@ -1,4 +1,5 @@
 #include "agent/procfs.h"
+#include "common/procfs.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -11,6 +12,18 @@ namespace {
 constexpr const char* kStat =
     "57 (sh (x) y) S 1 57 57 34816 57 4194560 120 0 0 0 3 4 0 0 20 0 1 0 1500 "
     "1654784 210 18446744073709551615 1 1 0 0 0 0 0 4 2 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+
+TEST(ParseMountinfo, TakesIdsAndDecodedMountPointsAndSkipsGarbage) {
+  auto mounts = procfs::parse_mountinfo(
+      "22 1 0:21 / /proc rw,relatime - proc proc rw\n"
+      "garbage\n"
+      "26 25 0:30 / /run/vol\\040one\\134x rw - virtiofs vol rw\n");
+  ASSERT_EQ(mounts.size(), 2u);
+  EXPECT_EQ(mounts[0].id, 22u);
+  EXPECT_EQ(mounts[0].parent, 1u);
+  EXPECT_EQ(mounts[0].mount_point, "/proc");
+  EXPECT_EQ(mounts[1].mount_point, "/run/vol one\\x");
+}
 
 TEST(ParseProcStat, ReadsFieldsAfterTheLastParen) {
   auto st = parse_proc_stat(kStat);

@@ -7,7 +7,6 @@
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -35,30 +34,11 @@ Result<Identity> identity(int fd) {
   return Identity{sx.stx_mnt_id, makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino};
 }
 
-// A mountinfo line: ID, parent ID, ..., its mount point (field 5).
-struct MountPoint {
-  uint64_t id = 0, parent = 0;
-  std::string where;
-};
-
-std::vector<MountPoint> mounts_of(const std::string& mountinfo) {
-  std::vector<MountPoint> out;
-  std::istringstream lines(mountinfo);
-  for (std::string line; std::getline(lines, line);) {
-    auto f = procfs::split_ws(line);
-    MountPoint m;
-    if (f.size() < 5 || !procfs::parse_number(f[0], m.id) || !procfs::parse_number(f[1], m.parent)) continue;
-    m.where = std::string(f[4]);  // octal escapes (\040) are left: open fails, and that answers "no"
-    out.push_back(std::move(m));
-  }
-  return out;
-}
-
 // Whether the directory `dir` (on the root mount) is the mount point of
 // `m` or one of its ancestors: walk up from the mount point's parent
 // directory, in the root mount, to the root.
-Result<bool> contains(int root_fd, const Identity& root, const Identity& dir, const MountPoint& m) {
-  std::vector<std::string> parts = transfer::clean_components(m.where);
+Result<bool> contains(int root_fd, const Identity& root, const Identity& dir, const procfs::MountInfo& m) {
+  std::vector<std::string> parts = transfer::clean_components(m.mount_point);
   if (parts.empty()) return false;  // the root mount itself
   parts.pop_back();
   UniqueFd at = TRY(transfer::open_in_root(root_fd, transfer::join_components(parts, parts.size()),
@@ -89,7 +69,7 @@ Result<bool> on_root_share(pid_t init_pid, const std::string& path, bool follow_
   if (::fstatat(target.get(), "", &st, AT_EMPTY_PATH) < 0) return fail_errno("stat " + path);
   if (!S_ISDIR(st.st_mode)) return S_ISREG(st.st_mode);
   std::string mountinfo = TRY(io::read_file(base + "/mountinfo"));
-  for (const MountPoint& m : mounts_of(mountinfo)) {
+  for (const procfs::MountInfo& m : procfs::parse_mountinfo(mountinfo)) {
     if (m.parent != root.mount) continue;  // deeper mounts hang below these
     Result<bool> below = contains(root_fd.get(), root, at, m);
     if (!below || *below) return false;

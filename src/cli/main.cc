@@ -11,7 +11,6 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
-#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -168,16 +167,15 @@ std::string usage_error(const CLI::ParseError& e) {
 }
 
 // The first word of the command line that is neither a global flag nor a
-// flag's value: the command's name ("" if there is none).
-std::string first_command_word(int argc, char** argv) {
-  static const std::set<std::string> kTakesValue = {"--root",      "--log",       "--log-format",
-                                                    "--accel",     "--kernel",    "--initramfs",
-                                                    "--boot-timeout", "--vm-vcpus", "--vm-memory"};
+// flag's value: the command's name ("" if there is none). Whether a flag
+// takes a value is the app's own definition of it.
+std::string first_command_word(const CLI::App& app, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--") return i + 1 < argc ? argv[i + 1] : "";
     if (arg.empty() || arg[0] != '-') return arg;
-    if (arg.find('=') == std::string::npos && kTakesValue.count(arg)) ++i;
+    const CLI::Option* option = arg.find('=') == std::string::npos ? app.get_option_no_throw(arg) : nullptr;
+    if (option && option->get_items_expected_min() > 0) ++i;
   }
   return "";
 }
@@ -260,7 +258,7 @@ int main(int argc, char** argv) {
     // No command, as runc: help on stdout and success when none was named,
     // "No help topic" and 3 for a name that is not a command.
     if (app.get_subcommands().empty()) {
-      std::string name = first_command_word(argc, argv);
+      std::string name = first_command_word(app, argc, argv);
       if (name.empty()) {
         std::printf("%s", app.help().c_str());
         return 0;

@@ -33,4 +33,38 @@ Result<ProcStat> parse_proc_stat(std::string_view text) {
   return st;
 }
 
+namespace {
+
+// Mountinfo writes space, tab, newline and backslash as \ooo.
+std::string unescape_octal(std::string_view s) {
+  std::string out;
+  auto octal = [](char c) { return c >= '0' && c <= '7'; };
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && octal(s[i + 1]) && octal(s[i + 2]) && octal(s[i + 3])) {
+      out.push_back(static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
+      i += 3;
+      continue;
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<MountInfo> parse_mountinfo(std::string_view text) {
+  std::vector<MountInfo> out;
+  while (!text.empty()) {
+    size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    auto f = split_ws(line);
+    MountInfo m;
+    if (f.size() < 5 || !parse_number(f[0], m.id) || !parse_number(f[1], m.parent)) continue;
+    m.mount_point = unescape_octal(f[4]);
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
 }  // namespace runvm::procfs

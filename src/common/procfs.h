@@ -40,4 +40,13 @@ bool parse_number(std::string_view s, T& out) {
   return ec == std::errc() && end == s.data() + s.size();
 }
 
+// One line of /proc/<pid>/mountinfo: the mount's ID, its parent's, and its
+// mount point (field 5, with the kernel's octal escapes such as \040 for a
+// space decoded). Malformed lines are skipped.
+struct MountInfo {
+  uint64_t id = 0, parent = 0;
+  std::string mount_point;
+};
+std::vector<MountInfo> parse_mountinfo(std::string_view text);
+
 }  // namespace runvm::procfs
