@@ -290,14 +290,41 @@ class MonitorHostileTest : public ::testing::Test {
     EXPECT_FALSE(std::filesystem::exists(dir_ + "/state/control.sock")) << "the control socket was left";
   }
 
+  // `start` asked from a thread, as a command asks it, while the test plays
+  // the agent. answer() is bounded: without an answer within `limit` the
+  // monitor is killed, which ends the wait with the wrong reason (and the
+  // test fails) instead of hanging.
+  class StartCommand {
+   public:
+    explicit StartCommand(const std::string& state_dir)
+        : thread_([this, state_dir] {
+            answer_.emplace(runtime::ask_monitor(state_dir, control::Start{}));
+            answered_ = true;
+          }) {}
+    ~StartCommand() {
+      if (thread_.joinable()) thread_.join();
+    }
+    std::optional<Result<control::Reply>> answer(pid_t monitor, std::chrono::seconds limit) {
+      auto deadline = std::chrono::steady_clock::now() + limit;
+      while (!answered_ && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+      if (!answered_) ::kill(monitor, SIGKILL);
+      thread_.join();
+      return std::move(answer_);
+    }
+
+   private:
+    std::optional<Result<control::Reply>> answer_;
+    std::atomic<bool> answered_ = false;
+    std::thread thread_;
+  };
+
   // The agent starts init (answers `start`), as for a running container.
   void started(FakeAgent& agent) {
     created(agent);
-    std::optional<Result<control::Reply>> answer;
-    std::thread command([&] { answer.emplace(runtime::ask_monitor(dir_ + "/state", control::Start{})); });
+    StartCommand command(dir_ + "/state");
     EXPECT_TRUE(agent.read_until([&] { return agent.has("start"); }));
     agent.send(msg::Started{"init", 42}.to_json());
-    command.join();
+    auto answer = command.answer(monitor_, 10s);
     ASSERT_TRUE(answer && *answer) << log_text();
     ASSERT_EQ(recorded_status(), "running");
   }
@@ -399,21 +426,11 @@ TEST_F(MonitorHostileTest, AnswersForProcessesThatDoNotExistChangeNothing) {
 TEST_F(MonitorHostileTest, ARefusedStartIsReportedToTheCommandThatAskedForIt) {
   FakeAgent agent = start_monitor();
   created(agent);
-  std::optional<Result<control::Reply>> answer;
-  std::atomic<bool> answered = false;
-  std::thread command([&] {
-    answer.emplace(runtime::ask_monitor(dir_ + "/state", control::Start{}));
-    answered = true;
-  });
+  StartCommand command(dir_ + "/state");
   EXPECT_TRUE(agent.read_until([&] { return agent.has("start"); }));
   agent.send(msg::StartFailed{"init", "invalid start request: start.hooks[0].path: must be an absolute path", 1}
                  .to_json());
-  // Bounded: without an answer the monitor is killed, which ends the wait
-  // with the wrong reason (and the test fails) instead of hanging.
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!answered && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
-  if (!answered) ::kill(monitor_, SIGKILL);
-  command.join();
+  auto answer = command.answer(monitor_, 10s);
   ASSERT_TRUE(answer);
   ASSERT_FALSE(*answer) << "start succeeded";
   EXPECT_NE(answer->error().message().find("must be an absolute path"), std::string::npos)
@@ -542,20 +559,9 @@ TEST_F(MonitorHostileTest, AnExecsSignalToASilentGuestEndsItsStandIn) {
 TEST_F(MonitorHostileTest, AStartTheGuestNeverAnswersFailsAtTheBootTimeout) {
   FakeAgent agent = start_monitor(2s);
   created(agent);
-  std::optional<Result<control::Reply>> answer;
-  std::atomic<bool> answered = false;
-  std::thread command([&] {
-    answer.emplace(runtime::ask_monitor(dir_ + "/state", control::Start{}));
-    answered = true;
-  });
+  StartCommand command(dir_ + "/state");
   EXPECT_TRUE(agent.read_until([&] { return agent.has("start"); }, 5s));
-  // Bounded: a monitor that never answers is killed, which fails the test.
-  std::thread guard([&, pid = monitor_] {
-    for (int i = 0; i < 100 && !answered; ++i) std::this_thread::sleep_for(100ms);
-    if (!answered) ::kill(pid, SIGKILL);
-  });
-  command.join();
-  guard.join();
+  auto answer = command.answer(monitor_, 10s);
   ASSERT_TRUE(answer);
   ASSERT_FALSE(*answer) << "start succeeded";
   EXPECT_NE(answer->error().message().find("did not start the process within 2 s"), std::string::npos)

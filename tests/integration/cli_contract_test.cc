@@ -30,9 +30,7 @@ class CliContractTest : public ::testing::Test {
 
   void TearDown() override {
     runvm("delete --force " + id_);
-    EXPECT_TRUE(list_dir(root_.path()).empty()) << "state left under " << root_.path();
-    EXPECT_TRUE(processes_mentioning(root_.path()).empty()) << "a monitor or QEMU left running";
-    EXPECT_TRUE(processes_mentioning(bundle_.rootfs()).empty()) << "virtiofsd left running";
+    expect_no_container_left(root_.path(), bundle_);
   }
 
   Cmd runvm(const std::string& args) {

@@ -29,9 +29,7 @@ class ConfinementTest : public ::testing::Test {
  protected:
   void TearDown() override {
     shell(runvm_ + " delete --force c1");
-    EXPECT_TRUE(list_dir(root_.path()).empty()) << "state left under " << root_.path();
-    EXPECT_TRUE(processes_mentioning(root_.path()).empty()) << "a monitor or QEMU left running";
-    EXPECT_TRUE(processes_mentioning(bundle_.rootfs()).empty()) << "virtiofsd left running";
+    expect_no_container_left(root_.path(), bundle_);
   }
 
   // The config.json `runvm spec` writes (runc's default: maskedPaths,

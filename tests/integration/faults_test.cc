@@ -40,24 +40,14 @@ class FaultsTest : public ::testing::Test {
   }
 
   void expect_nothing_left() {
-    EXPECT_TRUE(list_dir(root_.path()).empty()) << "state left under " << root_.path();
-    EXPECT_TRUE(processes_mentioning(root_.path()).empty()) << "a monitor or QEMU left running";
-    EXPECT_TRUE(processes_mentioning(bundle_.rootfs()).empty()) << "virtiofsd left running";
+    expect_no_container_left(root_.path(), bundle_);
     EXPECT_EQ(cgroup_dirs_left(), std::vector<std::string>{}) << "the container's cgroup left behind";
   }
 
   // The container's host cgroup (the bundle's cgroupsPath, this test's
   // own) in every hierarchy where it still exists.
   std::vector<std::string> cgroup_dirs_left() {
-    std::string path = bundle_.config()["linux"]["cgroupsPath"].get<std::string>();
-    std::vector<std::string> left;
-    struct stat st;
-    if (::stat(("/sys/fs/cgroup" + path).c_str(), &st) == 0) left.push_back("/sys/fs/cgroup" + path);
-    for (const auto& h : list_dir("/sys/fs/cgroup")) {
-      std::string dir = "/sys/fs/cgroup/" + h + path;
-      if (::stat(dir.c_str(), &st) == 0) left.push_back(dir);
-    }
-    return left;
+    return testing::cgroup_dirs_left(bundle_.config()["linux"]["cgroupsPath"].get<std::string>());
   }
 
   Cmd runvm(const std::string& args, const std::string& name = "cmd") {

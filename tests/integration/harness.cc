@@ -1,5 +1,7 @@
 #include "tests/integration/harness.h"
 
+#include <gtest/gtest.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -307,6 +309,23 @@ std::vector<std::string> list_dir(const std::string& path) {
   }
   ::closedir(d);
   return names;
+}
+
+std::vector<std::string> cgroup_dirs_left(const std::string& cgroups_path) {
+  std::vector<std::string> left;
+  struct stat st;
+  if (::stat(("/sys/fs/cgroup" + cgroups_path).c_str(), &st) == 0) left.push_back("/sys/fs/cgroup" + cgroups_path);
+  for (const auto& h : list_dir("/sys/fs/cgroup")) {
+    std::string dir = "/sys/fs/cgroup/" + h + cgroups_path;
+    if (::stat(dir.c_str(), &st) == 0) left.push_back(dir);
+  }
+  return left;
+}
+
+void expect_no_container_left(const std::string& root, const Bundle& bundle) {
+  EXPECT_TRUE(list_dir(root).empty()) << "state left under " << root;
+  EXPECT_TRUE(processes_mentioning(root).empty()) << "a monitor or QEMU left running";
+  EXPECT_TRUE(processes_mentioning(bundle.rootfs()).empty()) << "virtiofsd left running";
 }
 
 }  // namespace runvm::testing

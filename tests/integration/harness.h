@@ -118,4 +118,13 @@ std::vector<pid_t> processes_mentioning(const std::string& needle);
 // Entries of a directory (empty if it does not exist).
 std::vector<std::string> list_dir(const std::string& path);
 
+// The directories of host cgroup `cgroups_path` (a bundle's
+// linux.cgroupsPath) that still exist, in every hierarchy.
+std::vector<std::string> cgroup_dirs_left(const std::string& cgroups_path);
+
+// What every VM-booting fixture checks after its containers are deleted:
+// no state under `root`, no monitor or QEMU naming it, no virtiofsd serving
+// the bundle's rootfs (gtest expectations, one per leftover kind).
+void expect_no_container_left(const std::string& root, const Bundle& bundle);
+
 }  // namespace runvm::testing

@@ -36,9 +36,7 @@ class LifecycleTest : public ::testing::Test {
 
   void TearDown() override {
     runvm("delete --force c1");
-    EXPECT_TRUE(list_dir(root_.path()).empty()) << "state left under " << root_.path();
-    EXPECT_TRUE(processes_mentioning(root_.path()).empty()) << "a monitor or QEMU left running";
-    EXPECT_TRUE(processes_mentioning(bundle_.rootfs()).empty()) << "virtiofsd left running";
+    expect_no_container_left(root_.path(), bundle_);
     EXPECT_TRUE(list_dir("/sys/fs/cgroup/memory/runvm-test-" + std::to_string(::getpid())).empty())
         << "a cgroup left behind";
   }

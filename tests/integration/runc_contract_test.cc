@@ -28,9 +28,7 @@ class RuncContractTest : public ::testing::Test {
 
   void TearDown() override {
     runvm("delete --force " + id_);
-    EXPECT_TRUE(list_dir(root_.path()).empty()) << "state left under " << root_.path();
-    EXPECT_TRUE(processes_mentioning(root_.path()).empty()) << "a monitor or QEMU left running";
-    EXPECT_TRUE(processes_mentioning(bundle_.rootfs()).empty()) << "virtiofsd left running";
+    expect_no_container_left(root_.path(), bundle_);
     struct stat st;
     EXPECT_NE(::stat(("/sys/fs/cgroup/memory/" + id_).c_str(), &st), 0) << "the container's cgroup left behind";
   }

@@ -30,9 +30,7 @@ class SecurityTest : public ::testing::Test {
  protected:
   void TearDown() override {
     runvm("delete --force c1");
-    EXPECT_TRUE(list_dir(root_.path()).empty()) << "state left under " << root_.path();
-    EXPECT_TRUE(processes_mentioning(root_.path()).empty()) << "a monitor or QEMU left running";
-    EXPECT_TRUE(processes_mentioning(bundle_.rootfs()).empty()) << "virtiofsd left running";
+    expect_no_container_left(root_.path(), bundle_);
     EXPECT_EQ(slurp("/proc/self/mountinfo").find(scratch_.path()), std::string::npos)
         << "a mount of a share left on the host";
   }

@@ -160,9 +160,7 @@ TEST_F(SoakTest, ConcurrentWorkersCyclingContainersLeaveNothingBehind) {
       if (!contains(line, ": lo:") && !contains(line, ": eth0@") && !contains(line, ": peer0@")) ++leaks["taps"];
     if (contains(shell("tc -n " + ns + " qdisc show").out, "ingress")) ++leaks["qdiscs"];
   }
-  for (const auto& cgroup : cgroups_)
-    for (const auto& hierarchy : list_dir("/sys/fs/cgroup"))
-      if (!list_dir("/sys/fs/cgroup/" + hierarchy + cgroup).empty()) ++leaks["cgroups"];
+  for (const auto& cgroup : cgroups_) leaks["cgroups"] += cgroup_dirs_left(cgroup).size();
   leaks["state dirs"] = list_dir(root_.path()).size();
 
   std::string report;
