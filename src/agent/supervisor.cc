@@ -96,8 +96,8 @@ std::string control() { return std::string(proto::kControlStream); }
 
 class Supervisor {
  public:
-  Supervisor(UniqueFd port, UniqueFd sigchld)
-      : port_(std::move(port)), sigchld_(std::move(sigchld)), session_("runvm-agent", proto::kMaxHostMessageSize, proto::kMaxPayloadSize) {}
+  Supervisor(UniqueFd port, UniqueFd sigchld, Watchdog& watchdog)
+      : port_(std::move(port)), sigchld_(std::move(sigchld)), watchdog_(watchdog), session_("runvm-agent", proto::kMaxHostMessageSize, proto::kMaxPayloadSize) {}
 
   Status run();
 
@@ -153,6 +153,7 @@ class Supervisor {
 
   UniqueFd port_;
   UniqueFd sigchld_;
+  Watchdog& watchdog_;
   proto::Session session_;
   std::map<std::string, Process> processes_;
   std::optional<net::NicSlots> nic_slots_;  // when the VM has spare NICs
@@ -354,6 +355,12 @@ Status Supervisor::handle_message(const std::string& stream, const json& body) {
   return std::visit(
       [this](auto& m) -> Status {
         using M = std::decay_t<decltype(m)>;
+        // A handler that never returns is reported on the console.
+        watchdog_.begin(M::kType);
+        struct EndStep {
+          Watchdog& w;
+          ~EndStep() { w.end(); }
+        } end_step{watchdog_};
         if constexpr (std::is_same_v<M, msg::Create>) return on_create(m);
         else if constexpr (std::is_same_v<M, msg::Start>) return on_start(m);
         else if constexpr (std::is_same_v<M, msg::Exec>) return on_exec(m);
@@ -947,14 +954,14 @@ Status Supervisor::flush_port() {
 
 }  // namespace
 
-Status supervise(UniqueFd port) {
+Status supervise(UniqueFd port, Watchdog& watchdog) {
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGCHLD);
   if (::sigprocmask(SIG_BLOCK, &mask, nullptr) < 0) return fail_errno("block SIGCHLD");
   int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) return fail_errno("signalfd");
-  Supervisor supervisor(std::move(port), UniqueFd(sfd));
+  Supervisor supervisor(std::move(port), UniqueFd(sfd), watchdog);
   return supervisor.run();
 }
 

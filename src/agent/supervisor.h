@@ -5,12 +5,13 @@
 #pragma once
 
 #include "common/result.h"
+#include "agent/watchdog.h"
 #include "common/unique_fd.h"
 
 namespace runvm::agent {
 
 // Runs until the host asks for shutdown or goes away. Returns an error
 // only for failures the host could not be told about.
-Status supervise(UniqueFd port);
+Status supervise(UniqueFd port, Watchdog& watchdog);
 
 }  // namespace runvm::agent

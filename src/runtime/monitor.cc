@@ -48,7 +48,7 @@ namespace {
 std::string console_tail(const vm::Vm& vm) {
   auto text = io::read_file(vm.console_log_path());
   if (!text || text->empty()) return "";
-  size_t from = text->size() > 1500 ? text->size() - 1500 : 0;
+  size_t from = text->size() > 3000 ? text->size() - 3000 : 0;
   return "\nlast guest console output:\n" + text->substr(from);
 }
 

@@ -1,7 +1,7 @@
 // Soak (issue 16, item 16): several workers at once, each running many
 // cycles of what engines do all day (create, start, exec, kill, delete; run
-// of a short-lived container), half of them on a network namespace the
-// test made. Afterwards nothing of runvm may remain: processes (monitors,
+// of a short-lived container on a read-only root), half of them on a
+// network namespace the test made. Afterwards nothing of runvm may remain: processes (monitors,
 // QEMU, virtiofsd), host mounts, taps and ingress qdiscs in the
 // namespaces, cgroups, state directories. Every leak and every failed step
 // is counted and reported.
@@ -69,7 +69,14 @@ class SoakTest : public ::testing::Test {
     }
     w.sleeper.set_args({"sleep", "600"});
     w.sleeper.write_config();
-    w.short_lived.set_args({"sh", "-c", "echo ran-$((6 * 7))"});
+    // The short-lived one as `docker run --read-only --tmpfs` makes it: a
+    // read-only root (its own read-only virtiofsd), a tmpfs and a cwd that
+    // the image lacks.
+    w.short_lived.config()["root"]["readonly"] = true;
+    w.short_lived.config()["process"]["cwd"] = "/work/dir";
+    w.short_lived.config()["mounts"].push_back(
+        {{"destination", "/scratch"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"mode=1777"}}});
+    w.short_lived.set_args({"sh", "-c", "touch /scratch/ok && echo ran-$((6 * 7))-in-$(pwd)"});
     w.short_lived.write_config();
   }
 
@@ -96,7 +103,7 @@ class SoakTest : public ::testing::Test {
     d = shell(runvm + " delete --force " + id2);
     if (d.status != 0) failed(tag + "delete --force: " + d.out);
     ShellResult r = shell(runvm + " run --bundle " + w.short_lived.path() + " " + id + "-r </dev/null");
-    if (r.status != 0 || !contains(r.out, "ran-42")) failed(tag + "run: " + r.out);
+    if (r.status != 0 || !contains(r.out, "ran-42-in-/work/dir")) failed(tag + "run: " + r.out);
   }
 
   // Host mounts that name the test's directories.
