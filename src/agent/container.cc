@@ -31,6 +31,7 @@
 #include "agent/lookpath.h"
 #include "agent/old_root.h"
 #include "common/io.h"
+#include "common/log.h"
 #include "oci/mount_options.h"
 #include "transfer/in_root.h"
 #include "transfer/tar_cli.h"
@@ -719,9 +720,32 @@ std::string read_report(int fd, bool (*done)(std::string_view), bool& timed_out)
   }
 }
 
+// Kills and reaps, bounded: a child stuck in the kernel (a virtio-fs
+// request the host never answers is not interrupted even by SIGKILL) must
+// not stop the agent from answering the host. One still there after the
+// bound is left to the SIGCHLD reaper, which drops pids it does not track.
+constexpr auto kReapBound = std::chrono::seconds(5);
+
+void reap_bounded(pid_t pid, int* wstatus = nullptr) {
+  auto deadline = Clock::now() + kReapBound;
+  int status = 0;
+  for (;;) {
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) {
+      if (wstatus) *wstatus = status;
+      return;
+    }
+    if (Clock::now() >= deadline) break;
+    ::usleep(10 * 1000);
+  }
+  if (wstatus) *wstatus = W_EXITCODE(0, SIGKILL);
+  log::warn("process " + std::to_string(pid) + " did not go within " +
+            std::to_string(kReapBound.count()) + " s of SIGKILL; left to the reaper");
+}
+
 void kill_and_reap(pid_t pid) {
   ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
+  reap_bounded(pid);
 }
 
 Failure setup_failed(StartFailure& failure, const ChildReport& report, bool timed_out,
@@ -758,7 +782,7 @@ Result<SpawnedProcess> spawn_in_container(pid_t init_pid, ChildPlan plan, StdioP
   std::string text = read_report(report_r.get(), [](std::string_view) { return false; }, timed_out);
   ChildReport report = parse_child_report(text);
   if (timed_out) ::kill(static_cast<pid_t>(helper), SIGKILL);
-  ::waitpid(static_cast<pid_t>(helper), nullptr, 0);
+  reap_bounded(static_cast<pid_t>(helper));
   if (report.failure || timed_out || !report.pid) {
     if (report.pid) kill_and_reap(*report.pid);
     return setup_failed(failure, report, timed_out, "exec");
@@ -1023,7 +1047,7 @@ std::optional<std::string> run_hook(pid_t init_pid, const oci::Hook& hook,
     if (!status && ::waitpid(pid, &wstatus, WNOHANG) == pid) status = wstatus;
     if (!status && has_deadline && Clock::now() >= deadline) {
       ::kill(pid, SIGKILL);
-      ::waitpid(pid, &wstatus, 0);
+      reap_bounded(pid, &wstatus);
       status = wstatus;
       timed_out = true;
     }

@@ -205,10 +205,14 @@ TEST_F(LifecycleTest, ExecDetachLeavesAStandInWithTheProcessStatus) {
   ASSERT_GT(stand_in, 0);
   EXPECT_EQ(reap(stand_in), 42);
   // A signal to the stand-in reaches the process in the guest.
-  Cmd e2 = runvm("exec --detach --pid-file '" + pid_path + "' c1 sh -c 'trap \"exit 5\" TERM; while true; do sleep 0.1; done'");
+  Cmd e2 = runvm("exec --detach --pid-file '" + pid_path +
+                 "' c1 sh -c 'trap \"exit 5\" TERM; touch /tmp/trapped; while true; do sleep 0.1; done'");
   ASSERT_EQ(e2.code, 0) << e2.err;
   stand_in = std::atoi(slurp(pid_path).c_str());
-  std::this_thread::sleep_for(500ms);
+  // Only once the shell has set its trap (under load that can take longer
+  // than any fixed pause): before that, TERM kills it (143), as it would
+  // under runc.
+  ASSERT_TRUE(wait_until([&] { return runvm("exec c1 test -e /tmp/trapped").code == 0; }, 60s));
   ::kill(stand_in, SIGTERM);
   EXPECT_EQ(reap(stand_in), 5);
   Cmd missing = runvm("exec c1 nosuchcommand");
