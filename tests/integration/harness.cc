@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -102,6 +103,13 @@ ShellResult create_and_start(const std::string& runvm, const std::string& bundle
   ShellResult created = shell(runvm + " create --bundle " + bundle + " " + id + " >" + log + " 2>&1 </dev/null");
   if (created.status != 0) return created;
   return shell(runvm + " start " + id);
+}
+
+void note_guest_console(const std::string& what, const std::string& err) {
+  // Errors that quote the guest's console (a guest that did not answer)
+  // go to the test's log even where the test checks only the exit code.
+  if (err.find("last guest console output") != std::string::npos)
+    std::cerr << "[runvm " << what.substr(0, 200) << "] " << err << "\n";
 }
 
 ShellResult shell(const std::string& command) {
@@ -191,6 +199,9 @@ RunResult run_runvm(const std::vector<std::string>& args, const RunOptions& opti
   int status;
   ::waitpid(pid, &status, 0);
   result.exit_code = killed ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::string what;
+  for (const auto& a : args) what += (what.empty() ? "" : " ") + a.substr(0, 40);
+  note_guest_console(what, result.err);
   return result;
 }
 
@@ -281,7 +292,9 @@ Cmd runvm_command(const std::string& root, const std::string& args, const std::s
   std::string line = "'" + runvm_binary() + "' --root '" + root + "' " + args + " </dev/null >'" + out +
                      "' 2>'" + err + "'";
   int status = std::system(line.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  Cmd result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  note_guest_console(args, result.err);
+  return result;
 }
 
 std::vector<pid_t> processes_mentioning(const std::string& needle) {

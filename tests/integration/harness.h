@@ -75,6 +75,10 @@ struct ShellResult {
 };
 ShellResult shell(const std::string& command);
 
+// Prints `err` to the test's log if it quotes the guest's console: a
+// failure whose cause only the console shows is never lost.
+void note_guest_console(const std::string& what, const std::string& err);
+
 // `RUNVM create` then `RUNVM start` of container ID from BUNDLE, where RUNVM
 // is the command prefix (binary and global flags); the container keeps
 // create's stdio, so that goes to LOG, never to a pipe the caller reads.
