@@ -336,8 +336,16 @@ std::vector<std::string> cgroup_dirs_left(const std::string& cgroups_path) {
 }
 
 void expect_no_container_left(const std::string& root, const Bundle& bundle) {
-  EXPECT_TRUE(list_dir(root).empty()) << "state left under " << root;
-  EXPECT_TRUE(processes_mentioning(root).empty()) << "a monitor or QEMU left running";
+  std::string left;
+  for (const auto& name : list_dir(root))
+    left += "\n  " + name + ": " + slurp(root + "/" + name + "/state.json").substr(0, 300);
+  EXPECT_TRUE(left.empty()) << "state left under " << root << left;
+  std::string running;
+  for (pid_t pid : processes_mentioning(root)) {
+    std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+    running += "\n  " + stat.substr(0, stat.find(')') + 4);
+  }
+  EXPECT_TRUE(running.empty()) << "a monitor or QEMU left running" << running;
   EXPECT_TRUE(processes_mentioning(bundle.rootfs()).empty()) << "virtiofsd left running";
 }
 

@@ -32,7 +32,8 @@ class ProcessTest : public ::testing::Test {
   void SetUp() override { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
   void TearDown() override {
-    runvm("delete --force c1");
+    Cmd d = runvm("delete --force c1");
+    EXPECT_TRUE(d.code == 0 || contains(d.err, "does not exist")) << d.err;
     expect_no_container_left(root_.path(), bundle_);
   }
 
