@@ -55,7 +55,9 @@ Status stop_monitor(const std::string& state_dir, const ContainerState& s) {
     log::debug("the monitor did not take the kill request; killing it");
   if (wait_gone(s, 10s)) return ok();
   if (host::process_is(s.pid, s.pid_start)) ::kill(s.pid, SIGKILL);
-  if (wait_gone(s, 5s)) return ok();
+  // Killed, it goes; waited for longer, as a loaded host or the container's
+  // own CPU limits can slow its end by seconds.
+  if (wait_gone(s, 30s)) return ok();
   return fail("container init still running");
 }
 
@@ -170,7 +172,7 @@ Status delete_container(const std::string& root, const std::string& id, bool for
     // servers: delete waits for that, so nothing of the container outlives it.
     if (!wait_gone(*state, 10s)) {
       ::kill(state->pid, SIGKILL);
-      (void)wait_gone(*state, 5s);
+      (void)wait_gone(*state, 30s);
     }
   }
   // A monitor that ended on its own recorded "stopped" after removing its

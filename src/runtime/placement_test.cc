@@ -1,6 +1,15 @@
 #include "runtime/placement.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 namespace runvm::runtime {
 namespace {
@@ -51,6 +60,43 @@ TEST(CgroupPath, UncleanPathsAreNeitherJoinedNorRemoved) {
   EXPECT_NE(joined.error().describe().find("not a clean path"), std::string::npos);
   EXPECT_FALSE(limit_cgroup_memory("/a/../../b", 1 << 30));
   remove_cgroup("/../../../tmp");  // must not rmdir /tmp (it would fail anyway: not empty)
+}
+
+// delete under load: a process still in the container's cgroup (a
+// straggler of the VM) kept it busy past the wait, and the cgroup was left
+// in every hierarchy. What is left is killed and the cgroup goes.
+TEST(RemoveCgroup, KillsWhatIsStillInItAndRemovesItEverywhere) {
+  std::string relative = "/runvm-placement-test-" + std::to_string(::getpid());
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (!join_cgroup(relative)) ::_exit(3);
+    for (;;) ::pause();
+  }
+  auto in_cgroup = [&] {
+    std::ifstream f("/proc/" + std::to_string(child) + "/cgroup");
+    std::stringstream text;
+    text << f.rdbuf();
+    return text.str().find(relative) != std::string::npos;
+  };
+  for (int i = 0; i < 500 && !in_cgroup(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(in_cgroup()) << "the child did not join " << relative;
+  remove_cgroup(relative, std::chrono::seconds(5));
+  int status = 0;
+  pid_t reaped = 0;
+  for (int i = 0; i < 500 && reaped == 0; ++i) {
+    reaped = ::waitpid(child, &status, WNOHANG);
+    if (reaped == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (reaped != child) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+  }
+  ASSERT_EQ(reaped, child) << "the process in the cgroup was left running";
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  struct stat st;
+  for (const char* h : {"", "/unified", "/memory", "/cpu", "/pids", "/systemd"})
+    EXPECT_NE(::stat(("/sys/fs/cgroup" + std::string(h) + relative).c_str(), &st), 0) << h << " left";
 }
 
 TEST(HostMemory, IsTheGuestRamPlusTheAllowance) {
