@@ -227,6 +227,12 @@ Status Supervisor::run() {
 }
 
 int Supervisor::poll_timeout() const {
+  // Output waiting for room in the port: the write is retried every 50 ms
+  // as well as on POLLOUT. virtio-console reclaims the buffers the host has
+  // consumed when it is polled or written, but wakes a poller only on the
+  // host's interrupt; a wakeup that never comes must not leave an answer
+  // (`created`, an exit) unsent.
+  if (!session_.outbox().empty()) return 50;
   for (const auto& [id, p] : processes_)
     if (!p.held_signals.empty() && !p.wait_status) return kSignalHoldPollMs;
   for (const auto& [id, p] : processes_)

@@ -73,6 +73,7 @@ class Session {
   bool is_open(const std::string& stream) const { return streams_.count(stream); }
 
   std::string& outbox() { return outbox_; }
+  const std::string& outbox() const { return outbox_; }
 
  private:
   struct Stream {

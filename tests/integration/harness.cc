@@ -101,7 +101,10 @@ std::string runvm_binary() { return RUNVM_BINARY; }
 ShellResult create_and_start(const std::string& runvm, const std::string& bundle,
                              const std::string& id, const std::string& log) {
   ShellResult created = shell(runvm + " create --bundle " + bundle + " " + id + " >" + log + " 2>&1 </dev/null");
-  if (created.status != 0) return created;
+  if (created.status != 0) {
+    note_guest_console("create " + id, slurp(log));
+    return created;
+  }
   return shell(runvm + " start " + id);
 }
 

@@ -19,7 +19,7 @@ class RunningContainerTest : public ::testing::Test {
     bundle_.write_config();
     runvm_ = runvm_binary() + " --root " + root_.path();
     ShellResult created = create_and_start(runvm_, bundle_.path(), "c1", host_.path() + "/c.out");
-    ASSERT_EQ(created.status, 0) << created.out;
+    ASSERT_EQ(created.status, 0) << created.out << slurp(host_.path() + "/c.out");
   }
 
   void TearDown() override {
