@@ -609,8 +609,10 @@ TEST_F(DockerTest, InteractiveTerminalAndResize) {
     docker_cmd += a + " ";
   std::string inner =
       // Docker 20.10 sets the size with a resize after start, as it does with
-      // runc: until it lands, the terminal is 0x0 and `stty size` fails.
-      "tty; while ! stty size >/dev/null 2>&1; do sleep 0.2; done; stty size; "
+      // runc: until it lands, the terminal is 0x0, where busybox's `stty
+      // size` prints nothing (an error, with a stale errno such as "No child
+      // processes") but exits 0, so the wait is for its output.
+      "tty; until [ -n \"$(stty size 2>/dev/null)\" ]; do sleep 0.2; done; stty size; "
       "while [ \"$(stty size)\" = \"30 100\" ]; do sleep 0.2; done; "
       "echo resized=$(stty size); read x; echo got=$x";
   std::string script_cmd = "stty rows 30 cols 100; (while [ ! -e " + flag +
