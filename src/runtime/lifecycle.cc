@@ -181,7 +181,8 @@ Status delete_container(const std::string& root, const std::string& id, bool for
   if (auto last = load_state(dir->path()); last && last->status != "stopped")
     if (Status s = remove_leftover_redirects(last->netns_path, last->redirected_links); !s)
       log::warn(s.error().describe());
-  remove_cgroup(state->cgroup);
+  // The VM's stragglers may take seconds to go on a loaded host.
+  remove_cgroup(state->cgroup, 30s);
   if (Status s = run_hooks(hooks_from_json(state->hooks["poststop"]), state_for_hooks(*state, "stopped")); !s)
     log::error(s.error().describe());
   return dir->remove();

@@ -27,21 +27,6 @@ constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
 
 // Every cgroup hierarchy mounted under /sys/fs/cgroup: the root itself on a
 // pure cgroup v2 host, else each subdirectory that is a hierarchy root.
-// SIGKILL to every process `procs` (a cgroup.procs file) lists, but us.
-void kill_listed(const std::string& procs) {
-  auto text = io::read_file(procs);
-  if (!text) return;
-  pid_t self = ::getpid();
-  size_t start = 0;
-  while (start < text->size()) {
-    size_t end = text->find('\n', start);
-    if (end == std::string::npos) end = text->size();
-    pid_t pid = static_cast<pid_t>(std::atol(text->substr(start, end - start).c_str()));
-    if (pid > 0 && pid != self) ::kill(pid, SIGKILL);
-    start = end + 1;
-  }
-}
-
 std::vector<std::string> hierarchies() {
   std::vector<std::string> out;
   struct stat st;
@@ -263,9 +248,9 @@ void remove_cgroup(const std::string& relative, std::chrono::milliseconds wait) 
   // The processes that were in it may still be exiting (a virtiofsd
   // worker goes a moment after QEMU, a killed monitor's children after it;
   // on a loaded host, or under the container's own CPU limits, that takes
-  // seconds). Whatever is still listed is killed, as runc's delete kills
-  // what is left in a container's cgroup, and EBUSY is waited out, up to
-  // `wait` for all hierarchies together.
+  // seconds): EBUSY is waited out, up to `wait` for all hierarchies
+  // together. Nothing is killed: another container may share the cgroup
+  // (the same cgroupsPath), and a failed create must not take it down.
   auto deadline = std::chrono::steady_clock::now() + wait;
   for (const auto& hierarchy : hierarchies()) {
     std::string path = hierarchy + relative;
@@ -274,7 +259,6 @@ void remove_cgroup(const std::string& relative, std::chrono::milliseconds wait) 
         log::warn("remove cgroup " + path + ": " + std::strerror(errno));
         break;
       }
-      kill_listed(path + "/cgroup.procs");
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }

@@ -69,8 +69,8 @@ Status limit_cgroup_memory(const std::string& relative, uint64_t bytes);
 // setting no mounted hierarchy can take (blkio.weight without a weighing
 // I/O scheduler, say) fails naming the field, as runc fails.
 Status apply_host_resources(const std::string& relative, const oci::Resources& resources);
-// Removes the leaf directories join_cgroup made. Processes still in them
-// (stragglers of a VM that is gone) are killed, and waited for up to `wait`.
-void remove_cgroup(const std::string& relative, std::chrono::milliseconds wait = std::chrono::seconds(30));
+// Removes the leaf directories join_cgroup made, waiting up to `wait` for
+// the processes that were in them to be gone (EBUSY). It kills nothing.
+void remove_cgroup(const std::string& relative, std::chrono::milliseconds wait = std::chrono::seconds(10));
 
 }  // namespace runvm::runtime

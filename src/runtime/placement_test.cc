@@ -62,15 +62,15 @@ TEST(CgroupPath, UncleanPathsAreNeitherJoinedNorRemoved) {
   remove_cgroup("/../../../tmp");  // must not rmdir /tmp (it would fail anyway: not empty)
 }
 
-// delete under load: a process still in the container's cgroup (a
-// straggler of the VM) kept it busy past the wait, and the cgroup was left
-// in every hierarchy. What is left is killed and the cgroup goes.
-TEST(RemoveCgroup, KillsWhatIsStillInItAndRemovesItEverywhere) {
-  std::string relative = "/runvm-placement-test-" + std::to_string(::getpid());
+// A child that joins `relative` and, after `ms` (never if 0), exits.
+pid_t child_in_cgroup(const std::string& relative, int ms) {
   pid_t child = ::fork();
-  ASSERT_GE(child, 0);
   if (child == 0) {
     if (!join_cgroup(relative)) ::_exit(3);
+    if (ms) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      ::_exit(0);
+    }
     for (;;) ::pause();
   }
   auto in_cgroup = [&] {
@@ -80,23 +80,42 @@ TEST(RemoveCgroup, KillsWhatIsStillInItAndRemovesItEverywhere) {
     return text.str().find(relative) != std::string::npos;
   };
   for (int i = 0; i < 500 && !in_cgroup(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_TRUE(in_cgroup()) << "the child did not join " << relative;
-  remove_cgroup(relative, std::chrono::seconds(5));
-  int status = 0;
-  pid_t reaped = 0;
-  for (int i = 0; i < 500 && reaped == 0; ++i) {
-    reaped = ::waitpid(child, &status, WNOHANG);
-    if (reaped == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (reaped != child) {
-    ::kill(child, SIGKILL);
-    ::waitpid(child, nullptr, 0);
-  }
-  ASSERT_EQ(reaped, child) << "the process in the cgroup was left running";
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  return child;
+}
+
+bool cgroup_left(const std::string& relative) {
   struct stat st;
   for (const char* h : {"", "/unified", "/memory", "/cpu", "/pids", "/systemd"})
-    EXPECT_NE(::stat(("/sys/fs/cgroup" + std::string(h) + relative).c_str(), &st), 0) << h << " left";
+    if (::stat(("/sys/fs/cgroup" + std::string(h) + relative).c_str(), &st) == 0) return true;
+  return false;
+}
+
+// delete under load: the VM's stragglers still in the cgroup kept it busy
+// past the wait and it was left in every hierarchy. What is exiting is
+// waited for, and the cgroup goes.
+TEST(RemoveCgroup, WaitsForWhatIsStillExitingAndRemovesItEverywhere) {
+  std::string relative = "/runvm-placement-test-" + std::to_string(::getpid());
+  pid_t child = child_in_cgroup(relative, 1500);
+  remove_cgroup(relative, std::chrono::seconds(20));
+  EXPECT_FALSE(cgroup_left(relative));
+  ::waitpid(child, nullptr, 0);
+  remove_cgroup(relative);
+}
+
+// A cgroup another container shares (the same cgroupsPath): a failed
+// create's cleanup must not kill what runs there. (Killing what the cgroup
+// listed took down a running container's VM.)
+TEST(RemoveCgroup, KillsNothingItFindsThere) {
+  std::string relative = "/runvm-placement-test-" + std::to_string(::getpid()) + "-shared";
+  pid_t child = child_in_cgroup(relative, 0);
+  remove_cgroup(relative, std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(::waitpid(child, nullptr, WNOHANG), 0) << "the process in the cgroup was killed";
+  EXPECT_TRUE(cgroup_left(relative));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  remove_cgroup(relative);
+  EXPECT_FALSE(cgroup_left(relative));
 }
 
 TEST(HostMemory, IsTheGuestRamPlusTheAllowance) {
