@@ -12,7 +12,9 @@
 #
 # KERNEL_DIR is what guest/kernel/<flavour>.sh made (KERNEL_DIR/modules holds
 # modules.dep); TOOL is runvm-initramfs-modules, which turns names into files
-# in load order.
+# in load order. A listed module that the kernel has built in (named in
+# KERNEL_DIR/modules/modules.builtin) is skipped: runvm's own kernel has
+# everything built in, and its lists come out empty.
 #
 # Uncompressed because guests here run under TCG, where the kernel's gunzip
 # costs more boot time than reading the few extra megabytes from memory.
@@ -32,6 +34,33 @@ usage() {
 # Module names from the list: comments and blank lines dropped, blanks trimmed.
 read_module_names() {
   sed -e 's/#.*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$1" | grep -v '^$' || true
+}
+
+# Prints those of NAMES... that the kernel does not have built in, as listed
+# in BUILTIN_FILE (modules.builtin from the kernel build: paths such as
+# kernel/drivers/virtio/virtio_mmio.ko; absent means none), and reports the
+# others on stderr. Names compare with '-' folded to '_'.
+drop_builtin() {
+  local builtin_file=$1
+  shift
+  local -A builtin=()
+  local name
+  if [[ -f "$builtin_file" ]]; then
+    while IFS= read -r name; do
+      [[ -n "$name" ]] && builtin[$name]=1
+    done < <(sed -e 's#.*/##' -e 's/\.ko.*$//' -e 'y/-/_/' "$builtin_file")
+  fi
+  local skipped=()
+  for name in "$@"; do
+    if [[ -n "${builtin[${name//-/_}]:-}" ]]; then
+      skipped+=("$name")
+    else
+      echo "$name"
+    fi
+  done
+  if ((${#skipped[@]})); then
+    echo "mkinitramfs.sh: built into the kernel, not carried: ${skipped[*]}" >&2
+  fi
 }
 
 # Copies module SRC to DST without its appended signature. The guest kernel
@@ -99,11 +128,14 @@ main() {
   [[ -x "$tool" ]] || die "$tool is not an executable (build runvm-initramfs-modules)"
   command -v cpio >/dev/null 2>&1 || die "'cpio' not found (on Debian: apt-get install cpio)"
 
+  local builtin_file="$kernel_dir/modules/modules.builtin"
   local names=() network_names=()
   mapfile -t names < <(read_module_names "$list")
+  mapfile -t names < <(drop_builtin "$builtin_file" "${names[@]}")
   if [[ -n "$network_list" ]]; then
     [[ -f "$network_list" ]] || die "module list $network_list not found"
     mapfile -t network_names < <(read_module_names "$network_list")
+    mapfile -t network_names < <(drop_builtin "$builtin_file" "${network_names[@]}")
   fi
 
   local root

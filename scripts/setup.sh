@@ -15,6 +15,9 @@ PACKAGES=(
   containerd docker.io podman
   libarchive-dev libacl1-dev zlib1g-dev libseccomp-dev iproute2 iperf3 wget python3
   clang libclang-rt-14-dev
+  # runvm's own guest kernel (-DRUNVM_GUEST_KERNEL=runvm-microvm) is built
+  # from this source package.
+  linux-source-6.1 bc bison flex libelf-dev
 )
 
 missing=()
