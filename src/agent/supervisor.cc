@@ -50,6 +50,8 @@ constexpr int kExecWaitMs = 10000;
 // (docs/ARCHITECTURE.md, "Signals right after start"); how often it looks.
 constexpr auto kSignalHoldWindow = std::chrono::seconds(10);
 constexpr int kSignalHoldPollMs = 10;
+// The longest the agent sleeps without asking the port again (poll_timeout).
+constexpr int kIdleRepollMs = 1000;
 // A held signal that init only blocks goes once it has stayed blocked this
 // long (a sigwait loop); a shell blocks everything for a moment around its
 // wait, and a signal queued then would be dropped on the unblock.
@@ -239,7 +241,12 @@ int Supervisor::poll_timeout() const {
     if (p.wait_status)
       for (const auto& out : p.outputs)
         if (out.fd && out.tty) return 50;
-  return -1;
+  // Never an unbounded sleep: each poll asks virtio-console afresh, which
+  // takes what the host has put in the port even if its interrupt never
+  // woke us. Under heavy load a create once waited its whole 60 s on an
+  // idle agent (no watchdog report: no step was running) that had not seen
+  // the request. Once a second costs nothing measurable.
+  return kIdleRepollMs;
 }
 
 Status Supervisor::on_port_readable() {
