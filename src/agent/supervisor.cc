@@ -24,6 +24,7 @@
 #include "common/hex.h"
 #include "common/io.h"
 #include "common/log.h"
+#include "common/scope_guard.h"
 #include "net/apply.h"
 #include "net/nic_slots.h"
 #include "proto/messages.h"
@@ -370,10 +371,7 @@ Status Supervisor::handle_message(const std::string& stream, const json& body) {
         using M = std::decay_t<decltype(m)>;
         // A handler that never returns is reported on the console.
         watchdog_.begin(M::kType);
-        struct EndStep {
-          Watchdog& w;
-          ~EndStep() { w.end(); }
-        } end_step{watchdog_};
+        ScopeGuard end_step([this] { watchdog_.end(); });
         if constexpr (std::is_same_v<M, msg::Create>) return on_create(m);
         else if constexpr (std::is_same_v<M, msg::Start>) return on_start(m);
         else if constexpr (std::is_same_v<M, msg::Exec>) return on_exec(m);
