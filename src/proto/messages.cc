@@ -1,5 +1,6 @@
 #include "proto/messages.h"
 
+#include <algorithm>
 #include <cctype>
 #include <limits>
 #include <type_traits>
@@ -29,6 +30,14 @@ Result<std::string> process_id(const Fields& f) {
   std::string id = TRY(f.text("id", kMaxIdSize));
   if (id.empty()) return fail(f.name("id") + ": must not be empty");
   return id;
+}
+
+Result<std::string> container_name(const Fields& f) {
+  std::string name = TRY(f.text("container", kMaxContainerNameSize));
+  if (!valid_container_name(name))
+    return fail(f.name("container") + ": expected 1 to " + std::to_string(kMaxContainerNameSize) +
+                " of a-z and 0-9, not " + json(name).dump());
+  return name;
 }
 
 Result<uint64_t> request_number(const Fields& f) { return f.integer<uint64_t>("request", 0, kU64Max); }
@@ -187,6 +196,11 @@ Result<std::string_view> type_of(const json& body) {
 }  // namespace
 
 // ---------------------------------------------------------------------------
+
+bool valid_container_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxContainerNameSize) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
+}
 
 bool valid_sub_cgroup(std::string_view path) {
   if (path.size() > kMaxSubCgroupSize || path.find('\0') != std::string_view::npos) return false;
@@ -393,6 +407,21 @@ Result<Create> Create::parse(const json& j) {
   c.nics = TRY(parse_nics(f.value("nics")));
   c.dns_relay = TRY(f.flag("dns_relay"));
   c.stdio = TRY(Stdio::parse(f.value("stdio"), c.process.process.terminal));
+  c.container = TRY(container_name(f));
+  Fields root = TRY(f.section("root"));
+  c.root_share = TRY(root.text("share", 16, false));
+  if (c.root_share.empty()) c.root_share = "rootfs";
+  if (!valid_tag(c.root_share)) return fail("create.root.share: bad share tag " + json(c.root_share).dump());
+  c.root_subpath = TRY(root.text("subpath", kMaxPathSize, false));
+  if (!c.root_subpath.empty() && (c.root_subpath[0] == '/' || climbs(c.root_subpath)))
+    return fail("create.root.subpath: " + json(c.root_subpath).dump() + " must be relative, without ..");
+  Fields join = TRY(f.section("join"));
+  for (auto [key, member] : {std::pair{"ipc", &c.join.ipc}, {"uts", &c.join.uts}, {"pid", &c.join.pid}}) {
+    *member = TRY(join.text(key, kMaxContainerNameSize, false));
+    if (!member->empty() && !valid_container_name(*member))
+      return fail(join.name(key) + ": not a container name: " + json(*member).dump());
+    if (*member == c.container) return fail(join.name(key) + ": a container cannot join itself");
+  }
   return c;
 }
 
@@ -401,7 +430,9 @@ json Create::to_json() const {
   for (const auto& b : binds) binds_json.push_back(b.to_json());
   return with_type(kType, {{"id", id},
                            {"process", process.to_json()},
-                           {"root", {{"readonly", readonly_root}}},
+                           {"container", container},
+                           {"root", {{"readonly", readonly_root}, {"share", root_share}, {"subpath", root_subpath}}},
+                           {"join", {{"ipc", join.ipc}, {"uts", join.uts}, {"pid", join.pid}}},
                            {"hostname", hostname},
                            {"mounts", oci::mounts_to_json(mounts)},
                            {"resources", resources.to_json()},
@@ -423,6 +454,7 @@ Result<Start> Start::parse(const json& j) {
   Fields f = TRY(fields(j, kType));
   Start s;
   s.id = TRY(process_id(f));
+  s.container = TRY(container_name(f));
   s.hooks = TRY(parse_hooks(f.value("hooks"), "start.hooks"));
   const json& state = f.value("state");
   if (!state.is_null() && !state.is_object()) return fail("start.state: expected an object");
@@ -433,13 +465,14 @@ Result<Start> Start::parse(const json& j) {
 json Start::to_json() const {
   json state_json = json::parse(state.empty() ? "{}" : state, nullptr, false);
   if (!state_json.is_object()) state_json = json::object();
-  return with_type(kType, {{"id", id}, {"hooks", hooks_to_json(hooks)}, {"state", state_json}});
+  return with_type(kType, {{"id", id}, {"container", container}, {"hooks", hooks_to_json(hooks)}, {"state", state_json}});
 }
 
 Result<Exec> Exec::parse(const json& j) {
   Fields f = TRY(fields(j, kType));
   Exec e;
   e.id = TRY(process_id(f));
+  e.container = TRY(container_name(f));
   e.process = TRY(ProcessSpec::parse(f.value("process")));
   e.stdio = TRY(Stdio::parse(f.value("stdio"), e.process.process.terminal));
   e.cgroup = TRY(f.text("cgroup", kMaxSubCgroupSize, false));
@@ -449,7 +482,7 @@ Result<Exec> Exec::parse(const json& j) {
 }
 
 json Exec::to_json() const {
-  json j = {{"id", id}, {"process", process.to_json()}, {"stdio", stdio.to_json()}};
+  json j = {{"id", id}, {"container", container}, {"process", process.to_json()}, {"stdio", stdio.to_json()}};
   if (!cgroup.empty()) j["cgroup"] = cgroup;
   return with_type(kType, j);
 }
@@ -458,12 +491,13 @@ Result<Signal> Signal::parse(const json& j) {
   Fields f = TRY(fields(j, kType));
   Signal s;
   s.id = TRY(process_id(f));
+  s.container = TRY(container_name(f));
   s.signal = TRY(f.integer<int>("signal", 1, 64));
   s.all = TRY(f.flag("all"));
   return s;
 }
 
-json Signal::to_json() const { return with_type(kType, {{"id", id}, {"signal", signal}, {"all", all}}); }
+json Signal::to_json() const { return with_type(kType, {{"id", id}, {"container", container}, {"signal", signal}, {"all", all}}); }
 
 Result<Resize> Resize::parse(const json& j) {
   Fields f = TRY(fields(j, kType));
@@ -478,24 +512,27 @@ json Resize::to_json() const { return with_type(kType, {{"id", id}, {"rows", row
 
 Result<Ps> Ps::parse(const json& j) {
   Fields f = TRY(fields(j, kType));
-  return Ps{TRY(request_number(f))};
+  return Ps{TRY(request_number(f)), TRY(container_name(f))};
 }
-json Ps::to_json() const { return with_type(kType, {{"request", request}}); }
+json Ps::to_json() const { return with_type(kType, {{"request", request}, {"container", container}}); }
 
 Result<Stats> Stats::parse(const json& j) {
   Fields f = TRY(fields(j, kType));
-  return Stats{TRY(request_number(f))};
+  return Stats{TRY(request_number(f)), TRY(container_name(f))};
 }
-json Stats::to_json() const { return with_type(kType, {{"request", request}}); }
+json Stats::to_json() const { return with_type(kType, {{"request", request}, {"container", container}}); }
 
 Result<Update> Update::parse(const json& j) {
   Fields f = TRY(fields(j, kType));
   Update u;
   u.request = TRY(request_number(f));
   u.resources = TRY(Resources::parse(f.value("resources")));
+  u.container = TRY(container_name(f));
   return u;
 }
-json Update::to_json() const { return with_type(kType, {{"request", request}, {"resources", resources.to_json()}}); }
+json Update::to_json() const {
+  return with_type(kType, {{"request", request}, {"container", container}, {"resources", resources.to_json()}});
+}
 
 Result<StatPath> StatPath::parse(const json& j) {
   Fields f = TRY(fields(j, kType));
@@ -504,10 +541,14 @@ Result<StatPath> StatPath::parse(const json& j) {
   s.path = TRY(f.bytes("path", kMaxPathSize));
   s.follow_link = TRY(f.flag("follow_link"));
   s.root_share = TRY(f.flag("root_share"));
+  s.container = TRY(container_name(f));
   return s;
 }
 json StatPath::to_json() const {
-  json j = {{"request", request}, {"path", json_bytes::encode(path)}, {"follow_link", follow_link}};
+  json j = {{"request", request},
+            {"container", container},
+            {"path", json_bytes::encode(path)},
+            {"follow_link", follow_link}};
   if (root_share) j["root_share"] = true;
   return with_type(kType, j);
 }
@@ -517,12 +558,14 @@ Result<CopyIn> CopyIn::parse(const json& j) {
   CopyIn c;
   c.id = TRY(process_id(f));
   c.dest = TRY(f.bytes("dest", kMaxPathSize));
+  c.container = TRY(container_name(f));
   c.same_owner = TRY(TRY(f.section("options")).flag("same_owner"));
   c.stdio = TRY(Stdio::parse(f.value("stdio"), false));
   return c;
 }
 json CopyIn::to_json() const {
   return with_type(kType, {{"id", id},
+                           {"container", container},
                            {"dest", json_bytes::encode(dest)},
                            {"options", {{"same_owner", same_owner}}},
                            {"stdio", stdio.to_json()}});
@@ -532,6 +575,7 @@ Result<CopyOut> CopyOut::parse(const json& j) {
   Fields f = TRY(fields(j, kType));
   CopyOut c;
   c.id = TRY(process_id(f));
+  c.container = TRY(container_name(f));
   c.path = TRY(f.bytes("path", kMaxPathSize));
   Fields options = TRY(f.section("options"));
   c.name = TRY(options.bytes("name", kMaxNameSize, false));
@@ -542,6 +586,7 @@ Result<CopyOut> CopyOut::parse(const json& j) {
 }
 json CopyOut::to_json() const {
   return with_type(kType, {{"id", id},
+                           {"container", container},
                            {"path", json_bytes::encode(path)},
                            {"options",
                             {{"name", json_bytes::encode(name)},

@@ -37,6 +37,11 @@ using nlohmann::json;
 
 // Bounds on what a peer may send, beyond the frame's 1 MiB.
 inline constexpr size_t kMaxIdSize = 64;            // process IDs: init, e1, t2
+// A container's name in the guest: the owner's monitor gives each container
+// of its VM one (the VM's own first: kFirstContainer), 1 to
+// kMaxContainerNameSize of [a-z0-9] (valid_container_name).
+inline constexpr size_t kMaxContainerNameSize = 16;
+inline constexpr std::string_view kFirstContainer = "c0";
 inline constexpr size_t kMaxTextSize = 64 * 1024;   // messages for people
 inline constexpr size_t kMaxDnsSize = 64 * 1024;    // a DNS datagram or TCP message
 inline constexpr size_t kMaxPsEntries = 4096;
@@ -50,6 +55,8 @@ inline constexpr size_t kClippedTextSize = 4096;
 inline constexpr size_t kMaxPsAnswerBytes = 160 * 1024;
 inline constexpr size_t kMaxSubCgroupSize = 1024;
 inline constexpr size_t kMaxRawStats = 128;  // memory.stat keys in a stats answer
+
+bool valid_container_name(std::string_view name);
 
 // A sub-cgroup path for exec --cgroup: relative, components neither empty,
 // "." nor "..", no NUL, within kMaxSubCgroupSize. "" is the container's own.
@@ -154,6 +161,22 @@ struct Create {
   std::vector<net::NicSlot> nics;
   bool dns_relay = false;
   Stdio stdio;
+  // The container this creates in the VM (valid_container_name): the VM's
+  // first, or one that joins it (a pod's, docs/ARCHITECTURE.md "Pods").
+  std::string container = std::string(kFirstContainer);
+  // Where its root comes from: the directory `root_subpath` (relative, ""
+  // for the root) of the virtio-fs share `root_share`. The first
+  // container's is the root share; a joining container's rootfs reaches the
+  // running VM through the pod share.
+  std::string root_share = "rootfs";
+  std::string root_subpath;
+  // The namespaces it shares with another container of the VM, by that
+  // container's name; "" for one of its own. The network is always the
+  // VM's.
+  struct Join {
+    std::string ipc, uts, pid;
+    bool any() const { return !ipc.empty() || !uts.empty() || !pid.empty(); }
+  } join;
 
   static Result<Create> parse(const json& j);
   json to_json() const;
@@ -165,6 +188,8 @@ struct Start {
   std::vector<oci::Hook> hooks;  // startContainer
   std::string state;             // the OCI state, as JSON text for the hooks' stdin
 
+  // The container of the VM the message concerns (valid_container_name).
+  std::string container = std::string(kFirstContainer);
   static Result<Start> parse(const json& j);
   json to_json() const;
 };
@@ -179,6 +204,8 @@ struct Exec {
   // plain name (valid_sub_cgroup), at most kMaxSubCgroupSize bytes.
   std::string cgroup;
 
+  // The container of the VM the message concerns (valid_container_name).
+  std::string container = std::string(kFirstContainer);
   static Result<Exec> parse(const json& j);
   json to_json() const;
 };
@@ -189,6 +216,8 @@ struct Signal {
   int signal = 0;  // 1-64
   bool all = false;
 
+  // The container of the VM the message concerns (valid_container_name).
+  std::string container = std::string(kFirstContainer);
   static Result<Signal> parse(const json& j);
   json to_json() const;
 };
@@ -206,6 +235,8 @@ struct Resize {
 struct Ps {
   static constexpr std::string_view kType = "ps";
   uint64_t request = 0;
+  // The container of the VM the message concerns (valid_container_name).
+  std::string container = std::string(kFirstContainer);
   static Result<Ps> parse(const json& j);
   json to_json() const;
 };
@@ -213,6 +244,8 @@ struct Ps {
 struct Stats {
   static constexpr std::string_view kType = "stats";
   uint64_t request = 0;
+  // The container of the VM the message concerns (valid_container_name).
+  std::string container = std::string(kFirstContainer);
   static Result<Stats> parse(const json& j);
   json to_json() const;
 };
@@ -221,6 +254,8 @@ struct Update {
   static constexpr std::string_view kType = "update";
   uint64_t request = 0;
   Resources resources;
+  // The container of the VM the message concerns (valid_container_name).
+  std::string container = std::string(kFirstContainer);
   static Result<Update> parse(const json& j);
   json to_json() const;
 };
@@ -231,6 +266,8 @@ struct StatPath {
   std::string path;  // bytes
   bool follow_link = false;
   bool root_share = false;
+  // The container of the VM the message concerns (valid_container_name).
+  std::string container = std::string(kFirstContainer);
   static Result<StatPath> parse(const json& j);
   json to_json() const;
 };
@@ -241,6 +278,8 @@ struct CopyIn {
   std::string dest;  // bytes
   bool same_owner = false;
   Stdio stdio;
+  // The container of the VM the message concerns (valid_container_name).
+  std::string container = std::string(kFirstContainer);
   static Result<CopyIn> parse(const json& j);
   json to_json() const;
 };
@@ -253,6 +292,8 @@ struct CopyOut {
   bool contents_only = false;
   bool follow_link = false;
   Stdio stdio;
+  // The container of the VM the message concerns (valid_container_name).
+  std::string container = std::string(kFirstContainer);
   static Result<CopyOut> parse(const json& j);
   json to_json() const;
 };
