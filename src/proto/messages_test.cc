@@ -248,6 +248,203 @@ TEST(Messages, HostQueriesRoundTrip) {
   EXPECT_EQ(st_back.hooks[0].timeout, 5);
 }
 
+// Each host message about a process or a container names its container of
+// the VM; the name crosses the wire unchanged.
+TEST(Messages, HostMessagesNameTheirContainer) {
+  Create c;
+  c.id = "init";
+  c.process.process.args = {"sh"};
+  c.stdio = {"", "init/stdin", "init/stdout", "init/stderr"};
+  EXPECT_EQ(round_trip(c).container, "c0") << "the default is the VM's first container";
+  c.container = "c1";
+  EXPECT_EQ(round_trip(c).container, "c1");
+  Start st;
+  st.id = "p1";
+  st.container = "c1";
+  EXPECT_EQ(round_trip(st).container, "c1");
+  Exec e;
+  e.id = "e1";
+  e.container = "c2";
+  e.process.process.args = {"true"};
+  e.stdio = {"", "e1/stdin", "e1/stdout", "e1/stderr"};
+  EXPECT_EQ(round_trip(e).container, "c2");
+  Signal sig{"e1", 9, false, "c3"};
+  EXPECT_EQ(round_trip(sig).container, "c3");
+  EXPECT_EQ(round_trip(Ps{1, "c4"}).container, "c4");
+  EXPECT_EQ(round_trip(Stats{2, "c5"}).container, "c5");
+  Update u;
+  u.request = 3;
+  u.container = "c6";
+  EXPECT_EQ(round_trip(u).container, "c6");
+  StatPath sp{4, "/etc", false, false, "c7"};
+  EXPECT_EQ(round_trip(sp).container, "c7");
+  CopyIn in;
+  in.id = "t1";
+  in.dest = "/srv";
+  in.container = "c8";
+  in.stdio = {"", "t1/stdin", "t1/stdout", "t1/stderr"};
+  EXPECT_EQ(round_trip(in).container, "c8");
+  CopyOut out;
+  out.id = "t2";
+  out.path = "/etc";
+  out.container = std::string(kMaxContainerNameSize, 'z');
+  out.stdio = {"", "t2/stdin", "t2/stdout", "t2/stderr"};
+  EXPECT_EQ(round_trip(out).container, out.container) << "16 characters is the most, and allowed";
+}
+
+// The host messages that must name a container, each valid as to_json writes it.
+std::vector<json> messages_with_a_container() {
+  Create c;
+  c.id = "init";
+  c.process.process.args = {"sh"};
+  c.stdio = {"", "init/stdin", "init/stdout", "init/stderr"};
+  Start st;
+  st.id = "init";
+  Exec e;
+  e.id = "e1";
+  e.process.process.args = {"true"};
+  e.stdio = {"", "e1/stdin", "e1/stdout", "e1/stderr"};
+  CopyIn in;
+  in.id = "t1";
+  in.dest = "/srv";
+  in.stdio = {"", "t1/stdin", "t1/stdout", "t1/stderr"};
+  CopyOut out;
+  out.id = "t2";
+  out.path = "/etc";
+  out.stdio = {"", "t2/stdin", "t2/stdout", "t2/stderr"};
+  return {c.to_json(), st.to_json(), e.to_json(), Signal{"e1", 15}.to_json(), Ps{1}.to_json(), Stats{2}.to_json(),
+          Update{3}.to_json(), StatPath{4, "/etc"}.to_json(), in.to_json(), out.to_json()};
+}
+
+TEST(Messages, EveryHostMessageAboutAContainerRequiresAValidName) {
+  std::vector<json> messages = messages_with_a_container();
+  ASSERT_EQ(messages.size(), 10u);
+  for (const json& m : messages) {
+    std::string type = m["type"];
+    std::string member = type + ".container";
+    ASSERT_EQ(error_of(m, false), "") << type;
+    json missing = m;
+    missing.erase("container");
+    EXPECT_EQ(error_of(missing, false), member + ": is required");
+    json absent = m;
+    absent["container"] = nullptr;
+    EXPECT_EQ(error_of(absent, false), member + ": is required");
+    json number = m;
+    number["container"] = 0;
+    EXPECT_EQ(error_of(number, false), member + ": expected a string");
+    for (const std::string& bad : {std::string(""), std::string("C0"), std::string("c/0"), std::string(".."),
+                                   std::string("c-1"), std::string("c 1"), std::string("c\0", 2),
+                                   std::string(kMaxContainerNameSize + 1, 'c')}) {
+      json named = m;
+      named["container"] = bad;
+      std::string error = error_of(named, false);
+      EXPECT_TRUE(error.starts_with(member + ": ")) << type << " with " << json(bad).dump() << ": " << error;
+    }
+  }
+  EXPECT_TRUE(valid_container_name("c0"));
+  EXPECT_TRUE(valid_container_name("0"));
+  EXPECT_TRUE(valid_container_name(std::string(kMaxContainerNameSize, 'a')));
+  EXPECT_FALSE(valid_container_name(""));
+  EXPECT_FALSE(valid_container_name(std::string(kMaxContainerNameSize + 1, 'a')));
+  EXPECT_FALSE(valid_container_name("Ab"));
+  EXPECT_FALSE(valid_container_name("a."));
+}
+
+TEST(Messages, CreateSaysWhereItsRootIsAndWhichNamespacesItJoins) {
+  Create c;
+  c.id = "p1";
+  c.process.process.args = {"sh"};
+  c.stdio = {"", "p1/stdin", "p1/stdout", "p1/stderr"};
+  Create plain = round_trip(c);
+  EXPECT_EQ(plain.root_share, "rootfs");
+  EXPECT_EQ(plain.root_subpath, "");
+  EXPECT_FALSE(plain.join.any());
+
+  c.container = "c1";
+  c.root_share = "pod";
+  c.root_subpath = "c1/rootfs";
+  c.join = {"c0", "", "c0"};
+  Create back = round_trip(c);
+  EXPECT_EQ(back.container, "c1");
+  EXPECT_EQ(back.root_share, "pod");
+  EXPECT_EQ(back.root_subpath, "c1/rootfs");
+  EXPECT_EQ(back.join.ipc, "c0");
+  EXPECT_EQ(back.join.uts, "");
+  EXPECT_EQ(back.join.pid, "c0");
+  EXPECT_TRUE(back.join.any());
+  c.join = {"", "c2", ""};
+  back = round_trip(c);
+  EXPECT_EQ(back.join.uts, "c2");
+  EXPECT_EQ(back.join.ipc, "");
+  EXPECT_EQ(back.join.pid, "");
+
+  // Absent root members and an absent join are the defaults.
+  json bare = c.to_json();
+  bare.erase("root");
+  bare.erase("join");
+  auto parsed = Create::parse(bare);
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  EXPECT_FALSE(parsed->readonly_root);
+  EXPECT_EQ(parsed->root_share, "rootfs");
+  EXPECT_EQ(parsed->root_subpath, "");
+  EXPECT_FALSE(parsed->join.any());
+}
+
+TEST(Messages, ACreatesRootAndJoinsAreChecked) {
+  Create c;
+  c.id = "p1";
+  c.container = "c1";
+  c.process.process.args = {"sh"};
+  c.stdio = {"", "p1/stdin", "p1/stdout", "p1/stderr"};
+  const json good = c.to_json();
+  ASSERT_EQ(error_of(good, false), "");
+  auto error_with = [&](const json& patch) {
+    json j = good;
+    j.merge_patch(patch);
+    return error_of(j, false);
+  };
+  auto names = [](const std::string& error, const std::string& member) {
+    return error.starts_with(member + ": ");
+  };
+
+  for (const char* ok : {"a", "c1/rootfs", "a/b/c", "a..b", "..a/b..", "a/./b"})
+    EXPECT_EQ(error_with({{"root", {{"subpath", ok}}}}), "") << ok;
+  for (const char* bad : {"/", "/abs", "..", "../x", "a/..", "a/../b", "a/../../b", "x/y/../../.."}) {
+    std::string error = error_with({{"root", {{"subpath", bad}}}});
+    EXPECT_TRUE(names(error, "create.root.subpath")) << bad << ": " << error;
+  }
+  EXPECT_TRUE(names(error_with({{"root", {{"subpath", 3}}}}), "create.root.subpath"));
+
+  for (const char* ok : {"rootfs", "pod", "m0", "abcdefghijklmnop"})
+    EXPECT_EQ(error_with({{"root", {{"share", ok}}}}), "") << ok;
+  for (const char* bad : {"Rootfs", "m/0", "..", "m-0", "abcdefghijklmnopq"}) {
+    std::string error = error_with({{"root", {{"share", bad}}}});
+    EXPECT_TRUE(names(error, "create.root.share")) << bad << ": " << error;
+  }
+  EXPECT_TRUE(names(error_with({{"root", {{"share", true}}}}), "create.root.share"));
+  EXPECT_EQ(error_with({{"root", "rootfs"}}), "create.root: expected an object");
+
+  for (const char* ns : {"ipc", "uts", "pid"}) {
+    std::string member = std::string("create.join.") + ns;
+    EXPECT_EQ(error_with({{"join", {{ns, "c0"}}}}), "") << ns;
+    EXPECT_EQ(error_with({{"join", {{ns, "c1"}}}}), member + ": a container cannot join itself");
+    for (const std::string& bad : {std::string("C0"), std::string("c/0"), std::string(".."),
+                                   std::string(kMaxContainerNameSize + 1, 'c')}) {
+      std::string error = error_with({{"join", {{ns, bad}}}});
+      EXPECT_TRUE(names(error, member)) << ns << " " << bad << ": " << error;
+    }
+    EXPECT_TRUE(names(error_with({{"join", {{ns, 1}}}}), member));
+  }
+  EXPECT_EQ(error_with({{"join", json::array()}}), "create.join: expected an object");
+  // The first container may name others too; only itself is refused.
+  json first = good;
+  first["container"] = "c0";
+  first["join"] = {{"pid", "c1"}};
+  EXPECT_EQ(error_of(first, false), "");
+  first["join"] = {{"pid", "c0"}};
+  EXPECT_EQ(error_of(first, false), "create.join.pid: a container cannot join itself");
+}
+
 TEST(Messages, StdioShapeMustMatchTerminal) {
   EXPECT_EQ(Stdio::parse(parse(R"({"stdin":"a","stdout":"b","stderr":"c"})"), true).error().message(),
             "stdio.tty: is required");
@@ -270,24 +467,30 @@ TEST(Messages, ATerminalsOnlcrChoiceCrossesTheWire) {
 }
 
 TEST(Messages, HostRequestsAreCheckedToo) {
-  EXPECT_EQ(error_of(parse(R"({"type":"signal","id":"init","signal":0})"), false),
+  EXPECT_EQ(error_of(parse(R"({"type":"signal","id":"init","container":"c0","signal":0})"), false),
             "signal.signal: expected an integer from 1 to 64");
-  EXPECT_EQ(error_of(parse(R"({"type":"start","id":"init","hooks":[{"path":"hook"}]})"), false),
+  EXPECT_EQ(error_of(parse(R"({"type":"start","id":"init","container":"c0","hooks":[{"path":"hook"}]})"), false),
             "start.hooks[0].path: must be an absolute path");
-  EXPECT_EQ(error_of(parse(R"({"type":"start","id":"init","hooks":[{"path":"/h","timeout":0}]})"), false),
-            "start.hooks[0].timeout: expected an integer from 1 to 2147483647");
-  EXPECT_EQ(error_of(parse(R"({"type":"start","id":"init","hooks":[{"path":"/h","timeout":40000000}]})"), false), "")
+  EXPECT_EQ(
+      error_of(parse(R"({"type":"start","id":"init","container":"c0","hooks":[{"path":"/h","timeout":0}]})"), false),
+      "start.hooks[0].timeout: expected an integer from 1 to 2147483647");
+  EXPECT_EQ(error_of(parse(R"({"type":"start","id":"init","container":"c0",
+                               "hooks":[{"path":"/h","timeout":40000000}]})"),
+                     false),
+            "")
       << "what config.json allows crosses the wire";
-  EXPECT_EQ(error_of(parse(R"({"type":"update","request":1,"resources":{"memory":{"limit":"1G"}}})"), false),
+  EXPECT_EQ(error_of(parse(R"({"type":"update","request":1,"container":"c0",
+                               "resources":{"memory":{"limit":"1G"}}})"),
+                     false),
             "resources.memory.limit: expected an integer from -9223372036854775808 to 9223372036854775807");
-  EXPECT_EQ(error_of(parse(R"({"type":"update","request":1,"resources":{"pids":3}})"), false),
+  EXPECT_EQ(error_of(parse(R"({"type":"update","request":1,"container":"c0","resources":{"pids":3}})"), false),
             "resources.pids: expected an object");
   for (const char* bad : {R"([{"destination":"rel","share":"m0","subpath":""}])",
                           R"([{"destination":"/a/../b","share":"m0","subpath":""}])",
                           R"([{"destination":"/a","share":"M/0","subpath":""}])",
                           R"([{"destination":"/a","share":"m0","subpath":"../etc"}])",
                           R"([{"destination":"/a","share":"m0","subpath":"/etc"}])", R"({"x":1})"}) {
-    json create = {{"type", "create"}, {"id", "init"}, {"process", {{"args", {"sh"}}}},
+    json create = {{"type", "create"}, {"id", "init"}, {"container", "c0"}, {"process", {{"args", {"sh"}}}},
                    {"stdio", {{"stdin", "i"}, {"stdout", "o"}, {"stderr", "e"}}}, {"binds", parse(bad)}};
     EXPECT_NE(error_of(create, false), "") << bad;
   }
@@ -297,7 +500,7 @@ TEST(Messages, HostRequestsAreCheckedToo) {
         R"([{"path":"/dev/x","type":"s","major":1,"minor":3,"mode":438,"uid":0,"gid":0}])",
         R"([{"path":"/dev/x","type":"c","major":-1,"minor":3,"mode":438,"uid":0,"gid":0}])",
         R"([{"path":"/dev/x","type":"c","major":1,"minor":3}])"}) {
-    json create = {{"type", "create"}, {"id", "init"}, {"process", {{"args", {"sh"}}}},
+    json create = {{"type", "create"}, {"id", "init"}, {"container", "c0"}, {"process", {{"args", {"sh"}}}},
                    {"stdio", {{"stdin", "i"}, {"stdout", "o"}, {"stderr", "e"}}}, {"devices", parse(bad)}};
     EXPECT_NE(error_of(create, false), "") << bad;
   }
@@ -305,7 +508,7 @@ TEST(Messages, HostRequestsAreCheckedToo) {
 
 // The agent pairs each bind mount with its share by order: they must agree.
 TEST(Messages, CreateBindsMatchTheBindMounts) {
-  json create = {{"type", "create"}, {"id", "init"}, {"process", {{"args", {"sh"}}}},
+  json create = {{"type", "create"}, {"id", "init"}, {"container", "c0"}, {"process", {{"args", {"sh"}}}},
                  {"stdio", {{"stdin", "i"}, {"stdout", "o"}, {"stderr", "e"}}},
                  {"mounts", parse(R"([{"destination":"/a","type":"bind","source":"/x"},
                                       {"destination":"/t","type":"tmpfs","source":"tmpfs"},
@@ -330,7 +533,7 @@ TEST(Messages, CreateBindsMatchTheBindMounts) {
 
 TEST(Messages, SysctlsAndCgroupFilesAreCheckedOnTheWire) {
   auto create_with = [](const char* key, json value) {
-    json create = {{"type", "create"}, {"id", "init"}, {"process", {{"args", {"sh"}}}},
+    json create = {{"type", "create"}, {"id", "init"}, {"container", "c0"}, {"process", {{"args", {"sh"}}}},
                    {"stdio", {{"stdin", "i"}, {"stdout", "o"}, {"stderr", "e"}}}};
     create[key] = value;
     return create;
@@ -348,7 +551,7 @@ TEST(Messages, SysctlsAndCgroupFilesAreCheckedOnTheWire) {
   EXPECT_EQ(error_of(create_with("domainname", std::string(65, 'd')), false),
             "create.domainname: longer than 64 bytes");
   auto update_with = [](json resources) {
-    return json{{"type", "update"}, {"request", 1}, {"resources", resources}};
+    return json{{"type", "update"}, {"request", 1}, {"container", "c0"}, {"resources", resources}};
   };
   EXPECT_EQ(error_of(update_with({{"unified", {{"memory.high", "max"}}}}), false), "");
   EXPECT_NE(error_of(update_with({{"unified", {{"../memory.high", "1"}}}}), false), "");
@@ -362,7 +565,7 @@ TEST(Messages, SysctlsAndCgroupFilesAreCheckedOnTheWire) {
 }
 
 TEST(Messages, DevicesKeepPermissionBitsOnly) {
-  json create = {{"type", "create"}, {"id", "init"}, {"process", {{"args", {"sh"}}}},
+  json create = {{"type", "create"}, {"id", "init"}, {"container", "c0"}, {"process", {{"args", {"sh"}}}},
                  {"stdio", {{"stdin", "i"}, {"stdout", "o"}, {"stderr", "e"}}},
                  {"devices", parse(R"([{"path":"/dev/net/tun","type":"c","major":10,"minor":200,"mode":8630,
                                         "uid":0,"gid":5}])")}};
