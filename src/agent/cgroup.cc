@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "agent/procfs.h"
@@ -27,8 +28,6 @@ constexpr int kMaxCgroupDepth = 16;
 
 bool g_ready = false;
 std::vector<std::string> g_missing;
-
-std::string file(const char* name) { return std::string(kContainerCgroup) + "/" + name; }
 
 // Writes a cgroup file (not atomic-rename: cgroup files are written in place).
 Status write_value(const std::string& path, std::string_view value) {
@@ -166,8 +165,6 @@ Status set_up_guest_cgroup() {
       g_missing.emplace_back(controller);
     }
   }
-  if (::mkdir(kContainerCgroup, 0755) < 0 && errno != EEXIST)
-    return fail_errno("create " + std::string(kContainerCgroup));
   g_ready = true;
   return ok();
 }
@@ -175,17 +172,32 @@ Status set_up_guest_cgroup() {
 bool guest_cgroup_ready() { return g_ready; }
 const std::vector<std::string>& missing_controllers() { return g_missing; }
 
-UniqueFd open_cgroup_procs() {
-  if (!g_ready) return {};
+bool join_cgroup(int procs_fd) {
+  if (procs_fd < 0) return true;
+  return ::write(procs_fd, "0", 1) == 1;
+}
+
+Result<GuestCgroup> GuestCgroup::make(const std::string& name) {
+  GuestCgroup cgroup;
+  if (!g_ready) return cgroup;
+  if (!msg::valid_container_name(name)) return fail("cgroup for container " + name + ": not a container name");
+  std::string dir = std::string(kCgroupRoot) + "/" + name;
+  if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) return fail_errno("create " + dir);
+  cgroup.dir_ = std::move(dir);
+  return cgroup;
+}
+
+UniqueFd GuestCgroup::open_procs() const {
+  if (!exists()) return {};
   auto fd = io::open_file(file("cgroup.procs"), O_WRONLY);
   return fd ? std::move(*fd) : UniqueFd();
 }
 
-Result<UniqueFd> open_sub_cgroup_procs(const std::string& sub) {
-  if (sub.empty()) return open_cgroup_procs();
-  if (!g_ready) return fail("the guest has no cgroup for the container");
+Result<UniqueFd> GuestCgroup::open_sub_procs(const std::string& sub) const {
+  if (sub.empty()) return open_procs();
+  if (!exists()) return fail("the guest has no cgroup for the container");
   if (!msg::valid_sub_cgroup(sub)) return fail("cgroup " + sub + ": not a relative path of plain names");
-  UniqueFd dir = TRY(io::open_file(kContainerCgroup, O_PATH | O_DIRECTORY));
+  UniqueFd dir = TRY(io::open_file(dir_, O_PATH | O_DIRECTORY));
   open_how how{};
   how.flags = O_WRONLY | O_CLOEXEC;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
@@ -198,13 +210,8 @@ Result<UniqueFd> open_sub_cgroup_procs(const std::string& sub) {
   return UniqueFd(static_cast<int>(fd));
 }
 
-bool join_cgroup(int procs_fd) {
-  if (procs_fd < 0) return true;
-  return ::write(procs_fd, "0", 1) == 1;
-}
-
-Status apply_limits(const CgroupLimits& limits) {
-  if (!g_ready) return fail("the guest has no cgroup for the container");
+Status GuestCgroup::apply_limits(const CgroupLimits& limits) const {
+  if (!exists()) return fail("the guest has no cgroup for the container");
   CgroupWrites writes = TRY(cgroup_writes(limits, read_or_empty(file("cpu.max")), read_or_empty(file("memory.max"))));
   for (const auto& [name, value] : writes) {
     std::string controller = name.substr(0, name.find('.'));
@@ -223,17 +230,15 @@ Status apply_limits(const CgroupLimits& limits) {
   return ok();
 }
 
-// The container's cgroup and every cgroup below it (exec --cgroup, or ones
-// the container made), depth first, bounded.
-std::vector<pid_t> cgroup_pids() {
-  if (!g_ready) return {};
-  std::vector<pid_t> out;
-  std::vector<std::pair<std::string, int>> pending = {{kContainerCgroup, 0}};
-  size_t visited = 0;
-  while (!pending.empty() && visited++ < kMaxCgroupsWalked) {
+namespace {
+// The cgroup directories at and below `top`, parents first, bounded.
+std::vector<std::string> cgroup_tree(const std::string& top) {
+  std::vector<std::string> out;
+  std::vector<std::pair<std::string, int>> pending = {{top, 0}};
+  while (!pending.empty() && out.size() < kMaxCgroupsWalked) {
     auto [dir, depth] = std::move(pending.back());
     pending.pop_back();
-    for (pid_t pid : parse_pid_list(read_or_empty(dir + "/cgroup.procs"))) out.push_back(pid);
+    out.push_back(dir);
     if (depth >= kMaxCgroupDepth) continue;
     DIR* d = ::opendir(dir.c_str());
     if (!d) continue;
@@ -245,13 +250,30 @@ std::vector<pid_t> cgroup_pids() {
   }
   return out;
 }
+}  // namespace
 
-void signal_cgroup(int sig) {
-  if (sig == SIGKILL && g_ready && write_value(file("cgroup.kill"), "1")) return;
-  for (pid_t pid : cgroup_pids()) ::kill(pid, sig);
+std::vector<pid_t> GuestCgroup::pids() const {
+  if (!exists()) return {};
+  std::vector<pid_t> out;
+  for (const std::string& dir : cgroup_tree(dir_))
+    for (pid_t pid : parse_pid_list(read_or_empty(dir + "/cgroup.procs"))) out.push_back(pid);
+  return out;
 }
 
-msg::StatsAnswer cgroup_stats() {
+void GuestCgroup::signal(int sig) const {
+  if (!exists()) return;
+  if (sig == SIGKILL && write_value(file("cgroup.kill"), "1")) return;
+  for (pid_t pid : pids()) ::kill(pid, sig);
+}
+
+void GuestCgroup::remove() const {
+  if (!exists()) return;
+  auto tree = cgroup_tree(dir_);
+  for (auto it = tree.rbegin(); it != tree.rend(); ++it)
+    if (::rmdir(it->c_str()) < 0 && errno != ENOENT) log::warn("remove cgroup " + *it + ": " + std::strerror(errno));
+}
+
+msg::StatsAnswer GuestCgroup::stats() const {
   std::string cpu = read_or_empty(file("cpu.stat"));
   std::string memory_stat = read_or_empty(file("memory.stat"));
   msg::StatsAnswer out;

@@ -1,7 +1,8 @@
-// The container's guest cgroup (v2): /sys/fs/cgroup/container holds init and
-// every exec, carries the limits of linux.resources, and is what `ps`,
-// `stats`, `signal --all` and `update` act on. Parsing and the translation
-// of limits into cgroup files are pure functions, unit-tested.
+// The containers' guest cgroups (v2): each container of the VM has its own,
+// /sys/fs/cgroup/<container name> (GuestCgroup), which holds its init and
+// every exec, carries the limits of its linux.resources, and is what `ps`,
+// `stats`, `signal --all` and `update` act on for it. Parsing and the
+// translation of limits into cgroup files are pure functions, unit-tested.
 #pragma once
 
 #include <sys/types.h>
@@ -23,7 +24,6 @@
 namespace runvm::agent {
 
 constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
-constexpr const char* kContainerCgroup = "/sys/fs/cgroup/container";
 
 // The members of linux.resources the agent applies (parsed at the
 // boundary, proto/messages.h). Absent: leave as is.
@@ -58,10 +58,10 @@ std::map<std::string, uint64_t> flat_keyed_values(std::string_view text, size_t 
 // /proc/meminfo's MemTotal in bytes.
 uint64_t meminfo_total(std::string_view text);
 
-// --- The live cgroup ------------------------------------------------------
+// --- The live cgroups -----------------------------------------------------
 
-// Mounts cgroup2, enables cpu, memory and pids for children and creates the
-// container's cgroup. A controller the kernel lacks is logged and skipped.
+// Mounts cgroup2 and enables cpuset, cpu, memory and pids for children. A
+// controller the kernel lacks is logged and skipped.
 Status set_up_guest_cgroup();
 bool guest_cgroup_ready();
 
@@ -69,22 +69,44 @@ bool guest_cgroup_ready();
 // and stats are unavailable.
 const std::vector<std::string>& missing_controllers();
 
-// cgroup.procs of the container, open for writing: a child writes "0" to it
-// to join before it does anything else. Empty if there is no cgroup.
-UniqueFd open_cgroup_procs();
-// exec --cgroup: cgroup.procs of an existing sub-cgroup of the container's
-// (msg::valid_sub_cgroup), opened beneath the container's cgroup; "" is the
-// container's own.
-Result<UniqueFd> open_sub_cgroup_procs(const std::string& sub);
-// Writes "0" (the caller) into an fd from open_cgroup_procs(); for children.
+// Writes "0" (the caller) into a cgroup.procs fd; for children. True for -1
+// (no cgroup).
 bool join_cgroup(int procs_fd);
 
-Status apply_limits(const CgroupLimits& limits);
-std::vector<pid_t> cgroup_pids();
-// SIGKILL through cgroup.kill (atomic: no fork can escape), else one by one.
-void signal_cgroup(int sig);
+// One container's guest cgroup. Without a guest cgroup (set_up_guest_cgroup
+// failed) it is empty: nothing to join, limits refused, no stats.
+class GuestCgroup {
+ public:
+  GuestCgroup() = default;
+  // Creates /sys/fs/cgroup/<name> (msg::valid_container_name).
+  static Result<GuestCgroup> make(const std::string& name);
 
-// The stats answer's cpu/memory/pids members (its request number unset).
-msg::StatsAnswer cgroup_stats();
+  bool exists() const { return !dir_.empty(); }
+  const std::string& path() const { return dir_; }
+
+  // cgroup.procs, open for writing: a child writes "0" to it to join before
+  // it does anything else. Empty if there is no cgroup.
+  UniqueFd open_procs() const;
+  // exec --cgroup: cgroup.procs of an existing sub-cgroup
+  // (msg::valid_sub_cgroup), opened beneath this one; "" is this one.
+  Result<UniqueFd> open_sub_procs(const std::string& sub) const;
+
+  Status apply_limits(const CgroupLimits& limits) const;
+  // Its processes and those of every cgroup below it (exec --cgroup, or
+  // ones the container made), depth first, bounded.
+  std::vector<pid_t> pids() const;
+  // SIGKILL through cgroup.kill (atomic: no fork can escape), else one by
+  // one.
+  void signal(int sig) const;
+  // The stats answer's cpu/memory/pids members (its request number unset).
+  msg::StatsAnswer stats() const;
+  // Removes it once it is empty (its container is gone), children first;
+  // best effort.
+  void remove() const;
+
+ private:
+  std::string file(const char* name) const { return dir_ + "/" + name; }
+  std::string dir_;
+};
 
 }  // namespace runvm::agent

@@ -320,10 +320,15 @@ bool nested_later(const std::vector<oci::Mount>& mounts, size_t i) {
 }
 
 Status set_up_root(const ContainerConfig& config) {
-  std::string root = kContainerRoot;
+  const std::string& root = config.root;
   // runc's default: nothing mounted here reaches the agent's namespace.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0)
     return fail_errno("make mounts slaves");
+  // A root inside a share (a container that joined the VM) becomes a mount
+  // of its own, which the steps below move and remount as they do the root
+  // share's.
+  if (config.bind_root && ::mount(root.c_str(), root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+    return fail_errno("bind the container's root " + root);
   UniqueFd root_fd = TRY_CTX(io::open_file(root, O_PATH | O_DIRECTORY), "open the container's root");
   std::vector<LateReadonly> late;
   bool dev_is_tmpfs = false;
@@ -590,6 +595,12 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
 
 [[noreturn]] void run_init_child(const ContainerConfig& config, const ChildPlan& plan) {
   if (Status s = apply_oom_score_adj(config.process); !s) child_fail(plan.report_fd, s.error());
+  // The IPC and UTS namespaces of the container it joins (a pod's), before
+  // the hostname or a sysctl is set in them.
+  if (config.join_ipc_fd >= 0 && ::setns(config.join_ipc_fd, CLONE_NEWIPC) < 0)
+    child_fail(plan.report_fd, fail_errno("join the IPC namespace of the container it shares it with").error);
+  if (config.join_uts_fd >= 0 && ::setns(config.join_uts_fd, CLONE_NEWUTS) < 0)
+    child_fail(plan.report_fd, fail_errno("join the UTS namespace of the container it shares it with").error);
   if (!join_cgroup(plan.cgroup_fd)) child_fail(plan.report_fd, fail_errno("join the container cgroup").error);
   // A cgroup namespace rooted at the container's cgroup, as Docker and podman
   // give on a cgroup v2 host: /sys/fs/cgroup shows the container's own
@@ -758,10 +769,12 @@ Failure setup_failed(StartFailure& failure, const ChildReport& report, bool time
 
 // Forks a child joining init's container, for an exec or a hook. Returns the
 // process's pid and the agent's stdio ends.
-Result<SpawnedProcess> spawn_in_container(pid_t init_pid, ChildPlan plan, StdioPair stdio,
+Result<SpawnedProcess> spawn_in_container(const ContainerHandle& container, ChildPlan plan, StdioPair stdio,
                                           StartFailure& failure, const std::string& sub_cgroup = "") {
   auto [report_r, report_w] = TRY(io::make_pipe());
-  auto opened = open_sub_cgroup_procs(sub_cgroup);
+  pid_t init_pid = container.init_pid;
+  static const GuestCgroup kNone;
+  auto opened = (container.cgroup ? *container.cgroup : kNone).open_sub_procs(sub_cgroup);
   if (!opened) {
     failure = {"exec --cgroup: " + opened.error().describe(), 1};
     return std::move(opened).error();
@@ -883,7 +896,7 @@ Result<PreparedInit> prepare_init(const ContainerConfig& config, StartFailure& f
   StdioPair stdio = TRY(make_stdio(config.process.terminal));
   auto [report_r, report_w] = TRY(io::make_pipe());
   auto [release_r, release_w] = TRY(io::make_pipe());
-  UniqueFd cgroup = open_cgroup_procs();
+  UniqueFd cgroup = config.cgroup ? config.cgroup->open_procs() : UniqueFd();
   ChildPlan plan;
   plan.process = &config.process;
   plan.console_size = config.console_size;
@@ -897,13 +910,29 @@ Result<PreparedInit> prepare_init(const ContainerConfig& config, StartFailure& f
   // A raw clone: fork's semantics plus new namespaces, so the process is
   // PID 1 of its own PID namespace as under runc. The agent is single
   // threaded, so this is safe.
-  long pid = ::syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD,
-                       0, 0, 0, 0);
+  // A container that shares another's PID namespace is cloned into it: the
+  // agent's children are made there for the moment of the clone.
+  unsigned long flags = CLONE_NEWNS | SIGCHLD;
+  if (config.join_pid_fd < 0) flags |= CLONE_NEWPID;
+  if (config.join_ipc_fd < 0) flags |= CLONE_NEWIPC;
+  if (config.join_uts_fd < 0) flags |= CLONE_NEWUTS;
+  UniqueFd own_pid_ns;
+  if (config.join_pid_fd >= 0) {
+    own_pid_ns = TRY_CTX(io::open_file("/proc/self/ns/pid", O_RDONLY), "open the agent's PID namespace");
+    if (::setns(config.join_pid_fd, CLONE_NEWPID) < 0) {
+      failure = {"join the PID namespace of the container it shares it with: " + std::string(std::strerror(errno)), 1};
+      return fail(failure.message);
+    }
+  }
+  long pid = ::syscall(SYS_clone, flags, 0, 0, 0, 0);
+  int clone_errno = errno;
+  if (pid == 0) run_init_child(config, plan);
+  if (own_pid_ns && ::setns(own_pid_ns.get(), CLONE_NEWPID) < 0)
+    log::error("return to the agent's PID namespace: " + std::string(std::strerror(errno)));
   if (pid < 0) {
-    failure = {"clone the container process: " + std::string(std::strerror(errno)), 1};
+    failure = {"clone the container process: " + std::string(std::strerror(clone_errno)), 1};
     return fail(failure.message);
   }
-  if (pid == 0) run_init_child(config, plan);
 
   report_w.reset();
   release_r.reset();
@@ -966,7 +995,7 @@ bool wait_for_exec(UniqueFd& exec_watch, int limit_ms) {
   return false;
 }
 
-Result<SpawnedProcess> spawn_exec(pid_t init_pid, const oci::Process& process,
+Result<SpawnedProcess> spawn_exec(const ContainerHandle& container, const oci::Process& process,
                                   std::optional<winsize> console_size, StartFailure& failure,
                                   const SeccompProgram* seccomp, const std::string& sub_cgroup,
                                   bool clear_onlcr) {
@@ -977,10 +1006,10 @@ Result<SpawnedProcess> spawn_exec(pid_t init_pid, const oci::Process& process,
   plan.clear_onlcr = clear_onlcr;
   plan.seccomp = seccomp;
   fill_plan(plan, stdio, process.terminal);
-  return spawn_in_container(init_pid, plan, std::move(stdio), failure, sub_cgroup);
+  return spawn_in_container(container, plan, std::move(stdio), failure, sub_cgroup);
 }
 
-Result<SpawnedProcess> spawn_task(pid_t init_pid, const ContainerTask& task, int task_fd,
+Result<SpawnedProcess> spawn_task(const ContainerHandle& container, const ContainerTask& task, int task_fd,
                                   StartFailure& failure) {
   oci::Process root;  // uid 0, gid 0, every capability: the agent's own reach
   root.args = {"runvm-task"};
@@ -990,10 +1019,10 @@ Result<SpawnedProcess> spawn_task(pid_t init_pid, const ContainerTask& task, int
   plan.task = &task;
   plan.task_fd = task_fd;
   fill_plan(plan, stdio, false);
-  return spawn_in_container(init_pid, plan, std::move(stdio), failure);
+  return spawn_in_container(container, plan, std::move(stdio), failure);
 }
 
-std::optional<std::string> run_hook(pid_t init_pid, const oci::Hook& hook,
+std::optional<std::string> run_hook(const ContainerHandle& container, const oci::Hook& hook,
                                     const std::string& state, const SeccompProgram* seccomp) {
   oci::Process process;
   process.args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
@@ -1007,7 +1036,7 @@ std::optional<std::string> run_hook(pid_t init_pid, const oci::Hook& hook,
   if (!stdio) return "error running hook: " + stdio.error().describe();
   fill_plan(plan, *stdio, false);
   StartFailure failure;
-  auto spawned = spawn_in_container(init_pid, plan, std::move(*stdio), failure);
+  auto spawned = spawn_in_container(container, plan, std::move(*stdio), failure);
   if (!spawned) {
     // What Go's cmd.Start says when the exec fails: "fork/exec PATH: ...".
     constexpr std::string_view kExec = "exec ";

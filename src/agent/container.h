@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/cgroup.h"
 #include "agent/confinement.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
@@ -52,6 +53,25 @@ struct ContainerConfig {
   // Masked and read-only paths (applied in its mount namespace, which execs
   // join) and the seccomp filter (loaded by init; execs are given it).
   Confinement confinement;
+  // The root directory as the agent sees it: the root share's mount
+  // (kContainerRoot), or a directory inside a share (a container that joined
+  // the VM), which init first binds onto itself to make it a mount.
+  std::string root = "/container";
+  bool bind_root = false;
+  // Its guest cgroup; null: none.
+  const GuestCgroup* cgroup = nullptr;
+  // Namespaces of another container of the VM that it joins (msg::Create's
+  // join): descriptors of that container's init's /proc/PID/ns/..., -1 for a
+  // namespace of its own. The caller keeps them open until prepare_init
+  // returns.
+  int join_ipc_fd = -1, join_uts_fd = -1, join_pid_fd = -1;
+};
+
+// A container as the processes that join it see it: its init, whose
+// namespaces and root they enter, and its guest cgroup (null: none).
+struct ContainerHandle {
+  pid_t init_pid = -1;
+  const GuestCgroup* cgroup = nullptr;
 };
 
 // The agent's ends of a process's stdio: three pipes, or a pty master.
@@ -93,10 +113,10 @@ struct SpawnedProcess {
   ParentStdio stdio;
 };
 
-// Starts a process inside the running container of init_pid, under the
+// Starts a process inside the running container, under the
 // container's seccomp filter if it has one, in its guest cgroup or the
 // existing sub-cgroup `sub_cgroup` of it (exec --cgroup).
-Result<SpawnedProcess> spawn_exec(pid_t init_pid, const oci::Process& process,
+Result<SpawnedProcess> spawn_exec(const ContainerHandle& container, const oci::Process& process,
                                   std::optional<winsize> console_size, StartFailure& failure,
                                   const SeccompProgram* seccomp = nullptr, const std::string& sub_cgroup = "",
                                   bool clear_onlcr = false);
@@ -105,12 +125,12 @@ Result<SpawnedProcess> spawn_exec(pid_t init_pid, const oci::Process& process,
 // transfers of runvm cp): its return value is the child's exit status.
 using ContainerTask = std::function<int()>;
 
-// Starts `task` in a child that joins the container of init_pid as an exec
+// Starts `task` in a child that joins the container as an exec
 // does (namespaces, cgroup, root), as root with every capability and
 // without the container's seccomp filter (it is the agent's code), with pipes
 // for stdio and `task_fd` (if >= 0) as its fd 3. The caller closes its own
 // copy of task_fd.
-Result<SpawnedProcess> spawn_task(pid_t init_pid, const ContainerTask& task, int task_fd,
+Result<SpawnedProcess> spawn_task(const ContainerHandle& container, const ContainerTask& task, int task_fd,
                                   StartFailure& failure);
 
 // Runs one startContainer hook inside the container with `state` on its
@@ -118,7 +138,7 @@ Result<SpawnedProcess> spawn_task(pid_t init_pid, const ContainerTask& task, int
 // seccomp filter if it has one (runc runs these hooks from the process it
 // has already confined). Returns runc's error text (without the "error
 // running hook #N: " prefix), or nullopt on success.
-std::optional<std::string> run_hook(pid_t init_pid, const oci::Hook& hook,
+std::optional<std::string> run_hook(const ContainerHandle& container, const oci::Hook& hook,
                                     const std::string& state,
                                     const SeccompProgram* seccomp = nullptr);
 

@@ -135,7 +135,7 @@ TEST_F(PathConfinementTest, ReadOnlyPathsRefuseWritesAndKeepTheirFlags) {
 // The create message as the agent receives it: parsed at the boundary
 // (proto/messages.h), then compiled.
 Result<Confinement> confinement_from_create(const json& members) {
-  json request = {{"type", "create"}, {"id", "init"}, {"process", {{"args", {"sh"}}}},
+  json request = {{"type", "create"}, {"id", "init"}, {"container", "c0"}, {"process", {{"args", {"sh"}}}},
                   {"stdio", {{"stdin", "i"}, {"stdout", "o"}, {"stderr", "e"}}}};
   request.update(members);
   msg::Create create = TRY(msg::Create::parse(request));

@@ -77,6 +77,7 @@ struct Input {
 
 struct Process {
   std::string id;
+  std::string container;  // the name of the container it runs in
   pid_t pid = -1;
   bool is_init = false;
   bool released = false;    // exec'd (init: start received)
@@ -93,6 +94,18 @@ struct Process {
   std::optional<Clock::time_point> exited_at;
   std::optional<int> forced_exit_code;  // a hook failed: exit 1 whatever the signal
   UniqueFd copy_result;     // a copy's result pipe: reported as `copied` (transfer_service.h)
+};
+
+// One container of the VM: the first, or one that joined it (a pod's).
+// What the agent keeps for it besides its processes.
+struct Container {
+  std::string name;
+  std::string init_id;  // its init's process id
+  GuestCgroup cgroup;
+  Confinement confinement;  // its seccomp filter goes to every exec and hook
+  std::optional<int> oom_score_adj;  // process.oomScoreAdj from create: execs without one take it
+  bool own_pid_namespace = true;
+  bool exited = false;  // its init exited, or never could exec
 };
 
 std::string control() { return std::string(proto::kControlStream); }
@@ -121,7 +134,8 @@ class Supervisor {
   Status on_update(const msg::Update& request);
   Status on_copy_in(const msg::CopyIn& request);
   Status on_copy_out(const msg::CopyOut& request);
-  Status on_copy(const std::string& id, const msg::Stdio& stdio, Result<CopyJob> job);
+  Status on_copy(const std::string& id, const std::string& container, const msg::Stdio& stdio,
+                 Result<CopyJob> job);
   Status on_stat_path(const msg::StatPath& request);
   Status on_reclaim_caches(const msg::ReclaimCaches&);
   void start_dns_relay();
@@ -142,8 +156,14 @@ class Supervisor {
   Status check_streams(const msg::Stdio& stdio);
   Process& track(std::string id, pid_t pid, ParentStdio stdio, const msg::Stdio& streams);
   Status fail_start_with_hook(Process& init, size_t index, const std::string& message);
-  bool init_running() const;
-  pid_t init_pid() const;
+  // The container of that name, or null.
+  Container* find_container(const std::string& name);
+  // A container's init, or null once it has exited and been reported.
+  const Process* init_of(const Container& c) const;
+  bool init_running(const Container& c) const;
+  ContainerHandle handle(const Container& c) const;
+  // Why a process cannot start in the named container, or "" if it can.
+  std::string cannot_run_in(const std::string& name, const char* stopped_message);
   void prune_inputs();
 
   void pump_output(Output& out);
@@ -161,11 +181,8 @@ class Supervisor {
   std::map<std::string, Process> processes_;
   std::optional<net::NicSlots> nic_slots_;  // when the VM has spare NICs
   std::optional<GuestDnsRelay> dns_;  // 127.0.0.11:53, when the host has a server to relay to
-  Confinement confinement_;  // from create; its seccomp filter goes to every exec and hook
-  std::optional<int> container_oom_score_adj_;  // process.oomScoreAdj from create
+  std::map<std::string, Container> containers_;  // by name
   std::map<std::string, Input> inputs_;
-  bool init_created_ = false;
-  bool init_exited_ = false;
   bool shutdown_ = false;
   bool host_gone_ = false;
 };
@@ -477,11 +494,32 @@ void Supervisor::prune_inputs() {
   }
 }
 
-bool Supervisor::init_running() const {
-  auto it = std::find_if(processes_.begin(), processes_.end(),
-                         [](const auto& kv) { return kv.second.is_init; });
-  return it != processes_.end() && it->second.released && !it->second.wait_status &&
-         !it->second.forced_exit_code;
+Container* Supervisor::find_container(const std::string& name) {
+  auto it = containers_.find(name);
+  return it == containers_.end() ? nullptr : &it->second;
+}
+
+const Process* Supervisor::init_of(const Container& c) const {
+  auto it = processes_.find(c.init_id);
+  return it == processes_.end() || !it->second.is_init || it->second.container != c.name ? nullptr : &it->second;
+}
+
+bool Supervisor::init_running(const Container& c) const {
+  const Process* init = init_of(c);
+  return init && init->released && !init->wait_status && !init->forced_exit_code;
+}
+
+ContainerHandle Supervisor::handle(const Container& c) const {
+  const Process* init = init_of(c);
+  return ContainerHandle{init ? init->pid : -1, &c.cgroup};
+}
+
+std::string Supervisor::cannot_run_in(const std::string& name, const char* stopped_message) {
+  Container* c = find_container(name);
+  if (!c) return "no container " + name + " in this VM";
+  if (init_running(*c)) return "";
+  if (c->exited) return stopped_message;
+  return "cannot exec in a container that has not been started";
 }
 
 std::optional<winsize> console_size_of(const oci::Process& process) {
@@ -494,17 +532,68 @@ std::optional<winsize> console_size_of(const oci::Process& process) {
 
 Status Supervisor::on_create(msg::Create& request) {
   const std::string& id = request.id;
+  const std::string& name = request.container;
   std::vector<std::string> outputs = request.stdio.outputs();
   std::string stdin_stream = request.stdio.terminal() ? "" : request.stdio.stdin_stream;
-  if (init_created_) return start_failed(id, "the container was already created", 1, {});
+  if (containers_.count(name)) return start_failed(id, "the container was already created", 1, {});
+  if (processes_.count(id)) return start_failed(id, "process id " + id + " is in use", 1, {});
   if (Status s = check_streams(request.stdio); !s)
     return start_failed(id, "invalid create request: " + s.error().describe(), 1, {});
+  auto refuse = [&](const std::string& why) { return start_failed(id, why, 1, outputs, stdin_stream); };
+  // The VM's first container owns it (its network above all); the others
+  // join it, and only while that first one runs.
+  bool first = containers_.empty();
+  if (first && name != msg::kFirstContainer)
+    return refuse("container " + name + " cannot join a VM that has no first container");
+  if (!first) {
+    Container* owner = find_container(std::string(msg::kFirstContainer));
+    if (!owner || owner->exited) return refuse("the VM's first container has stopped");
+    if (!request.network.interfaces.empty() || !request.nics.empty() || request.dns_relay)
+      return refuse("only the VM's first container configures the network; container " + name + " joins it");
+    if (request.root_share == kRootTag)
+      return refuse("container " + name + " cannot have the first container's root share as its root");
+  } else if (request.root_share != kRootTag || !request.root_subpath.empty() || request.join.any()) {
+    return refuse("the VM's first container has the root share as its root and joins no other container");
+  }
+  // The namespaces it shares with a container already here, held open
+  // until its init has them.
+  struct Joined {
+    const std::string* with;
+    const char* ns;
+    UniqueFd fd;
+  } joins[] = {{&request.join.ipc, "ipc", {}}, {&request.join.uts, "uts", {}}, {&request.join.pid, "pid", {}}};
+  for (Joined& j : joins) {
+    if (j.with->empty()) continue;
+    Container* other = find_container(*j.with);
+    const Process* init = other ? init_of(*other) : nullptr;
+    if (!other || other->exited || !init || init->wait_status)
+      return refuse("cannot join the " + std::string(j.ns) + " namespace of container " + *j.with +
+                    ": it is not running in this VM");
+    auto fd = io::open_file("/proc/" + std::to_string(init->pid) + "/ns/" + j.ns, O_RDONLY);
+    if (!fd) return refuse("open the " + std::string(j.ns) + " namespace of container " + *j.with + ": " +
+                           fd.error().describe());
+    j.fd = std::move(*fd);
+  }
+
+  Container container;
+  container.name = name;
+  container.init_id = id;
+  container.own_pid_namespace = request.join.pid.empty();
   if (guest_cgroup_ready()) {
-    if (Status s = apply_limits(request.resources); !s)
-      return start_failed(id, "apply resources: " + s.error().describe(), 1, outputs, stdin_stream);
+    auto cgroup = GuestCgroup::make(name);
+    if (!cgroup) return refuse("create the container's guest cgroup: " + cgroup.error().describe());
+    container.cgroup = std::move(*cgroup);
+    if (Status s = container.cgroup.apply_limits(request.resources); !s) {
+      container.cgroup.remove();
+      return refuse("apply resources: " + s.error().describe());
+    }
   } else if (auto writes = cgroup_writes(request.resources, ""); !writes || !writes->empty()) {
     log::warn("no guest cgroup: resource limits are not applied");
   }
+  // From here the container is on record: a failure below leaves it
+  // stopped (an exec in it is refused as in any stopped container).
+  Container& c = containers_[name] = std::move(container);
+  c.exited = true;  // until its init is prepared
 
   ContainerConfig config;
   config.process = std::move(request.process.process);
@@ -516,49 +605,58 @@ Status Supervisor::on_create(msg::Create& request) {
   config.clear_onlcr = request.stdio.no_onlcr;
   config.domainname = request.domainname;
   config.sysctl = std::move(request.sysctl);
-  // An exec without oomScoreAdj of its own takes the container's.
-  container_oom_score_adj_ = config.process.oom_score_adj;
+  config.cgroup = &c.cgroup;
+  config.join_ipc_fd = joins[0].fd ? joins[0].fd.get() : -1;
+  config.join_uts_fd = joins[1].fd ? joins[1].fd.get() : -1;
+  config.join_pid_fd = joins[2].fd ? joins[2].fd.get() : -1;
+  c.oom_score_adj = config.process.oom_score_adj;
+  if (!first) {
+    if (Status s = mount_share(request.root_share); !s)
+      return refuse("mount the share of the container's root: " + s.error().describe());
+    config.root = share_path(request.root_share) + (request.root_subpath.empty() ? "" : "/" + request.root_subpath);
+    config.bind_root = true;
+  }
   for (const auto& b : request.binds)
     if (Status s = mount_share(b.share); !s)
-      return start_failed(id, "mount the share of " + b.destination + ": " + s.error().describe(), 1,
-                          outputs, stdin_stream);
+      return refuse("mount the share of " + b.destination + ": " + s.error().describe());
   config.binds = std::move(request.binds);
   config.devices = std::move(request.devices);
   auto confinement = confinement_of(request);
-  if (!confinement)
-    return start_failed(id, "invalid create request: " + confinement.error().describe(), 1, outputs, stdin_stream);
-  config.confinement = confinement_ = std::move(*confinement);
-  // The network the engine gave the container's namespace on the host,
-  // recreated on the VM's NICs before the process exists (lo always).
-  if (!request.network.interfaces.empty() || !request.nics.empty())
-    if (Status s = load_modules(kNetworkModuleList); !s)
-      return start_failed(id, "load the network driver: " + s.error().describe(), 1, outputs, stdin_stream);
-  if (!request.nics.empty()) {
-    auto slots = net::NicSlots::set_up(request.nics);
-    if (!slots)
-      return start_failed(id, "set up the network devices: " + slots.error().describe(), 1, outputs,
-                          stdin_stream);
-    nic_slots_.emplace(std::move(*slots));
+  if (!confinement) return refuse("invalid create request: " + confinement.error().describe());
+  config.confinement = c.confinement = std::move(*confinement);
+  if (first) {
+    // The network the engine gave the container's namespace on the host,
+    // recreated on the VM's NICs before the process exists (lo always).
+    if (!request.network.interfaces.empty() || !request.nics.empty())
+      if (Status s = load_modules(kNetworkModuleList); !s)
+        return refuse("load the network driver: " + s.error().describe());
+    if (!request.nics.empty()) {
+      auto slots = net::NicSlots::set_up(request.nics);
+      if (!slots) return refuse("set up the network devices: " + slots.error().describe());
+      nic_slots_.emplace(std::move(*slots));
+    }
+    if (Status s = net::apply_network_config(request.network); !s)
+      return refuse("configure the network: " + s.error().describe());
+    if (request.dns_relay) start_dns_relay();
+  } else {
+    settle_nics();  // no fork while the parker thread runs
   }
-  if (Status s = net::apply_network_config(request.network); !s)
-    return start_failed(id, "configure the network: " + s.error().describe(), 1, outputs, stdin_stream);
-  if (request.dns_relay) start_dns_relay();
-  init_created_ = true;
   StartFailure failure;
   auto prepared = prepare_init(config, failure);
   if (!prepared) {
-    init_exited_ = true;  // nothing to exec into
     if (failure.message.empty()) failure.message = prepared.error().describe();
     return start_failed(id, failure.message, failure.exit_code, outputs, stdin_stream);
   }
+  c.exited = false;
   Process& p = track(id, prepared->pid, std::move(prepared->stdio), request.stdio);
+  p.container = name;
   p.is_init = true;
   p.release = std::move(prepared->release);
   p.exec_watch = std::move(prepared->exec_watch);
   // Only now, with init cloned: the agent forks and clones with raw
   // syscalls that run no atfork handlers, so no other thread may run then
   // (every later fork waits for the parker: settle_nics).
-  if (nic_slots_) nic_slots_->start_parking();
+  if (first && nic_slots_) nic_slots_->start_parking();
   return send(msg::Created{p.id, p.pid}.to_json());
 }
 
@@ -579,14 +677,17 @@ Status Supervisor::fail_start_with_hook(Process& init, size_t index, const std::
 Status Supervisor::on_start(const msg::Start& request) {
   const std::string& id = request.id;
   auto it = processes_.find(id);
-  if (it == processes_.end() || !it->second.is_init)
+  if (it == processes_.end() || !it->second.is_init || it->second.container != request.container)
     return start_failed(id, "no container process \"" + id + "\" to start", 1, {});
   Process& init = it->second;
+  Container* container = find_container(init.container);
+  if (!container) return start_failed(id, "no container " + init.container + " in this VM", 1, {});
   if (init.released) return start_failed(id, "the container was already started", 1, {});
   if (init.wait_status) return start_failed(id, "the container process has exited", 1, {});
   settle_nics();
   for (size_t i = 0; i < request.hooks.size(); ++i)
-    if (auto error = run_hook(init.pid, request.hooks[i], request.state, confinement_.filter()))
+    if (auto error = run_hook(ContainerHandle{init.pid, &container->cgroup}, request.hooks[i], request.state,
+                              container->confinement.filter()))
       return fail_start_with_hook(init, i, *error);
   if (Status s = release_init(init.release); !s) {
     // It died before start (say, killed): its exit is reported as usual.
@@ -611,44 +712,38 @@ Status Supervisor::on_exec(const msg::Exec& request) {
   if (processes_.count(id)) return start_failed(id, "process id " + id + " is in use", 1, {});
   if (Status s = check_streams(request.stdio); !s)
     return start_failed(id, "invalid exec request: " + s.error().describe(), 1, {});
-  if (!init_running())
-    return start_failed(id, init_exited_ || !init_created_
-                                 ? "cannot exec in a stopped container"
-                                 : "cannot exec in a container that has not been started",
-                        1, outputs, stdin_stream);
+  if (std::string why = cannot_run_in(request.container, "cannot exec in a stopped container"); !why.empty())
+    return start_failed(id, why, 1, outputs, stdin_stream);
+  const Container& container = *find_container(request.container);
   if (processes_.size() >= kMaxProcesses)
     return start_failed(id, "too many processes in the container", 1, outputs, stdin_stream);
   StartFailure failure;
   oci::Process process = request.process.process;
-  if (!process.oom_score_adj) process.oom_score_adj = container_oom_score_adj_;
-  auto spawned = spawn_exec(init_pid(), process, console_size_of(process), failure,
-                            confinement_.filter(), request.cgroup, request.stdio.no_onlcr);
+  if (!process.oom_score_adj) process.oom_score_adj = container.oom_score_adj;
+  auto spawned = spawn_exec(handle(container), process, console_size_of(process), failure,
+                            container.confinement.filter(), request.cgroup, request.stdio.no_onlcr);
   if (!spawned) {
     if (failure.message.empty()) failure.message = spawned.error().describe();
     return start_failed(id, failure.message, failure.exit_code, outputs, stdin_stream);
   }
   Process& p = track(id, spawned->pid, std::move(spawned->stdio), request.stdio);
+  p.container = request.container;
   p.released = true;
   return send(msg::Started{p.id, p.pid}.to_json());
 }
 
-pid_t Supervisor::init_pid() const {
-  for (const auto& [id, p] : processes_)
-    if (p.is_init) return p.pid;
-  return -1;
-}
-
 Status Supervisor::on_copy_in(const msg::CopyIn& request) {
-  return on_copy(request.id, request.stdio, copy_job(request));
+  return on_copy(request.id, request.container, request.stdio, copy_job(request));
 }
 
 Status Supervisor::on_copy_out(const msg::CopyOut& request) {
-  return on_copy(request.id, request.stdio, copy_job(request));
+  return on_copy(request.id, request.container, request.stdio, copy_job(request));
 }
 
 // A copy is started like an exec (same streams, `started`/`start_failed`),
 // but runs a transfer instead of a program (transfer_service.h).
-Status Supervisor::on_copy(const std::string& id, const msg::Stdio& stdio, Result<CopyJob> job) {
+Status Supervisor::on_copy(const std::string& id, const std::string& container, const msg::Stdio& stdio,
+                           Result<CopyJob> job) {
   std::vector<std::string> outputs = stdio.outputs();
   const std::string& stdin_stream = stdio.stdin_stream;
   if (processes_.count(id)) return start_failed(id, "process id " + id + " is in use", 1, {});
@@ -656,18 +751,20 @@ Status Supervisor::on_copy(const std::string& id, const msg::Stdio& stdio, Resul
     return start_failed(id, "invalid copy request: " + s.error().describe(), 1, {});
   if (!job)
     return start_failed(id, "invalid copy request: " + job.error().describe(), 1, outputs, stdin_stream);
-  if (!init_running())
-    return start_failed(id, "container not running", 1, outputs, stdin_stream);
+  if (std::string why = cannot_run_in(container, "container not running"); !why.empty())
+    return start_failed(id, why == "cannot exec in a container that has not been started" ? "container not running" : why,
+                        1, outputs, stdin_stream);
   if (processes_.size() >= kMaxProcesses)
     return start_failed(id, "too many processes in the container", 1, outputs, stdin_stream);
   settle_nics();  // no fork while the parker thread runs
   StartFailure failure;
-  auto spawned = spawn_copy(init_pid(), *job, failure);
+  auto spawned = spawn_copy(handle(*find_container(container)), *job, failure);
   if (!spawned) {
     if (failure.message.empty()) failure.message = spawned.error().describe();
     return start_failed(id, failure.message, failure.exit_code, outputs, stdin_stream);
   }
   Process& p = track(id, spawned->process.pid, std::move(spawned->process.stdio), stdio);
+  p.container = container;
   p.released = true;
   p.copy_result = std::move(spawned->result);
   return send(msg::Started{p.id, p.pid}.to_json());
@@ -675,12 +772,14 @@ Status Supervisor::on_copy(const std::string& id, const msg::Stdio& stdio, Resul
 
 Status Supervisor::on_signal(const msg::Signal& request) {
   if (request.all) {
-    signal_cgroup(request.signal);
+    if (Container* c = find_container(request.container)) c->cgroup.signal(request.signal);
     return ok();
   }
   auto it = processes_.find(request.id);
   // Not started or already exited: no effect, as the contract says.
-  if (it == processes_.end() || !it->second.released || it->second.wait_status) return ok();
+  if (it == processes_.end() || !it->second.released || it->second.wait_status ||
+      it->second.container != request.container)
+    return ok();
   Process& p = it->second;
   int sig = request.signal;
   // init is PID 1 of its namespace: the kernel drops a signal it has left
@@ -751,14 +850,17 @@ Status Supervisor::on_resize(const msg::Resize& request) {
 // Queries.
 
 Status Supervisor::on_ps(const msg::Ps& request) {
-  if (!guest_cgroup_ready())
+  Container* c = find_container(request.container);
+  if (!c) return send(msg::Failed{request.request, "no container " + request.container + " in this VM"}.to_json());
+  if (!c->cgroup.exists())
     return send(msg::Failed{request.request, "the guest has no cgroup for the container"}.to_json());
   std::vector<ProcessInfo> infos;
   std::map<pid_t, pid_t> ns_pid_of;
   // The cgroup's members, and the zombies of the container's PID namespace
   // (gone from cgroup.procs, still counted in pids.current until reaped).
-  std::vector<pid_t> pids = cgroup_pids();
-  if (pid_t init = init_pid(); init > 0) {
+  std::vector<pid_t> pids = c->cgroup.pids();
+  // A PID namespace shared with other containers holds their processes too.
+  if (pid_t init = handle(*c).init_pid; init > 0 && c->own_pid_namespace) {
     std::set<pid_t> listed(pids.begin(), pids.end());
     for (pid_t pid : pids_in_namespace_of(init, msg::kMaxPsEntries))
       if (listed.insert(pid).second) pids.push_back(pid);
@@ -791,17 +893,19 @@ Status Supervisor::on_ps(const msg::Ps& request) {
 }
 
 Status Supervisor::on_stats(const msg::Stats& request) {
-  if (!guest_cgroup_ready())
+  Container* c = find_container(request.container);
+  if (!c) return send(msg::Failed{request.request, "no container " + request.container + " in this VM"}.to_json());
+  if (!c->cgroup.exists())
     return send(msg::Failed{request.request, "the guest has no cgroup for the container"}.to_json());
-  msg::StatsAnswer answer = cgroup_stats();
+  msg::StatsAnswer answer = c->cgroup.stats();
   answer.request = request.request;
   return send(answer.to_json());
 }
 
 Status Supervisor::on_stat_path(const msg::StatPath& request) {
   msg::StatPathAnswer answer;
-  if (init_running()) {
-    answer = stat_answer(init_pid(), request);
+  if (Container* c = find_container(request.container); c && init_running(*c)) {
+    answer = stat_answer(handle(*c).init_pid, request);
   } else {
     answer.error_number = 0;
     answer.message = "container not running";
@@ -811,13 +915,15 @@ Status Supervisor::on_stat_path(const msg::StatPath& request) {
 }
 
 Status Supervisor::on_update(const msg::Update& request) {
-  if (Status applied = apply_limits(request.resources); !applied)
+  Container* c = find_container(request.container);
+  if (!c) return send(msg::Failed{request.request, "no container " + request.container + " in this VM"}.to_json());
+  if (Status applied = c->cgroup.apply_limits(request.resources); !applied)
     return send(msg::Failed{request.request, msg::clip_text(applied.error().describe())}.to_json());
   return send(msg::Updated{request.request}.to_json());
 }
 
 Status Supervisor::on_shutdown(const msg::Shutdown&) {
-  signal_cgroup(SIGKILL);
+  for (auto& [name, c] : containers_) c.cgroup.signal(SIGKILL);
   for (auto& [id, p] : processes_)
     if (!p.wait_status) ::kill(p.pid, SIGKILL);
   shutdown_ = true;
@@ -927,7 +1033,7 @@ Status Supervisor::maybe_report_exit(Process& p, bool& done) {
     exit.exit_code = 128 + WTERMSIG(status);
   }
   if (p.is_init) {
-    init_exited_ = true;
+    if (Container* c = find_container(p.container)) c->exited = true;
     // The host may stop the VM as soon as it reads this exit: whatever the
     // container wrote must be on the host's disk by then.
     ::sync();

@@ -98,11 +98,11 @@ int run_copy(const CopyJob& job, int result_fd) {
   return result.contains("error") ? 1 : 0;
 }
 
-Result<SpawnedCopy> spawn_copy(pid_t init_pid, const CopyJob& job, StartFailure& failure) {
+Result<SpawnedCopy> spawn_copy(const ContainerHandle& container, const CopyJob& job, StartFailure& failure) {
   auto [result_r, result_w] = TRY(io::make_pipe());
   // Runs in the child, on its copy of `job`.
   ContainerTask task = [&job] { return run_copy(job, 3); };
-  SpawnedProcess process = TRY(spawn_task(init_pid, task, result_w.get(), failure));
+  SpawnedProcess process = TRY(spawn_task(container, task, result_w.get(), failure));
   result_w.reset();
   TRY(io::set_nonblocking(result_r.get()));
   return SpawnedCopy{std::move(process), std::move(result_r)};

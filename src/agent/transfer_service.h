@@ -42,7 +42,7 @@ struct SpawnedCopy {
   SpawnedProcess process;
   UniqueFd result;  // non-blocking; read by copied_message() after the exit
 };
-Result<SpawnedCopy> spawn_copy(pid_t init_pid, const CopyJob& job, StartFailure& failure);
+Result<SpawnedCopy> spawn_copy(const ContainerHandle& container, const CopyJob& job, StartFailure& failure);
 
 // What the child runs: the transfer between stdin/stdout and the
 // container's root ("/" after the child's chroot), its result written as

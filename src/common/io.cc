@@ -8,6 +8,10 @@
 
 #include <cstring>
 
+#ifndef STATX_MNT_ID
+#define STATX_MNT_ID 0x00001000U
+#endif
+
 namespace runvm::io {
 
 Result<UniqueFd> open_file(const std::string& path, int flags, mode_t mode) {
@@ -91,6 +95,14 @@ Result<std::pair<UniqueFd, UniqueFd>> make_pipe() {
 
 namespace {
 
+// The mount a descriptor lies on (statx's mount ID; 0 if unknown).
+uint64_t mount_id(int fd) {
+  struct statx st {};
+  if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &st) < 0 || !(st.stx_mask & STATX_MNT_ID))
+    return 0;
+  return st.stx_mnt_id;
+}
+
 Status remove_children(int dirfd, const std::string& path) {
   int dup_fd = ::dup(dirfd);
   if (dup_fd < 0) return fail_errno("dup");
@@ -115,6 +127,13 @@ Status remove_children(int dirfd, const std::string& path) {
     if (child < 0) {
       if (errno == ENOENT) continue;
       status = fail_errno("open " + path + "/" + name);
+      break;
+    }
+    // Never into what is mounted below the tree (a container's rootfs bound
+    // into a pod share, say): that is not the tree's to delete.
+    if (uint64_t inner = mount_id(child); inner != 0 && inner != mount_id(dirfd)) {
+      ::close(child);
+      status = fail("remove " + path + "/" + name + ": something is mounted there");
       break;
     }
     status = remove_children(child, path + "/" + name);

@@ -8,6 +8,7 @@
 #include "common/io.h"
 #include "common/json_bytes.h"
 #include "proto/fields.h"
+#include "proto/messages.h"
 #include "host/proc.h"
 
 namespace runvm::runtime {
@@ -26,6 +27,14 @@ std::string state_text(const ContainerState& s) {
             {"cgroup", s.cgroup},          {"vmVcpus", s.vm_vcpus},
             {"vmMemoryMiB", s.vm_memory_mib}, {"netnsPath", json_bytes::encode(s.netns_path)},
             {"redirectedLinks", s.redirected_links}};
+  if (s.is_pod_member()) {
+    json mounts = json::array();
+    for (const auto& m : s.pod_mounts) mounts.push_back(json_bytes::encode(m));
+    j["podOwner"] = s.pod_owner;
+    j["guestName"] = s.guest_name;
+    j["podDir"] = json_bytes::encode(s.pod_dir);
+    j["podMounts"] = mounts;
+  }
   // Byte strings are encoded; anything else that is not UTF-8 (a host
   // cgroup path) is replaced rather than thrown on.
   return json_bytes::to_text(j);
@@ -61,6 +70,13 @@ Result<ContainerState> parse_state(const json& j) {
     if (!links->is_array() || links->size() > 1024) return fail("state.redirectedLinks: expected an array");
     for (const auto& l : *links)
       s.redirected_links.push_back(TRY(msg::Fields::integer_value<int>(l, "state.redirectedLinks", 1, INT32_MAX)));
+  }
+  s.pod_owner = TRY(f.text("podOwner", 1024, false));
+  s.guest_name = TRY(f.text("guestName", msg::kMaxContainerNameSize, false));
+  s.pod_dir = TRY(f.bytes("podDir", kMaxText, false));
+  if (const json* mounts = f.find("podMounts")) {
+    if (!mounts->is_array() || mounts->size() > 4096) return fail("state.podMounts: expected an array");
+    for (const auto& m : *mounts) s.pod_mounts.push_back(TRY(json_bytes::decode(m, "state.podMounts")));
   }
   return s;
 }

@@ -37,6 +37,15 @@ struct ContainerState {
   // remove_leftover_redirects in network.h).
   std::string netns_path;
   std::vector<int> redirected_links;
+  // A container that joined another's VM (a pod's; docs/ARCHITECTURE.md,
+  // "Pods"): the owner's ID and the name it has in the VM; the directory
+  // of the owner's pod share that holds its files, and what its stand-in
+  // mounted there, for delete to unmount.
+  std::string pod_owner;
+  std::string guest_name;
+  std::string pod_dir;
+  std::vector<std::string> pod_mounts;
+  bool is_pod_member() const { return !pod_owner.empty(); }
 };
 
 Status save_state(const std::string& state_dir, const ContainerState& state);

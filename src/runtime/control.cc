@@ -62,6 +62,17 @@ template <>
 Result<Request> parse_as<Resize>(const Fields& f) {
   return Request(Resize{TRY(f.integer<uint16_t>("rows", 0, 0xffff)), TRY(f.integer<uint16_t>("cols", 0, 0xffff))});
 }
+template <>
+Result<Request> parse_as<AddContainer>(const Fields& f) {
+  AddContainer a;
+  a.id = TRY(f.text("id", 1024));
+  a.create = TRY(msg::Create::parse(f.value("create")));
+  a.start_hooks = TRY(msg::parse_hooks(f.value("start_hooks"), "add_container.start_hooks"));
+  const json& state = f.value("hook_state");
+  if (!state.is_null() && !state.is_object()) return fail("add_container.hook_state: expected an object");
+  a.hook_state = json_bytes::to_text(state.is_null() ? json::object() : state);
+  return Request(std::move(a));
+}
 // The requests without members.
 template <typename R>
 Result<Request> parse_as(const Fields&) {
@@ -101,6 +112,12 @@ json body_of(const Kill& r) { return {{"signal", r.signal}, {"all", r.all}}; }
 json body_of(const Update& r) { return {{"resources", r.resources.to_json()}}; }
 json body_of(const Signal& r) { return {{"signal", r.signal}}; }
 json body_of(const Resize& r) { return {{"rows", r.rows}, {"cols", r.cols}}; }
+json body_of(const AddContainer& r) {
+  json state = json::parse(r.hook_state.empty() ? "{}" : r.hook_state, nullptr, false);
+  if (!state.is_object()) state = json::object();
+  return {{"id", r.id}, {"create", r.create.to_json()}, {"start_hooks", msg::hooks_to_json(r.start_hooks)},
+          {"hook_state", state}};
+}
 template <typename R>
 json body_of(const R&) {
   return json::object();
@@ -113,6 +130,22 @@ Result<Request> parse_request(const json& body) {
   std::string op = TRY(f.text("op", 64));
   Fields named = TRY(Fields::of(body, op));
   return parse_one_of(named, op, static_cast<Request*>(nullptr));
+}
+
+Result<Addressed> parse_addressed(const json& body) {
+  Fields f = TRY(Fields::of(body, "request"));
+  Addressed a;
+  a.container = TRY(f.text("container", msg::kMaxContainerNameSize, false));
+  if (!a.container.empty() && !msg::valid_container_name(a.container))
+    return fail("request.container: not a container name: " + json_bytes::to_text(json(a.container)));
+  a.request = TRY(parse_request(body));
+  return a;
+}
+
+json to_json(const Addressed& addressed) {
+  json j = to_json(addressed.request);
+  if (!addressed.container.empty()) j["container"] = addressed.container;
+  return j;
 }
 
 json to_json(const Request& request) {
@@ -148,6 +181,10 @@ Result<Reply> Reply::parse(const json& body) {
   if (f.find("ps")) r.ps = TRY(msg::PsAnswer::parse(f.value("ps")));
   if (f.find("stats")) r.stats = TRY(msg::StatsAnswer::parse(f.value("stats")));
   if (f.find("stat_path")) r.stat_path = TRY(msg::StatPathAnswer::parse(f.value("stat_path")));
+  if (f.find("container")) {
+    r.container = TRY(f.text("container", msg::kMaxContainerNameSize));
+    if (!msg::valid_container_name(*r.container)) return fail("reply.container: not a container name");
+  }
   if (const json* type = f.find("type"); type && type->is_string()) {
     const std::string& t = type->get_ref<const std::string&>();
     if (t == msg::PsAnswer::kType) r.ps = TRY(msg::PsAnswer::parse(body));
@@ -169,6 +206,7 @@ json Reply::to_json() const {
   if (ps) j["ps"] = ps->to_json();
   if (stats) j["stats"] = stats->to_json();
   if (stat_path) j["stat_path"] = stat_path->to_json();
+  if (container) j["container"] = *container;
   return j;
 }
 

@@ -89,12 +89,35 @@ struct Resize {
   static constexpr std::string_view kOp = "resize";
   uint16_t rows = 0, cols = 0;
 };
+// From the stand-in of a container that joins the VM (a pod's; see
+// docs/ARCHITECTURE.md, "Pods"), to the VM's owner: create it in the VM.
+// Its stdio descriptors come with it, as an exec's do. The connection
+// stays open for the container's life: its exit comes back on it, and its
+// closing kills the container's processes.
+struct AddContainer {
+  static constexpr std::string_view kOp = "add_container";
+  std::string id;   // the OCI container ID, for the owner's log
+  msg::Create create;  // its `id`, `container` and `stdio` are the owner's to set
+  std::vector<oci::Hook> start_hooks;  // startContainer, run by `start`
+  std::string hook_state;  // the OCI state (JSON text) the hooks get
+};
 
 using Request = std::variant<Start, Exec, CopyIn, CopyOut, StatPath, ForgetCached, Kill, Pause, Resume, HostPids,
-                             Ps, Stats, Update, Signal, Resize>;
+                             Ps, Stats, Update, Signal, Resize, AddContainer>;
 
 Result<Request> parse_request(const json& body);
 json to_json(const Request& request);
+
+// A request and the container of the VM it is for: "" for the VM's own
+// (its first), or the name the owner gave a container that joined it
+// (msg::valid_container_name). The stand-in of a joined container sends
+// every request it serves on to the owner this way.
+struct Addressed {
+  std::string container;
+  Request request;
+};
+Result<Addressed> parse_addressed(const json& body);
+json to_json(const Addressed& addressed);
 
 // A reply. One of: ok; an error (with the exit code an exec's stand-in
 // exits with when its process could not start); an exec or copy started;
@@ -110,6 +133,7 @@ struct Reply {
   std::optional<msg::PsAnswer> ps;
   std::optional<msg::StatsAnswer> stats;
   std::optional<msg::StatPathAnswer> stat_path;
+  std::optional<std::string> container;  // add_container: the name it got in the VM
 
   static Reply success() { return Reply{.ok = true}; }
   static Reply failure(std::string message, std::optional<int> exit_code = std::nullopt) {

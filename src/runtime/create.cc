@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "common/io.h"
+#include "common/json_bytes.h"
 #include "common/log.h"
 #include "host/child_process.h"
 #include "host/proc.h"
@@ -29,6 +30,9 @@
 #include "runtime/monitor.h"
 #include "runtime/mount_points.h"
 #include "runtime/placement.h"
+#include "runtime/network.h"
+#include "runtime/pod.h"
+#include "runtime/pod_member.h"
 #include "vm/tsc.h"
 
 namespace runvm::runtime {
@@ -462,6 +466,147 @@ Result<int> run_foreground(const CreateOptions& o, MonitorConfig c, host::StateD
   return status;
 }
 
+// --- A container that joins another's VM (runtime/pod.h) -------------------
+
+// Its stand-in: puts the container into the owner's VM, reports to
+// `create` as a monitor does, then stands for it until it exits.
+[[noreturn]] void member_child(const CreateOptions& o, MemberConfig m, const oci::Spec& spec, int report,
+                               pid_t creator) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != creator) ::_exit(1);
+  ::setsid();
+  if (o.daemonize_logging) o.daemonize_logging();
+  std::optional<HostTerminal> terminal;
+  auto bring_up_member = [&]() -> Result<std::unique_ptr<PodMember>> {
+    TRY(join_cgroup(m.state.cgroup));
+    m.state.pid = ::getpid();
+    m.state.pid_start = host::read_proc_stat(m.state.pid).value_or(host::ProcStat{}).starttime;
+    TRY(save_state(m.state_dir, m.state));
+    if (spec.process.terminal) {
+      bool follows = false;
+      terminal.emplace(TRY(host_terminal(o, m.io, follows)));
+    } else {
+      m.io.in = 0;
+      m.io.out = 1;
+      m.io.err = 2;
+    }
+    ContainerState hook_view = m.state;
+    m.before_add = [&spec, hook_view]() -> Status {
+      json hook_state = state_for_hooks(hook_view, "creating");
+      TRY(run_hooks(spec.hooks.create_runtime, hook_state));
+      TRY(run_hooks(spec.hooks.prestart, hook_state));
+      return run_hooks(spec.hooks.create_container, hook_state);
+    };
+    return PodMember::join(std::move(m));
+  };
+  Result<std::unique_ptr<PodMember>> member = fail("internal error");
+  try {
+    member = bring_up_member();
+  } catch (const std::exception& e) {
+    member = fail(std::string("internal error: ") + e.what());
+  }
+  std::string message = member ? "ok" : member.error().describe();
+  ::prctl(PR_SET_PDEATHSIG, 0);
+  if (::getppid() != creator || !io::write_all(report, message)) ::_exit(1);
+  ::close(report);
+  if (!member) ::_exit(1);
+  terminal.reset();  // the owner holds the terminal now
+  if (Status s = (*member)->enter_rootfs(); !s) {
+    log::error("the container's stand-in cannot stand in its rootfs: " + s.error().describe());
+    ::_exit(1);
+  }
+  int status = (*member)->serve();
+  member->reset();
+  ::_exit(status);
+}
+
+// What the joining container brings into the owner's pod share, and its
+// create message with the root and binds found there.
+Result<MemberConfig> plan_member(const CreateOptions& o, const MonitorConfig& c, PodOwner owner) {
+  const oci::Spec& spec = c.spec;
+  if (!o.detach)
+    return fail("runvm run in the foreground cannot join the VM of container " + owner.state.id +
+                " (its network namespace); use create and start, or run --detach");
+  // Sized by its first container, the VM cannot grow for a later one.
+  if (spec.resources.memory_limit && *spec.resources.memory_limit > 0 &&
+      static_cast<uint64_t>(*spec.resources.memory_limit) > owner.state.vm_memory_mib * 1024 * 1024)
+    return fail("linux.resources.memory.limit: " + std::to_string(*spec.resources.memory_limit >> 20) +
+                " MiB does not fit the VM of container " + owner.state.id + " (" +
+                std::to_string(owner.state.vm_memory_mib) +
+                " MiB), which its first container sized; give the pod's first container the pod's size "
+                "(Kubernetes: the pod's limits; see docs/ARCHITECTURE.md, \"Pods\")");
+  std::vector<NamespaceRequest> namespaces;
+  for (const auto& ns : spec.namespaces) namespaces.push_back({ns.type, ns.path, namespace_id(ns.path)});
+  msg::Create::Join join = TRY(plan_namespace_joins(namespaces, pod_peers(o.root, owner)));
+
+  MemberConfig m;
+  m.state = c.state;
+  m.state.pod_owner = owner.state.id;
+  m.state.pod_dir = member_dir(owner.state_dir, c.state.id);
+  m.state.vm_vcpus = owner.state.vm_vcpus;
+  m.state.vm_memory_mib = owner.state.vm_memory_mib;
+  m.namespaces = spec.namespaces;
+  m.answer_timeout = o.boot_timeout;
+  const std::string& id = c.state.id;
+  m.mounts.push_back({c.vm.rootfs, m.state.pod_dir + "/rootfs", spec.root.readonly});
+  for (const auto& share : c.vm.shares)
+    m.mounts.push_back({share.host_dir, m.state.pod_dir + "/" + share.tag, share.readonly});
+  std::vector<msg::BindShare> binds = c.binds;
+  for (auto& b : binds) {
+    b.subpath = id + "/" + b.share + (b.subpath.empty() ? "" : "/" + b.subpath);
+    b.share = kPodShareTag;
+  }
+  msg::Create create = create_message(spec, std::move(binds), c.devices);
+  create.root_share = kPodShareTag;
+  create.root_subpath = id + "/rootfs";
+  create.join = join;
+  // The owner names the container in the VM and its streams; until then
+  // the message carries names of the right shape.
+  create.id = "joining";
+  create.container = "joining";
+  if (spec.process.terminal) create.stdio.tty = "tty";
+  else create.stdio = {"", "stdin", "stdout", "stderr"};
+  m.add.id = id;
+  m.add.create = std::move(create);
+  m.add.start_hooks = spec.hooks.start_container;
+  m.add.hook_state = json_bytes::to_text(state_for_hooks(m.state, "created"));
+  m.owner = std::move(owner);
+  return m;
+}
+
+Result<int> create_member(const CreateOptions& o, const MonitorConfig& c, PodOwner owner, host::StateDir& dir) {
+  MemberConfig m = TRY(plan_member(o, c, std::move(owner)));
+  m.state_dir = dir.path();
+  TRY(save_state(dir.path(), m.state));
+  auto [report_r, report_w] = TRY(io::make_pipe());
+  pid_t creator = ::getpid();
+  std::string pod_dir = m.state.pod_dir;
+  pid_t pid = ::fork();
+  if (pid < 0) return fail_errno("fork the container's stand-in");
+  if (pid == 0) {
+    report_r.reset();
+    dir.unlock();
+    member_child(o, std::move(m), c.spec, report_w.release(), creator);
+  }
+  report_w.reset();
+  std::string report = io::read_to_end(report_r.get());
+  if (report != "ok") {
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (auto recorded = load_state(dir.path())) {
+      remove_member_mounts(recorded->pod_dir, recorded->pod_mounts);
+      remove_cgroup(recorded->cgroup);
+    } else {
+      remove_member_mounts(pod_dir, {});
+    }
+    return fail(report.empty() ? "the container's stand-in died while creating it" : report);
+  }
+  TRY(write_pid_file(o.pid_file, pid));
+  dir.keep();
+  return 0;
+}
+
 }  // namespace
 
 Result<int> create_container(const CreateOptions& o) {
@@ -473,12 +618,27 @@ Result<int> create_container(const CreateOptions& o) {
   host::close_inherited_fds();
   MonitorConfig c = TRY(prepare(o));
   c.state.cgroup = TRY(container_cgroup(c.spec, c.state.id, o.systemd_cgroup));
+  // A container whose network namespace a running runvm VM carries joins
+  // that VM (a pod); found before anything is made.
+  std::optional<PodOwner> owner = TRY(find_pod_owner(o.root, netns_path_of(c.spec)));
   host::StateDir dir = TRY(host::StateDir::create(o.root, o.id));
   c.state_dir = dir.path();
   c.vm.work_dir = dir.path();
+  if (owner) return create_member(o, c, std::move(*owner), dir);
+  // Every VM can take containers in later: its pod share is served from
+  // the start (microvm cannot add a device to a running VM).
+  PodShare pod = TRY(PodShare::make(dir.path()));
+  c.vm.shares.push_back({kPodShareTag, pod.path(), false});
   TRY(save_state(dir.path(), c.state));
-  if (o.detach) return create_detached(o, std::move(c), dir);
-  return run_foreground(o, std::move(c), dir);
+  if (o.detach) {
+    int status = TRY(create_detached(o, std::move(c), dir));
+    pod.keep();
+    return status;
+  }
+  auto status = run_foreground(o, std::move(c), dir);
+  // run --keep leaves the stopped container, share and all, for delete.
+  if (status && o.keep) pod.keep();
+  return status;
 }
 
 }  // namespace runvm::runtime

@@ -21,6 +21,7 @@
 #include "runtime/hooks.h"
 #include "runtime/monitor.h"
 #include "runtime/placement.h"
+#include "runtime/pod.h"
 
 namespace runvm::runtime {
 
@@ -152,6 +153,7 @@ Status delete_container(const std::string& root, const std::string& id, bool for
   auto dir = host::StateDir::open(root, id);
   if (!dir) {
     if (force && host::validate_container_id(id)) {
+      remove_pod_share(root + "/" + id);
       (void)io::remove_tree(root + "/" + id);
       return ok();
     }
@@ -160,6 +162,7 @@ Status delete_container(const std::string& root, const std::string& id, bool for
   auto state = load_state(dir->path());
   if (!state) {
     if (!force) return std::move(state).error();
+    remove_pod_share(dir->path());
     return dir->remove();
   }
   std::string status = live_status(*state);
@@ -183,6 +186,10 @@ Status delete_container(const std::string& root, const std::string& id, bool for
       log::warn(s.error().describe());
   // The VM's stragglers may take seconds to go on a loaded host.
   remove_cgroup(state->cgroup, 30s);
+  // A pod's files in the owner's pod share: a member's, or the whole share
+  // (with whatever members still have there) for the VM's own container.
+  if (state->is_pod_member()) remove_member_mounts(state->pod_dir, state->pod_mounts);
+  remove_pod_share(dir->path());
   if (Status s = run_hooks(hooks_from_json(state->hooks["poststop"]), state_for_hooks(*state, "stopped")); !s)
     log::error(s.error().describe());
   return dir->remove();

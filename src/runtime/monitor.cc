@@ -34,6 +34,21 @@ struct Monitor::Process {
   std::optional<std::string> start_error;
   int start_exit_code = 1;
   std::optional<msg::Copied> copied;  // a copy's result (runvm cp), for its client
+  std::string container = std::string(msg::kFirstContainer);  // the guest name of its container
+  bool member_init = false;  // the init of a container that joined the VM
+  std::optional<int> exit_override;  // a joined container killed before it started
+};
+
+// A container that joined the VM: its stand-in (another runvm process)
+// holds the connection that added it, and hears its exit there.
+struct Monitor::Member {
+  std::string oci_id;
+  std::string init_id;
+  int client_fd = -1;  // the stand-in's connection
+  pid_t stand_in = 0;
+  std::vector<oci::Hook> start_hooks;
+  std::string hook_state;
+  int start_client = -1;  // waiting for its "started"
 };
 
 struct Monitor::Client {
@@ -57,19 +72,30 @@ std::string owner_of(const std::string& stream) { return stream.substr(0, stream
 
 }  // namespace
 
-Monitor::Monitor(MonitorConfig config) : config_(std::move(config)) {}
-
-Monitor::~Monitor() {
-  if (vm_) vm_->kill();
-  if (control_ && state_dir_fd_) ::unlinkat(state_dir_fd_.get(), kControlSocket, 0);
+msg::Create create_message(const oci::Spec& spec, std::vector<msg::BindShare> binds,
+                           std::vector<oci::Device> devices) {
+  msg::Create create;
+  create.process.process = spec.process;
+  create.readonly_root = spec.root.readonly;
+  create.hostname = spec.hostname;
+  create.mounts = spec.mounts;
+  create.resources = msg::Resources::from_spec(spec.resources);
+  create.binds = std::move(binds);
+  create.devices = std::move(devices);
+  create.root_propagation = spec.root_propagation;
+  create.masked_paths = spec.masked_paths;
+  create.readonly_paths = spec.readonly_paths;
+  create.seccomp = spec.seccomp;
+  create.sysctl = spec.sysctl;
+  create.domainname = spec.domainname;
+  return create;
 }
 
-Status Monitor::enter_rootfs() {
+Status enter_rootfs(const std::string& rootfs) {
   // A mount namespace of our own (QEMU and virtiofsd keep theirs), whose
   // root becomes the rootfs by pivot_root, as runc does it: tools that join
   // the container's mount namespace (podman cp does, and then writes to "/")
   // or go through /proc/<pid>/root land in the container.
-  const std::string& rootfs = config_.vm.rootfs;
   if (::unshare(CLONE_NEWNS) < 0) return fail_errno("unshare the monitor's mount namespace");
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
     return fail_errno("make the monitor's mounts private");
@@ -81,6 +107,15 @@ Status Monitor::enter_rootfs() {
   if (::chdir("/") < 0) return fail_errno("chdir / in the rootfs");
   return ok();
 }
+
+Monitor::Monitor(MonitorConfig config) : config_(std::move(config)) {}
+
+Monitor::~Monitor() {
+  if (vm_) vm_->kill();
+  if (control_ && state_dir_fd_) ::unlinkat(state_dir_fd_.get(), kControlSocket, 0);
+}
+
+Status Monitor::enter_rootfs() { return runtime::enter_rootfs(config_.vm.rootfs); }
 
 Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& start_exit_code) {
   std::unique_ptr<Monitor> m(new Monitor(std::move(config)));
@@ -103,22 +138,8 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
   auto& init = m->processes_["init"];
   init = std::make_unique<Process>("init", std::move(m->config_.init_io));
   TRY(init->relay.open(m->link_->session()));
-  const oci::Spec& spec = m->config_.spec;
-  msg::Create create;
+  msg::Create create = create_message(m->config_.spec, m->config_.binds, m->config_.devices);
   create.id = "init";
-  create.process.process = spec.process;
-  create.readonly_root = spec.root.readonly;
-  create.hostname = spec.hostname;
-  create.mounts = spec.mounts;
-  create.resources = msg::Resources::from_spec(spec.resources);
-  create.binds = m->config_.binds;
-  create.devices = m->config_.devices;
-  create.root_propagation = spec.root_propagation;
-  create.masked_paths = spec.masked_paths;
-  create.readonly_paths = spec.readonly_paths;
-  create.seccomp = spec.seccomp;
-  create.sysctl = spec.sysctl;
-  create.domainname = spec.domainname;
   create.network = m->config_.network.config;
   create.nics = m->config_.network.nic_slots();
   create.dns_relay = m->config_.network.dns.has_value();
@@ -185,9 +206,15 @@ int Monitor::serve() {
   vm_->kill();
   for (auto& [id, p] : processes_) {
     if (p->client_fd < 0) continue;
-    if (p->started) reply(p->client_fd, control::Reply{.exit = p->exit_code.value_or(kVmLostExitStatus)});
-    else reply(p->client_fd, control::Reply::failure("the container stopped", 1));
+    // A joined container ends with the VM, as if SIGKILLed (its stand-in
+    // records it stopped).
+    if (p->started || (p->member_init && p->created))
+      reply(p->client_fd, control::Reply{.exit = p->exit_code.value_or(kVmLostExitStatus)});
+    else
+      reply(p->client_fd, control::Reply::failure("the container stopped", 1));
   }
+  for (auto& [name, m] : members_)
+    if (m.start_client >= 0) reply(m.start_client, control::Reply::failure("the container stopped"));
   for (auto& [request, pending] : pending_queries_)
     if (!pending.probe) reply(pending.client_fd, control::Reply::failure("the container stopped"));
   if (start_client_ >= 0) reply(start_client_, control::Reply::failure("the container stopped"));
@@ -396,10 +423,15 @@ Status Monitor::on_process_message(const M& m) {
   }
   Process& p = *it->second;
   bool is_init = it->first == "init";
+  auto member = members_.find(p.container);
+  if (p.member_init && member == members_.end()) return ok();  // gone already
   if constexpr (std::is_same_v<M, msg::Created>) {
+    if (p.created) return ok();  // a duplicate
     p.created = true;
+    if (p.member_init) reply(p.client_fd, control::Reply{.ok = true, .container = p.container});
   } else if constexpr (std::is_same_v<M, msg::Started>) {
     if (p.started || p.exit_code) return ok();  // a duplicate
+    if (p.member_init && !p.created) return ok();  // out of order: ignored
     p.started = true;
     p.relay.set_started();
     // A terminal starts at the host side's current size; later changes
@@ -411,6 +443,9 @@ Status Monitor::on_process_message(const M& m) {
       set_status("running");
       if (start_client_ >= 0) reply(start_client_, control::Reply::success());
       start_client_ = -1;
+    } else if (p.member_init) {
+      reply(member->second.start_client, control::Reply::success());
+      member->second.start_client = -1;
     } else {
       reply(p.client_fd, control::Reply{.started = m.pid});
     }
@@ -424,14 +459,20 @@ Status Monitor::on_process_message(const M& m) {
       reply(start_client_, control::Reply::failure(m.message));
       start_client_ = -1;
     }
-    if (!is_init) {
+    if (p.member_init && p.created) {
+      // `start` refused: its command hears why; the container stays.
+      reply(member->second.start_client, control::Reply::failure(m.message));
+      member->second.start_client = -1;
+      p.start_error.reset();
+    } else if (!is_init) {
       reply(p.client_fd, control::Reply::failure(*p.start_error, p.start_exit_code));
       p.client_fd = -1;
+      if (p.member_init) members_.erase(member);
       processes_.erase(it);
     }
   } else if constexpr (std::is_same_v<M, msg::Exit> || std::is_same_v<M, msg::Copied>) {
     if (p.exit_code) return ok();  // a duplicate
-    p.exit_code = m.exit_code;
+    p.exit_code = p.exit_override.value_or(m.exit_code);
     if constexpr (std::is_same_v<M, msg::Copied>) p.copied = m;
     p.relay.stop_input();
   }
@@ -450,6 +491,12 @@ void Monitor::finish_exits() {
     p.relay.close_owned();
     control::Reply done{.exit = *p.exit_code, .copied = p.copied};
     if (p.client_fd >= 0) reply(p.client_fd, done);
+    if (p.member_init) {
+      if (auto m = members_.find(p.container); m != members_.end()) {
+        reply(m->second.start_client, control::Reply::failure("the container's process has exited"));
+        members_.erase(m);
+      }
+    }
     it = processes_.erase(it);
   }
 }
@@ -458,47 +505,66 @@ void Monitor::on_client(Client& client) {
   auto message = host::receive_message(client.fd.get());
   if (!message || !*message) {
     client.closed = true;
-    // The exec's stand-in is gone (killed, say): its process goes too.
+    // The exec's stand-in is gone (killed, say): its process goes too. A
+    // joined container's stand-in: all of that container's processes.
     if (auto it = processes_.find(client.exec_id); it != processes_.end()) {
-      it->second->client_fd = -1;
-      if (it->second->started && !it->second->exit_code)
-        (void)link_->send(msg::Signal{client.exec_id, SIGKILL, false}.to_json());
+      Process& p = *it->second;
+      p.client_fd = -1;
+      if (p.member_init && !p.exit_code)
+        (void)link_->send(msg::Signal{client.exec_id, SIGKILL, true, p.container}.to_json());
+      else if (p.started && !p.exit_code)
+        (void)link_->send(msg::Signal{client.exec_id, SIGKILL, false, p.container}.to_json());
     }
     if (start_client_ == client.fd.get()) start_client_ = -1;
+    for (auto& [name, m] : members_) {
+      if (m.start_client == client.fd.get()) m.start_client = -1;
+      if (m.client_fd == client.fd.get()) m.client_fd = -1;
+    }
     for (auto& [request, pending] : pending_queries_)
       if (pending.client_fd == client.fd.get()) pending.client_fd = -1;  // answered to nobody
     return;
   }
   // The request is parsed here, once, into its struct (runtime/control.h).
-  auto request = control::parse_request((*message)->body);
-  Status handled = request ? on_request(client, *request, std::move((*message)->fds))
+  auto request = control::parse_addressed((*message)->body);
+  Status handled = request ? on_request(client, request->container, request->request, std::move((*message)->fds))
                            : Status(std::move(request).error());
   if (!handled) reply(client.fd.get(), control::Reply::failure(handled.error().describe()));
 }
 
-Status Monitor::on_request(Client& client, const control::Request& request, std::vector<UniqueFd> fds) {
+Status Monitor::on_request(Client& client, const std::string& container, const control::Request& request,
+                           std::vector<UniqueFd> fds) {
   int fd = client.fd.get();
+  // A request for a container that joined the VM names it (its stand-in
+  // sends it on); the guest's messages then name it too.
+  std::string guest = TRY(guest_container(container));
+  Member* member = container.empty() ? nullptr : &members_.at(guest);
   return std::visit(
       [&](const auto& r) -> Status {
         using R = std::decay_t<decltype(r)>;
-        if constexpr (std::is_same_v<R, control::Start>) {
-          return request_start(fd);
+        if constexpr (std::is_same_v<R, control::AddContainer>) {
+          if (member) return fail("add_container: a container cannot be added to a container");
+          return request_add(client, r, std::move(fds));
+        } else if constexpr (std::is_same_v<R, control::Start>) {
+          return member ? request_member_start(fd, *member) : request_start(fd);
         } else if constexpr (std::is_same_v<R, control::Exec>) {
-          return request_exec(client, r, std::move(fds));
+          return request_exec(client, guest, r, std::move(fds));
         } else if constexpr (std::is_same_v<R, control::CopyIn> || std::is_same_v<R, control::CopyOut>) {
-          return request_copy(client, r, std::move(fds));
+          return request_copy(client, guest, r, std::move(fds));
         } else if constexpr (std::is_same_v<R, control::StatPath>) {
-          return forward_query(fd, msg::StatPath{0, r.path, r.follow_link, r.root_share});
+          return forward_query(fd, msg::StatPath{0, r.path, r.follow_link, r.root_share, guest});
         } else if constexpr (std::is_same_v<R, control::ForgetCached>) {
           // runvm cp wrote on the host's view of the rootfs (copy_side.cc).
           TRY(link_->send(msg::ReclaimCaches{}.to_json()));
           reply(fd, control::Reply::success());
           return ok();
         } else if constexpr (std::is_same_v<R, control::Kill>) {
-          TRY(request_kill(r));
+          TRY(member ? request_member_kill(*member, r) : request_kill(r));
           reply(fd, control::Reply::success());
           return ok();
         } else if constexpr (std::is_same_v<R, control::Pause> || std::is_same_v<R, control::Resume>) {
+          if (member)
+            return fail("pausing one container of a VM that several containers share is not supported yet; "
+                        "pause the VM's own container (" + config_.state.id + ") to pause them all");
           TRY(set_paused(std::is_same_v<R, control::Pause>));
           reply(fd, control::Reply::success());
           return ok();
@@ -506,21 +572,24 @@ Status Monitor::on_request(Client& client, const control::Request& request, std:
           // The host processes that stand for the container's: this monitor
           // for init, and each running exec's stand-in. (The processes
           // themselves live in the guest, where host tools cannot see them.)
-          std::vector<int64_t> pids = {::getpid()};
-          for (const auto& c : clients_)
-            if (!c->exec_id.empty() && !c->closed && c->peer > 0 && processes_.count(c->exec_id))
+          std::vector<int64_t> pids = {member ? member->stand_in : ::getpid()};
+          for (const auto& c : clients_) {
+            auto it = processes_.find(c->exec_id);
+            if (!c->exec_id.empty() && !c->closed && c->peer > 0 && it != processes_.end() &&
+                !it->second->member_init && it->second->container == guest)
               pids.push_back(c->peer);
+          }
           reply(fd, control::Reply{.pids = pids});
           return ok();
         } else if constexpr (std::is_same_v<R, control::Ps>) {
-          return forward_query(fd, msg::Ps{});
+          return forward_query(fd, msg::Ps{0, guest});
         } else if constexpr (std::is_same_v<R, control::Stats>) {
-          return forward_query(fd, msg::Stats{});
+          return forward_query(fd, msg::Stats{0, guest});
         } else if constexpr (std::is_same_v<R, control::Update>) {
-          return forward_query(fd, msg::Update{0, r.resources});
+          return forward_query(fd, msg::Update{0, r.resources, guest});
         } else if constexpr (std::is_same_v<R, control::Signal>) {
           if (client.exec_id.empty()) return fail("signal: not an exec's connection");
-          TRY(link_->send(msg::Signal{client.exec_id, r.signal, false}.to_json()));
+          TRY(link_->send(msg::Signal{client.exec_id, r.signal, false, guest}.to_json()));
           // The stand-in forwards its signals (SIGTERM from its caller): if
           // the guest no longer answers, the stand-in must hear so and end
           // rather than wait for ever. A stopped VM (paused) answers later.
@@ -551,7 +620,8 @@ Status Monitor::request_start(int client_fd) {
                          .to_json());
 }
 
-Status Monitor::request_exec(Client& client, const control::Exec& request, std::vector<UniqueFd> fds) {
+Status Monitor::request_exec(Client& client, const std::string& container, const control::Exec& request,
+                             std::vector<UniqueFd> fds) {
   const std::string& status = config_.state.status;
   // With --ignore-paused the request waits in the frozen VM and the process
   // starts once it is resumed, as runc's waits in the frozen cgroup.
@@ -585,8 +655,9 @@ Status Monitor::request_exec(Client& client, const control::Exec& request, std::
   std::string id = "e" + std::to_string(next_exec_++);
   auto p = std::make_unique<Process>(id, std::move(io));
   p->client_fd = client.fd.get();
+  p->container = container;
   TRY(p->relay.open(link_->session()));
-  TRY(link_->send(msg::Exec{id, request.process, p->relay.streams(), request.cgroup}.to_json()));
+  TRY(link_->send(msg::Exec{id, request.process, p->relay.streams(), request.cgroup, container}.to_json()));
   client.exec_id = id;
   processes_[id] = std::move(p);
   return ok();
@@ -595,7 +666,8 @@ Status Monitor::request_exec(Client& client, const control::Exec& request, std::
 // runvm cp on a running container: a transfer in the guest, relayed like an
 // exec's stdio, whose client is told its result (copy_request.h).
 template <typename R>
-Status Monitor::request_copy(Client& client, const R& request, std::vector<UniqueFd> fds) {
+Status Monitor::request_copy(Client& client, const std::string& container, const R& request,
+                             std::vector<UniqueFd> fds) {
   if (config_.state.status != "running") return fail("container " + config_.state.id + " is not running");
   if (!client.exec_id.empty()) return fail("one exec per connection");
   constexpr bool in = std::is_same_v<R, control::CopyIn>;
@@ -603,16 +675,97 @@ Status Monitor::request_copy(Client& client, const R& request, std::vector<Uniqu
   std::string id = "t" + std::to_string(next_exec_++);
   auto p = std::make_unique<Process>(id, std::move(io));
   p->client_fd = client.fd.get();
+  p->container = container;
   TRY(p->relay.open(link_->session()));
   if constexpr (in)
-    TRY(link_->send(msg::CopyIn{id, request.dest, request.same_owner, p->relay.streams()}.to_json()));
+    TRY(link_->send(msg::CopyIn{id, request.dest, request.same_owner, p->relay.streams(), container}.to_json()));
   else
     TRY(link_->send(msg::CopyOut{id, request.path, request.name, request.contents_only, request.follow_link,
-                                 p->relay.streams()}
+                                 p->relay.streams(), container}
                         .to_json()));
   client.exec_id = id;
   processes_[id] = std::move(p);
   return ok();
+}
+
+Result<std::string> Monitor::guest_container(const std::string& container) {
+  if (container.empty() || container == msg::kFirstContainer) return std::string(msg::kFirstContainer);
+  if (!members_.count(container)) return fail("no container " + container + " in this VM (it has exited)");
+  return container;
+}
+
+// A container that joins the running VM: created there beside the VM's
+// own, its rootfs and binds already in the pod share (its stand-in put
+// them there), its stdio relayed as an exec's is.
+Status Monitor::request_add(Client& client, const control::AddContainer& request, std::vector<UniqueFd> fds) {
+  const std::string& status = config_.state.status;
+  if (status != "running")
+    return fail("cannot add a container to the VM of container " + config_.state.id + ", which is " + status);
+  if (!client.exec_id.empty()) return fail("one container per connection");
+  if (request.create.root_share != kPodShareTag)
+    return fail("add_container: a joining container's root comes from the pod share");
+  for (const auto& b : request.create.binds)
+    if (b.share != kPodShareTag) return fail("add_container: a joining container's binds come from the pod share");
+  HostStdio io;
+  if (request.create.process.process.terminal) {
+    if (fds.size() != 1) return fail("add_container with a terminal takes one descriptor");
+    io.tty = fds[0].get();
+  } else {
+    if (fds.size() != 3) return fail("add_container takes three descriptors (stdin, stdout, stderr)");
+    io.in = fds[0].get();
+    io.out = fds[1].get();
+    io.err = fds[2].get();
+  }
+  io.owned = std::move(fds);
+  int number = next_member_++;
+  std::string name = "c" + std::to_string(number);
+  std::string id = "i" + std::to_string(number);
+  auto p = std::make_unique<Process>(id, std::move(io));
+  p->client_fd = client.fd.get();
+  p->container = name;
+  p->member_init = true;
+  TRY(p->relay.open(link_->session()));
+  msg::Create create = request.create;
+  create.id = id;
+  create.container = name;
+  create.stdio = p->relay.streams();
+  // The network is the VM's, set up by its own container.
+  create.network = {};
+  create.nics.clear();
+  create.dns_relay = false;
+  TRY(link_->send(create.to_json()));
+  log::info("container " + request.id + " joins the VM as " + name);
+  client.exec_id = id;
+  processes_[id] = std::move(p);
+  members_[name] = Member{request.id, id, client.fd.get(), client.peer, request.start_hooks, request.hook_state, -1};
+  return ok();
+}
+
+Status Monitor::request_member_start(int client_fd, Member& member) {
+  auto it = processes_.find(member.init_id);
+  if (it == processes_.end() || it->second->exit_code) return fail("cannot start a container in the stopped state");
+  Process& init = *it->second;
+  if (!init.created) return fail("the container is still being created");
+  if (init.started || member.start_client >= 0) return fail("cannot start an already running container");
+  member.start_client = client_fd;
+  msg::Start start{member.init_id, member.start_hooks, member.hook_state};
+  start.container = init.container;
+  return link_->send(start.to_json());
+}
+
+// As for the VM's own container: a created one ends on any signal that
+// would end a process, with that signal's status.
+Status Monitor::request_member_kill(Member& member, const control::Kill& request) {
+  int sig = request.signal;
+  if (sig == 0) return ok();
+  auto it = processes_.find(member.init_id);
+  if (it == processes_.end() || it->second->exit_code) return ok();
+  Process& init = *it->second;
+  if (!init.started && sig != SIGCONT && sig != SIGWINCH && sig != SIGCHLD && sig != SIGURG) {
+    init.exit_override = 128 + sig;
+    return link_->send(msg::Signal{member.init_id, SIGKILL, true, init.container}.to_json());
+  }
+  return link_->send(msg::Signal{member.init_id, sig, request.all, init.container}.to_json());
 }
 
 Status Monitor::request_kill(const control::Kill& request) {

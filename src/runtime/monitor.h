@@ -29,12 +29,28 @@
 
 namespace runvm::runtime {
 
+// The virtio-fs share through which containers that join a running VM get
+// their rootfs and binds (docs/ARCHITECTURE.md, "Pods"): the owner's state
+// directory's kPodDir, a shared mount.
+inline constexpr const char* kPodShareTag = "pod";
+inline constexpr const char* kPodDir = "pod";
+
 // The control socket's name inside the state directory.
 inline constexpr const char* kControlSocket = "control.sock";
 
 // The exit status of a container whose VM died under it (QEMU, virtiofsd or
 // the agent went away), as if it had been SIGKILLed.
 inline constexpr int kVmLostExitStatus = 137;
+
+// The create message for a container's spec (its process, root, mounts,
+// limits, confinement), less what the VM decides: the process and
+// container names, stdio and network.
+msg::Create create_message(const oci::Spec& spec, std::vector<msg::BindShare> binds,
+                           std::vector<oci::Device> devices);
+
+// Makes `rootfs` this process's root in a mount namespace of its own, as a
+// runc container's process has it (Monitor::enter_rootfs).
+Status enter_rootfs(const std::string& rootfs);
 
 struct MonitorConfig {
   ContainerState state;  // id, bundle, rootfs, created, annotations, hooks
@@ -82,6 +98,7 @@ class Monitor {
  private:
   struct Process;
   struct Client;
+  struct Member;
 
   explicit Monitor(MonitorConfig config);
 
@@ -98,12 +115,20 @@ class Monitor {
   Status watch_file_servers();
   Status follow_network();
   void on_client(Client& client);
-  Status on_request(Client& client, const control::Request& request, std::vector<UniqueFd> fds);
+  Status on_request(Client& client, const std::string& container, const control::Request& request,
+                    std::vector<UniqueFd> fds);
   Status request_start(int client_fd);
-  Status request_exec(Client& client, const control::Exec& request, std::vector<UniqueFd> fds);
+  Status request_exec(Client& client, const std::string& container, const control::Exec& request,
+                      std::vector<UniqueFd> fds);
   template <typename R>
-  Status request_copy(Client& client, const R& request, std::vector<UniqueFd> fds);
+  Status request_copy(Client& client, const std::string& container, const R& request, std::vector<UniqueFd> fds);
   Status request_kill(const control::Kill& request);
+  // A container that joins the VM (docs/ARCHITECTURE.md, "Pods").
+  Status request_add(Client& client, const control::AddContainer& request, std::vector<UniqueFd> fds);
+  Status request_member_start(int client_fd, Member& member);
+  Status request_member_kill(Member& member, const control::Kill& request);
+  // The guest name a request is for: "" is the VM's own container.
+  Result<std::string> guest_container(const std::string& container);
   Status set_paused(bool paused);
   template <typename Q>
   Status forward_query(int client_fd, Q query);
@@ -124,6 +149,8 @@ class Monitor {
   std::optional<SignalRoute> signals_;
   UniqueFd control_;
   std::map<std::string, std::unique_ptr<Process>> processes_;
+  std::map<std::string, Member> members_;  // containers that joined the VM, by guest name
+  int next_member_ = 1;
   std::vector<std::unique_ptr<Client>> clients_;
   // A request the guest is to answer: who waits for it (-1: nobody), until
   // when, and whether it is a probe (sent with an exec's signal: only its

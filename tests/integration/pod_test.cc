@@ -1,0 +1,188 @@
+// Pods: a container that joins the network namespace of a running runvm
+// container runs inside that container's VM (docs/ARCHITECTURE.md, "Pods"),
+// driven through runc's command line as an engine drives it.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "tests/integration/harness.h"
+
+namespace runvm::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+class PodTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // The stand-ins outlive the commands that fork them; as a subreaper
+    // this test takes their exit statuses, as containerd's shim does.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    std::ofstream(a_.rootfs() + "/whoami") << "a\n";
+    std::ofstream(b_.rootfs() + "/whoami") << "b\n";
+  }
+
+  void TearDown() override {
+    runvm("delete --force b");
+    runvm("delete --force a");
+    expect_no_container_left(root_.path(), a_);
+    expect_no_container_left(root_.path(), b_);
+    EXPECT_EQ(mounts_under_root(), "") << "a mount of the pod left on the host";
+  }
+
+  Cmd runvm(const std::string& args, std::string out = "", std::string err = "") {
+    if (out.empty()) out = scratch_.path() + "/cmd.out";
+    if (err.empty()) err = scratch_.path() + "/cmd.err";
+    return runvm_command(root_.path(), args, out, err);
+  }
+
+  // create ID from BUNDLE, its stdio to ID.out and ID.err; its pid.
+  Cmd create(const std::string& id, Bundle& bundle, const std::vector<std::string>& args) {
+    bundle.set_args(args);
+    bundle.write_config();
+    return runvm("create --bundle '" + bundle.path() + "' --pid-file '" + scratch_.path() + "/" + id + ".pid' " + id,
+                 scratch_.path() + "/" + id + ".out", scratch_.path() + "/" + id + ".err");
+  }
+  pid_t pid_of(const std::string& id) { return std::atoi(slurp(scratch_.path() + "/" + id + ".pid").c_str()); }
+  std::string out_of(const std::string& id) { return slurp(scratch_.path() + "/" + id + ".out"); }
+  std::string err_of(const std::string& id) { return slurp(scratch_.path() + "/" + id + ".err"); }
+  std::string status_of(const std::string& id) {
+    json j = json::parse(runvm("state " + id).out, nullptr, false);
+    return j.is_object() && j.contains("status") ? j["status"].get<std::string>() : "";
+  }
+
+  // B's namespaces: network (and those listed) joined from A's process.
+  void join_a(const std::vector<std::string>& types = {"network"}) {
+    json& ns = b_.config()["linux"]["namespaces"];
+    for (auto& entry : ns)
+      for (const auto& type : types)
+        if (entry["type"] == type) entry["path"] = "/proc/" + std::to_string(pid_of("a")) + "/ns/" +
+                                                   (type == "network" ? "net" : type);
+  }
+
+  // A running with `args`, B joined to it.
+  void start_a(const std::vector<std::string>& args) {
+    Cmd c = create("a", a_, args);
+    ASSERT_EQ(c.code, 0) << c.err;
+    ASSERT_EQ(runvm("start a").code, 0);
+  }
+
+  int qemus() {
+    int n = 0;
+    for (pid_t pid : processes_mentioning(root_.path()))
+      if (contains(slurp("/proc/" + std::to_string(pid) + "/cmdline"), "qemu-system")) ++n;
+    return n;
+  }
+
+  std::string mounts_under_root() {
+    std::string left;
+    std::ifstream in("/proc/self/mountinfo");
+    for (std::string line; std::getline(in, line);)
+      if (contains(line, root_.path())) left += line + "\n";
+    return left;
+  }
+
+  TempDir root_, scratch_;
+  Bundle a_, b_;
+};
+
+TEST_F(PodTest, ASecondContainerRunsInTheFirstOnesVmWithItsOwnRootStdioAndExit) {
+  start_a({"sleep", "1001"});
+  ASSERT_EQ(qemus(), 1);
+  join_a();
+  Cmd c = create("b", b_, {"sh", "-c", "cat /whoami; echo to-stderr >&2; exit 7"});
+  ASSERT_EQ(c.code, 0) << c.err;
+  EXPECT_EQ(status_of("b"), "created");
+  EXPECT_EQ(qemus(), 1) << "the joining container boots no VM of its own";
+  json listed = json::parse(runvm("list --format json").out, nullptr, false);
+  EXPECT_EQ(listed.size(), 2u) << listed.dump();
+  Cmd started = runvm("start b");
+  ASSERT_EQ(started.code, 0) << started.err;
+  EXPECT_EQ(reap(pid_of("b"), 60s), 7) << "its stand-in exits with its status";
+  EXPECT_EQ(out_of("b"), "b\n") << "its own root, its own stdout";
+  EXPECT_EQ(err_of("b"), "to-stderr\n") << "stderr apart";
+  EXPECT_EQ(status_of("b"), "stopped");
+  EXPECT_EQ(status_of("a"), "running") << "one container's exit touches no other";
+  Cmd whoami = runvm("exec a cat /whoami");
+  EXPECT_EQ(whoami.out, "a\n") << whoami.err;
+  EXPECT_EQ(runvm("delete b").code, 0);
+  EXPECT_EQ(status_of("a"), "running");
+}
+
+TEST_F(PodTest, ExecPsAndKillReachOnlyTheJoinedContainer) {
+  start_a({"sleep", "1001"});
+  join_a();
+  ASSERT_EQ(create("b", b_, {"sleep", "1002"}).code, 0) << err_of("b");
+  ASSERT_EQ(runvm("start b").code, 0);
+  EXPECT_EQ(status_of("b"), "running");
+  Cmd whoami = runvm("exec b cat /whoami");
+  EXPECT_EQ(whoami.out, "b\n") << whoami.err;
+  EXPECT_EQ(runvm("exec b sh -c 'exit 3'").code, 3);
+  std::string ps_b = runvm("ps b").out, ps_a = runvm("ps a").out;
+  EXPECT_TRUE(contains(ps_b, "sleep 1002") && !contains(ps_b, "sleep 1001")) << ps_b;
+  EXPECT_TRUE(contains(ps_a, "sleep 1001") && !contains(ps_a, "sleep 1002")) << ps_a;
+  EXPECT_EQ(runvm("kill b KILL").code, 0);
+  EXPECT_EQ(reap(pid_of("b"), 30s), 137);
+  EXPECT_EQ(status_of("a"), "running");
+  EXPECT_EQ(runvm("exec a true").code, 0) << "the VM's own container goes on";
+  EXPECT_EQ(runvm("delete b").code, 0);
+}
+
+TEST_F(PodTest, TheOwnersEndStopsEveryContainerOfItsVm) {
+  start_a({"sleep", "1001"});
+  join_a();
+  ASSERT_EQ(create("b", b_, {"sleep", "1002"}).code, 0) << err_of("b");
+  ASSERT_EQ(runvm("start b").code, 0);
+  ASSERT_EQ(runvm("kill a KILL").code, 0);
+  EXPECT_EQ(reap(pid_of("a"), 30s), 137);
+  EXPECT_EQ(reap(pid_of("b"), 30s), 137) << "the joined container ends with the VM";
+  EXPECT_EQ(status_of("b"), "stopped");
+  EXPECT_EQ(runvm("delete a").code, 0);
+  EXPECT_EQ(runvm("delete b").code, 0);
+}
+
+TEST_F(PodTest, SharedUtsAndPidNamespacesAndAReadOnlyRoot) {
+  a_.config()["hostname"] = "pod-host";
+  start_a({"sleep", "1001"});
+  join_a({"network", "uts", "pid"});
+  b_.config().erase("hostname");
+  b_.config()["root"]["readonly"] = true;
+  ASSERT_EQ(create("b", b_, {"sleep", "1002"}).code, 0) << err_of("b");
+  ASSERT_EQ(runvm("start b").code, 0);
+  EXPECT_EQ(runvm("exec b hostname").out, "pod-host\n") << "the pod's hostname";
+  std::string ps = runvm("exec b ps").out;
+  EXPECT_TRUE(contains(ps, "sleep 1001") && contains(ps, "sleep 1002")) << "one PID namespace:\n" << ps;
+  EXPECT_NE(runvm("exec b sh -c 'echo x > /whoami'").code, 0);
+  EXPECT_EQ(slurp(b_.rootfs() + "/whoami"), "b\n");
+  std::string rootfs_mount;
+  std::istringstream lines(mounts_under_root());
+  for (std::string line; std::getline(lines, line);)
+    if (contains(line, "/b/rootfs")) rootfs_mount = line;
+  EXPECT_TRUE(contains(rootfs_mount, "/b/rootfs ro,")) << "read-only on the host too:\n" << rootfs_mount;
+  ASSERT_EQ(runvm("kill b KILL").code, 0);
+  EXPECT_EQ(reap(pid_of("b"), 30s), 137);
+  EXPECT_EQ(runvm("delete b").code, 0);
+  EXPECT_FALSE(contains(mounts_under_root(), "/b/rootfs")) << "delete unmounts what b brought";
+}
+
+TEST_F(PodTest, ANamespaceOutsideTheVmIsRefusedAndNothingIsLeft) {
+  start_a({"sleep", "1001"});
+  join_a();
+  for (auto& entry : b_.config()["linux"]["namespaces"])
+    if (entry["type"] == "ipc") entry["path"] = "/proc/1/ns/ipc";
+  Cmd c = create("b", b_, {"true"});
+  EXPECT_NE(c.code, 0);
+  EXPECT_TRUE(contains(c.err, "joining the ipc namespace /proc/1/ns/ipc is not possible")) << c.err;
+  EXPECT_EQ(status_of("b"), "");
+  EXPECT_TRUE(list_dir(root_.path() + "/a/pod").empty()) << "nothing of b in the pod share";
+  EXPECT_EQ(qemus(), 1);
+}
+
+}  // namespace
+}  // namespace runvm::testing
