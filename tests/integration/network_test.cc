@@ -184,8 +184,10 @@ TEST_F(NetworkTest, HostNetworkIsRefusedWithTheReason) {
   EXPECT_TRUE(contains(r.err, "host's network")) << r.err;
 }
 
-// `--network container:X` where X is a runvm container: its interfaces are
-// X's VM's; a second VM taking them is refused, and X keeps working.
+// A namespace whose interfaces another VM carries is never taken over by a
+// second VM: its taps stay with the first, which keeps working. (A container
+// that joins a running runvm container's namespace under the same root runs
+// in that container's VM instead: pod_test.cc.)
 TEST_F(NetworkTest, ANamespaceAnotherVmCarriesIsRefused) {
   bundle_.set_args({"sleep", "60"});
   bundle_.write_config();
@@ -198,9 +200,19 @@ TEST_F(NetworkTest, ANamespaceAnotherVmCarriesIsRefused) {
   std::string create_text((std::istreambuf_iterator<char>(create_log)), {});
   ::unlink(out.c_str());
   ASSERT_EQ(created, 0) << create_text;
+  // Under the same root, a container joins a running VM (a pod's,
+  // pod_test.cc); one that is only created is no VM to join yet.
   RunResult second = run("true", "c2");
   EXPECT_NE(second.exit_code, 0);
-  EXPECT_TRUE(contains(second.err, "already carried by another runvm VM")) << second.err;
+  EXPECT_TRUE(contains(second.err, "it is created, and containers join only a running VM")) << second.err;
+  // Under another root, runvm knows no container that owns the VM: the
+  // namespace's taps say another VM carries it.
+  TempDir other_root;
+  bundle_.set_args({"true"});
+  bundle_.write_config();
+  RunResult elsewhere = run_runvm({"--root", other_root.path(), "run", "--bundle", bundle_.path(), "c3"});
+  EXPECT_NE(elsewhere.exit_code, 0);
+  EXPECT_TRUE(contains(elsewhere.err, "already carried by another runvm VM")) << elsewhere.err;
   std::string links = sh("ip -n " + ns_ + " -o link");
   EXPECT_TRUE(contains(links, "runvm-tap0")) << "the first container's tap stays:\n" << links;
   EXPECT_EQ(run_runvm({"--root", root_.path(), "delete", "--force", "c1"}).exit_code, 0);
