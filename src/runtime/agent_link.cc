@@ -1,6 +1,8 @@
 #include "runtime/agent_link.h"
 
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -18,8 +20,17 @@ Status AgentLink::flush() {
       return fail_errno("write to the agent channel");
     }
     out.erase(0, static_cast<size_t>(n));
+    written_ += static_cast<uint64_t>(n);
   }
   return ok();
+}
+
+std::string AgentLink::describe_transport() const {
+  int unread = -1;
+  if (::ioctl(fd_, SIOCOUTQ, &unread) < 0) unread = -1;
+  return "agent channel: " + std::to_string(session_.outbox().size()) + " bytes queued by the monitor, " +
+         (unread < 0 ? std::string("?") : std::to_string(unread)) + " written but not yet read by QEMU, " +
+         std::to_string(written_) + " written and " + std::to_string(read_) + " read in all";
 }
 
 Status AgentLink::receive(std::vector<proto::Event>& events) {
@@ -33,6 +44,7 @@ Status AgentLink::receive(std::vector<proto::Event>& events) {
     TRY_CTX(session_.receive_eof(), "agent channel");
     return fail("the agent channel closed");
   }
+  read_ += static_cast<uint64_t>(n);
   auto received = session_.receive(std::string_view(buf, static_cast<size_t>(n)));
   if (!received) {
     session_.send_error(received.error().message());

@@ -32,10 +32,16 @@ class AgentLink {
   Status flush();
   // Queues a control message.
   Status send(const nlohmann::json& message);
+  // Where the bytes between the monitor and the agent stand, for an error
+  // about a guest that did not answer: how many were queued here, written
+  // to QEMU's end but not yet read by it (SIOCOUTQ), written and read in
+  // all. It tells a request QEMU never took from one it took.
+  std::string describe_transport() const;
 
  private:
   int fd_;
   proto::Session session_;
+  uint64_t written_ = 0, read_ = 0;
 };
 
 }  // namespace runvm::runtime

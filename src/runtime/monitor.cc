@@ -153,7 +153,8 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0)
       return fail("create the container: the guest did not prepare the process within " +
-                  std::to_string(m->config_.boot_timeout.count() / 1000) + " s" + console_tail(*m->vm_));
+                  std::to_string(m->config_.boot_timeout.count() / 1000) + " s (" +
+                  m->link_->describe_transport() + ")" + console_tail(*m->vm_));
     if (Status s = m->step(static_cast<int>(std::min<int64_t>(left.count(), 1000))); !s) {
       std::string why = m->vm_failure();
       return fail("create the container: " + (why.empty() ? s.error().describe() : why));

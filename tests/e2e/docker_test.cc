@@ -829,6 +829,48 @@ TEST_F(DockerNetworkTest, NetworkConnectedAndDisconnectedWhileRunning) {
   remove_containers_and_network(net);
 }
 
+// `docker run --network container:X` with X a runvm container: the joining
+// container runs in X's VM (docs/ARCHITECTURE.md, "Pods"), so it reaches X
+// over localhost and boots no VM; exec, logs and cp work on it, and its
+// removal leaves X running.
+TEST_F(DockerNetworkTest, NetworkContainerJoinsTheVmOfX) {
+  start("podx", "runvm", {},
+        {"sh", "-c", "mkdir -p /www && echo from-x > /www/index.html && httpd -f -p 8080 -h /www"});
+  auto qemus = [&] {
+    int n = 0;
+    for (pid_t p : processes_mentioning(dockerd_->dir()))
+      if (contains(slurp("/proc/" + std::to_string(p) + "/cmdline"), "qemu-system")) ++n;
+    return n;
+  };
+  EXPECT_EQ(qemus(), 1);
+  Cmd r = drun({"-d", "--name", "pody", "--network", "container:podx"},
+               {"sh", "-c", "echo y-started; echo y-err >&2; sleep 300"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(qemus(), 1) << "pody runs in podx's VM";
+  // busybox's nc (its static wget crashes on a literal address).
+  auto fetch = [&](const std::string& from) {
+    return dk({"exec", from, "sh", "-c", "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 127.0.0.1 8080"}, "", 30s);
+  };
+  Cmd fetched;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        fetched = fetch("pody");
+        return contains(fetched.out, "from-x\n");
+      },
+      60s))
+      << "localhost is the pod's: " << fetched.code << " " << fetched.out << fetched.err;
+  Cmd logs = dk({"logs", "pody"});
+  EXPECT_EQ(logs.out, "y-started\n");
+  EXPECT_EQ(logs.err, "y-err\n");
+  std::ofstream(work_ + "/in.txt") << "copied-in\n";
+  EXPECT_EQ(dk({"cp", work_ + "/in.txt", "pody:/tmp/in.txt"}).code, 0);
+  EXPECT_EQ(dk({"exec", "pody", "cat", "/tmp/in.txt"}).out, "copied-in\n");
+  EXPECT_NE(dk({"exec", "podx", "cat", "/tmp/in.txt"}).code, 0) << "each its own root";
+  EXPECT_EQ(dk({"rm", "-f", "pody"}, "", 60s).code, 0);
+  EXPECT_EQ(ps_status("pody"), "");
+  EXPECT_TRUE(contains(fetch("podx").out, "from-x\n")) << "podx goes on";
+}
+
 TEST_F(DockerNetworkTest, HostNetworkIsRefusedWithTheReason) {
   network_ = "host";
   Cmd r = drun({"--rm"}, {"true"});

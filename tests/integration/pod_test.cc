@@ -26,13 +26,16 @@ class PodTest : public ::testing::Test {
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     std::ofstream(a_.rootfs() + "/whoami") << "a\n";
     std::ofstream(b_.rootfs() + "/whoami") << "b\n";
+    std::ofstream(c_.rootfs() + "/whoami") << "c\n";
   }
 
   void TearDown() override {
+    runvm("delete --force c");
     runvm("delete --force b");
     runvm("delete --force a");
     expect_no_container_left(root_.path(), a_);
     expect_no_container_left(root_.path(), b_);
+    expect_no_container_left(root_.path(), c_);
     EXPECT_EQ(mounts_under_root(), "") << "a mount of the pod left on the host";
   }
 
@@ -57,9 +60,11 @@ class PodTest : public ::testing::Test {
     return j.is_object() && j.contains("status") ? j["status"].get<std::string>() : "";
   }
 
-  // B's namespaces: network (and those listed) joined from A's process.
-  void join_a(const std::vector<std::string>& types = {"network"}) {
-    json& ns = b_.config()["linux"]["namespaces"];
+  // B's (or another bundle's) namespaces: network (and those listed)
+  // joined from A's process.
+  void join_a(const std::vector<std::string>& types = {"network"}) { join_a(b_, types); }
+  void join_a(Bundle& bundle, const std::vector<std::string>& types) {
+    json& ns = bundle.config()["linux"]["namespaces"];
     for (auto& entry : ns)
       for (const auto& type : types)
         if (entry["type"] == type) entry["path"] = "/proc/" + std::to_string(pid_of("a")) + "/ns/" +
@@ -89,7 +94,7 @@ class PodTest : public ::testing::Test {
   }
 
   TempDir root_, scratch_;
-  Bundle a_, b_;
+  Bundle a_, b_, c_;
 };
 
 TEST_F(PodTest, ASecondContainerRunsInTheFirstOnesVmWithItsOwnRootStdioAndExit) {
@@ -169,6 +174,64 @@ TEST_F(PodTest, SharedUtsAndPidNamespacesAndAReadOnlyRoot) {
   EXPECT_EQ(reap(pid_of("b"), 30s), 137);
   EXPECT_EQ(runvm("delete b").code, 0);
   EXPECT_FALSE(contains(mounts_under_root(), "/b/rootfs")) << "delete unmounts what b brought";
+}
+
+TEST_F(PodTest, AKilledStandInTakesOnlyItsContainerAlong) {
+  start_a({"sleep", "1001"});
+  join_a({"network", "pid"});  // A sees B's processes: their end shows
+  ASSERT_EQ(create("b", b_, {"sleep", "1002"}).code, 0) << err_of("b");
+  ASSERT_EQ(runvm("start b").code, 0);
+  ASSERT_TRUE(contains(runvm("exec a ps").out, "sleep 1002"));
+  ASSERT_EQ(::kill(pid_of("b"), SIGKILL), 0);
+  EXPECT_EQ(reap(pid_of("b"), 10s), 137);
+  EXPECT_EQ(status_of("b"), "stopped");
+  EXPECT_TRUE(wait_until([&] { return !contains(runvm("exec a ps").out, "sleep 1002"); }, 20s))
+      << "its processes in the guest go with it:\n" << runvm("exec a ps").out;
+  EXPECT_EQ(status_of("a"), "running");
+  EXPECT_EQ(runvm("delete b").code, 0);
+  EXPECT_EQ(runvm("exec a true").code, 0);
+}
+
+TEST_F(PodTest, TheOwnersMonitorKilledStopsEveryContainerAtOnce) {
+  start_a({"sleep", "1001"});
+  join_a();
+  join_a(c_, {"network"});
+  ASSERT_EQ(create("b", b_, {"sleep", "1002"}).code, 0) << err_of("b");
+  ASSERT_EQ(create("c", c_, {"sleep", "1003"}).code, 0) << err_of("c");
+  ASSERT_EQ(runvm("start b").code, 0);
+  ASSERT_EQ(runvm("start c").code, 0);
+  ASSERT_EQ(::kill(pid_of("a"), SIGKILL), 0);
+  EXPECT_EQ(reap(pid_of("a"), 10s), 137);
+  EXPECT_EQ(reap(pid_of("b"), 5s), 137) << "stopped as the VM goes";
+  EXPECT_EQ(reap(pid_of("c"), 5s), 137);
+  EXPECT_EQ(status_of("b"), "stopped");
+  EXPECT_EQ(status_of("c"), "stopped");
+  EXPECT_EQ(runvm("delete c").code, 0);
+  EXPECT_EQ(runvm("delete b").code, 0);
+  EXPECT_EQ(runvm("delete a").code, 0);
+}
+
+TEST_F(PodTest, TwoContainersCreatedAtTheSameMomentBothRun) {
+  start_a({"sleep", "1001"});
+  join_a();
+  join_a(c_, {"network"});
+  b_.set_args({"sleep", "1002"});
+  b_.write_config();
+  c_.set_args({"sleep", "1003"});
+  c_.write_config();
+  std::string runvm_root = "'" + runvm_binary() + "' --root '" + root_.path() + "' ";
+  std::string both = "(" + runvm_root + "create --bundle '" + b_.path() + "' --pid-file '" + scratch_.path() +
+                     "/b.pid' b </dev/null >" + scratch_.path() + "/b.out 2>&1) & (" + runvm_root +
+                     "create --bundle '" + c_.path() + "' --pid-file '" + scratch_.path() + "/c.pid' c </dev/null >" +
+                     scratch_.path() + "/c.out 2>&1) & wait";
+  std::system(both.c_str());
+  ASSERT_EQ(status_of("b"), "created") << out_of("b");
+  ASSERT_EQ(status_of("c"), "created") << out_of("c");
+  ASSERT_EQ(runvm("start b").code, 0);
+  ASSERT_EQ(runvm("start c").code, 0);
+  EXPECT_EQ(runvm("exec b cat /whoami").out, "b\n");
+  EXPECT_EQ(runvm("exec c cat /whoami").out, "c\n");
+  EXPECT_EQ(qemus(), 1);
 }
 
 TEST_F(PodTest, ANamespaceOutsideTheVmIsRefusedAndNothingIsLeft) {
