@@ -131,8 +131,9 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
   if (Status s = m->link_->handshake(m->config_.boot_timeout, m->signals_->fd(), m->vm_->watch_fds());
       !s) {
     std::string why = m->vm_->check_failure();
+    std::string threads = why.empty() ? m->vm_->describe_threads(m->proc_.get()) : "";
     return fail("boot the VM: " + s.error().describe() + (why.empty() ? "" : " (" + why + ")") +
-                console_tail(*m->vm_));
+                (threads.empty() ? "" : " (" + threads + ")") + console_tail(*m->vm_));
   }
 
   auto& init = m->processes_["init"];
@@ -154,7 +155,8 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
     if (left.count() <= 0)
       return fail("create the container: the guest did not prepare the process within " +
                   std::to_string(m->config_.boot_timeout.count() / 1000) + " s (" +
-                  m->link_->describe_transport() + ")" + console_tail(*m->vm_));
+                  m->link_->describe_transport() + "; " + m->vm_->describe_threads(m->proc_.get()) + ")" +
+                  console_tail(*m->vm_));
     if (Status s = m->step(static_cast<int>(std::min<int64_t>(left.count(), 1000))); !s) {
       std::string why = m->vm_failure();
       return fail("create the container: " + (why.empty() ? s.error().describe() : why));

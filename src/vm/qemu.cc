@@ -1,5 +1,8 @@
 #include "vm/qemu.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -142,6 +145,32 @@ class QemuVm : public Vm {
   }
 
   std::string console_log_path() const override { return files_.console_log; }
+
+  std::string describe_threads(int proc_fd) const override {
+    if (!qemu_.running()) return "";
+    std::string p = std::to_string(qemu_.pid());
+    UniqueFd tasks(::openat(proc_fd, (p + "/task").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!tasks) return "";
+    DIR* d = ::fdopendir(::dup(tasks.get()));
+    if (!d) return "";
+    std::string out = "QEMU's threads:";
+    int listed = 0;
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.' || listed++ >= 16) continue;
+      std::string t = p + "/task/" + e->d_name;
+      auto stat_text = io::read_file_at(proc_fd, t + "/stat");
+      auto wchan_text = io::read_file_at(proc_fd, t + "/wchan");
+      std::string stat = stat_text ? *stat_text : "";
+      std::string wchan = wchan_text ? *wchan_text : "?";
+      // "pid (comm) S ...": the name and the state letter.
+      size_t open = stat.find('('), close = stat.rfind(')');
+      std::string comm = open != std::string::npos && close != std::string::npos ? stat.substr(open + 1, close - open - 1) : "?";
+      char state = close != std::string::npos && close + 2 < stat.size() ? stat[close + 2] : '?';
+      out += " " + comm + " " + state + " " + wchan + ";";
+    }
+    ::closedir(d);
+    return out;
+  }
 
  private:
   static std::string describe(const std::string& what, const host::ChildProcess& p, int log) {

@@ -32,7 +32,9 @@ std::vector<std::string> qemu_command_line(const QemuPaths& paths, const VmSpec&
   if (!spec.kernel_args.empty()) args += " " + spec.kernel_args;
   std::vector<std::string> cmd = {
       paths.qemu,
-      "-name", "runvm",
+      // Named threads (main, "CPU 0/TCG", ...): the errors about a guest that
+      // did not answer say what each was doing.
+      "-name", "runvm,debug-threads=on",
       // virtio-fs needs guest memory the vhost-user daemon can map.
       "-M", "microvm,memory-backend=mem",
       "-object", "memory-backend-memfd,id=mem,size=" + mem + ",share=on",

@@ -80,6 +80,9 @@ class Vm {
   virtual std::vector<pid_t> file_server_pids(int proc_fd) const = 0;
   // The guest's console log (for error messages).
   virtual std::string console_log_path() const = 0;
+  // What the VMM's threads are doing (state and wait channel of each), for
+  // an error about a guest that did not answer; "" if unknown.
+  virtual std::string describe_threads(int /*proc_fd*/) const { return ""; }
 };
 
 class VmmBackend {
