@@ -193,7 +193,10 @@ Result<MonitorConfig> prepare(const CreateOptions& o) {
   vm::AccelDecision accel = TRY(vm::decide_accel(o.accel, vm::probe_host()));
   log::info("accelerator: " + std::string(vm::accel_name(accel.accel)) + " (" + accel.reason + ")");
   TRY(check_vm_memory(c.spec.resources, o.size, host_memory_mib()));
-  VmSize size = size_vm(c.spec.resources, o.size, std::thread::hardware_concurrency());
+  // The first container of a pod sizes the VM for the whole pod: later
+  // ones cannot make it bigger (plan_member).
+  PodSize pod = TRY(pod_size(c.spec.annotations));
+  VmSize size = size_vm(c.spec.resources, o.size, std::thread::hardware_concurrency(), pod);
   TRY(check_cpuset(c.spec.resources.cpuset_cpus, size.vcpus, "linux.resources.cpu.cpus"));
   warn_ignored_resources(c.spec.resources);
   c.vm.kernel = guest.kernel;
@@ -528,13 +531,14 @@ Result<MemberConfig> plan_member(const CreateOptions& o, const MonitorConfig& c,
     return fail("runvm run in the foreground cannot join the VM of container " + owner.state.id +
                 " (its network namespace); use create and start, or run --detach");
   // Sized by its first container, the VM cannot grow for a later one.
+  uint64_t usable = usable_memory_mib(owner.state.vm_memory_mib);
   if (spec.resources.memory_limit && *spec.resources.memory_limit > 0 &&
-      static_cast<uint64_t>(*spec.resources.memory_limit) > owner.state.vm_memory_mib * 1024 * 1024)
+      static_cast<uint64_t>(*spec.resources.memory_limit) > usable << 20)
     return fail("linux.resources.memory.limit: " + std::to_string(*spec.resources.memory_limit >> 20) +
-                " MiB does not fit the VM of container " + owner.state.id + " (" +
-                std::to_string(owner.state.vm_memory_mib) +
-                " MiB), which its first container sized; give the pod's first container the pod's size "
-                "(Kubernetes: the pod's limits; see docs/ARCHITECTURE.md, \"Pods\")");
+                " MiB does not fit the VM of container " + owner.state.id + ", whose containers can use " +
+                std::to_string(usable) + " MiB: its first container sized it; size the pod there (Kubernetes does "
+                "through the CRI's io.kubernetes.cri.sandbox-memory; any engine: annotation io.runvm.pod.memory "
+                "on the first container, in bytes)");
   std::vector<NamespaceRequest> namespaces;
   for (const auto& ns : spec.namespaces) namespaces.push_back({ns.type, ns.path, namespace_id(ns.path)});
   msg::Create::Join join = TRY(plan_namespace_joins(namespaces, pod_peers(o.root, owner)));

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 
 namespace runvm::runtime {
 
@@ -15,16 +16,48 @@ uint64_t usable_memory_mib(uint64_t ram_mib) {
   return usable;
 }
 
-VmSize size_vm(const oci::Resources& r, const SizeOverrides& o, unsigned host_cpus) {
+namespace {
+Result<uint64_t> annotation_number(const std::map<std::string, std::string>& annotations, const char* key,
+                                   uint64_t max, const char* what) {
+  auto it = annotations.find(key);
+  if (it == annotations.end()) return uint64_t{0};
+  uint64_t n = 0;
+  const std::string& text = it->second;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || n > max)
+    return fail(std::string("annotation ") + key + "=\"" + text + "\": expected " + what);
+  return n;
+}
+}  // namespace
+
+Result<PodSize> pod_size(const std::map<std::string, std::string>& annotations) {
+  constexpr uint64_t kMaxBytes = uint64_t{1} << 50;
+  PodSize pod;
+  uint64_t memory = TRY(annotation_number(annotations, kCriSandboxMemory, kMaxBytes, "the pod's memory in bytes"));
+  uint64_t quota = TRY(annotation_number(annotations, kCriSandboxCpuQuota, uint64_t{1} << 40, "microseconds"));
+  uint64_t period = TRY(annotation_number(annotations, kCriSandboxCpuPeriod, uint64_t{1} << 40, "microseconds"));
+  if (memory > 0) pod.memory_bytes = memory;
+  if (quota > 0 && period > 0) pod.vcpus = static_cast<unsigned>(std::min<uint64_t>((quota + period - 1) / period, 4096));
+  uint64_t own_memory = TRY(annotation_number(annotations, kPodMemoryAnnotation, kMaxBytes, "the pod's memory in bytes"));
+  uint64_t own_cpus = TRY(annotation_number(annotations, kPodCpusAnnotation, 4096, "a number of CPUs"));
+  if (own_memory > 0) pod.memory_bytes = own_memory;
+  if (own_cpus > 0) pod.vcpus = static_cast<unsigned>(own_cpus);
+  return pod;
+}
+
+VmSize size_vm(const oci::Resources& r, const SizeOverrides& o, unsigned host_cpus, const PodSize& pod) {
   VmSize size;
-  if (r.memory_limit && *r.memory_limit > 0) {
-    uint64_t mib = (static_cast<uint64_t>(*r.memory_limit) + (1 << 20) - 1) >> 20;
+  uint64_t limit = r.memory_limit && *r.memory_limit > 0 ? static_cast<uint64_t>(*r.memory_limit) : 0;
+  if (pod.memory_bytes) limit = std::max(limit, *pod.memory_bytes);
+  if (limit > 0) {
+    uint64_t mib = (limit + (1 << 20) - 1) >> 20;
     size.memory_mib = std::max(ram_for_limit_mib(mib), kMinMemoryMib);
   }
+  if (pod.vcpus) size.vcpus = std::clamp(*pod.vcpus, 1u, std::max(host_cpus, 1u));
   if (r.cpu_quota && *r.cpu_quota > 0 && r.cpu_period && *r.cpu_period > 0) {
     uint64_t q = static_cast<uint64_t>(*r.cpu_quota);
     unsigned cpus = static_cast<unsigned>((q + *r.cpu_period - 1) / *r.cpu_period);
-    size.vcpus = std::clamp(cpus, 1u, std::max(host_cpus, 1u));
+    size.vcpus = std::clamp(std::max(cpus, size.vcpus), 1u, std::max(host_cpus, 1u));
   }
   // A cpuset names the guest's CPUs: the VM gets as many as it needs.
   if (auto highest = oci::highest_in_cpu_list(r.cpuset_cpus, "cpus"); highest && *highest)

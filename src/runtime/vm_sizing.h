@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -39,12 +40,33 @@ struct SizeOverrides {
   std::optional<uint64_t> memory_mib;
 };
 
+// What the pod a VM is the first container of will need, where its engine
+// says so: containerd's CRI puts the sum of the pod's container limits on
+// the sandbox container (io.kubernetes.cri.sandbox-memory, bytes;
+// io.kubernetes.cri.sandbox-cpu-quota and -period, microseconds), and
+// runvm's own annotations say the same for any engine
+// (io.runvm.pod.memory, bytes; io.runvm.pod.cpus, whole CPUs), winning over
+// the CRI's. "0" is not set, as the CRI writes it for a pod without limits.
+struct PodSize {
+  std::optional<uint64_t> memory_bytes;
+  std::optional<unsigned> vcpus;
+};
+inline constexpr const char* kCriSandboxMemory = "io.kubernetes.cri.sandbox-memory";
+inline constexpr const char* kCriSandboxCpuQuota = "io.kubernetes.cri.sandbox-cpu-quota";
+inline constexpr const char* kCriSandboxCpuPeriod = "io.kubernetes.cri.sandbox-cpu-period";
+inline constexpr const char* kPodMemoryAnnotation = "io.runvm.pod.memory";
+inline constexpr const char* kPodCpusAnnotation = "io.runvm.pod.cpus";
+// An error names the annotation and what it must be.
+Result<PodSize> pod_size(const std::map<std::string, std::string>& annotations);
+
 // memory.limit (bytes) rounds up to MiB, gets the guest's overhead on top
 // (ram_for_limit_mib) and is raised to kMinMemoryMib;
 // cpu quota/period rounds up to whole vCPUs, and cpu.cpus to one more than
 // the highest CPU it names, capped at host_cpus.
+// A pod's size (pod_size) raises the VM to what the pod needs, as if it
+// were the container's own limit; overrides still win.
 VmSize size_vm(const oci::Resources& resources, const SizeOverrides& overrides,
-               unsigned host_cpus);
+               unsigned host_cpus, const PodSize& pod = {});
 
 // The smallest memory.limit a container's process can be set up under (as
 // Docker's minimum): below it the guest kills the process before it runs.

@@ -5,6 +5,45 @@
 namespace runvm::runtime {
 namespace {
 
+// A pod's first container sizes the VM for the pod, as the CRI says.
+TEST(VmSizing, APodsSizeFromTheCriOrRunvmsAnnotations) {
+  std::map<std::string, std::string> cri = {{kCriSandboxMemory, "268435456"},
+                                            {kCriSandboxCpuQuota, "150000"},
+                                            {kCriSandboxCpuPeriod, "100000"}};
+  PodSize pod = pod_size(cri).value();
+  EXPECT_EQ(pod.memory_bytes, uint64_t{256} << 20);
+  EXPECT_EQ(pod.vcpus, 2u) << "1.5 CPUs round up";
+  VmSize s = size_vm({}, {}, 8, pod);
+  EXPECT_EQ(s.memory_mib, ram_for_limit_mib(256));
+  EXPECT_EQ(s.vcpus, 2u);
+  oci::Resources bigger;
+  bigger.memory_limit = int64_t{512} << 20;
+  EXPECT_EQ(size_vm(bigger, {}, 8, pod).memory_mib, ram_for_limit_mib(512)) << "the larger of the two";
+  EXPECT_EQ(size_vm({}, {}, 1, pod).vcpus, 1u) << "capped at the host's CPUs";
+  EXPECT_EQ(size_vm({}, {3, 1024}, 8, pod).memory_mib, 1024u) << "overrides win";
+
+  // The CRI writes 0 for a pod without limits: nothing is set.
+  PodSize none = pod_size({{kCriSandboxMemory, "0"}, {kCriSandboxCpuQuota, "0"}, {kCriSandboxCpuPeriod, "100000"}}).value();
+  EXPECT_FALSE(none.memory_bytes);
+  EXPECT_FALSE(none.vcpus);
+  EXPECT_EQ(size_vm({}, {}, 8, none).memory_mib, kDefaultMemoryMib);
+
+  // runvm's own annotations win over the CRI's.
+  cri[kPodMemoryAnnotation] = "1073741824";
+  cri[kPodCpusAnnotation] = "3";
+  pod = pod_size(cri).value();
+  EXPECT_EQ(pod.memory_bytes, uint64_t{1} << 30);
+  EXPECT_EQ(pod.vcpus, 3u);
+
+  for (const char* bad : {"", "-1", "12k", "1e9", "99999999999999999999"}) {
+    auto r = pod_size({{kPodMemoryAnnotation, bad}});
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message().find("annotation io.runvm.pod.memory"), std::string::npos) << r.error().message();
+  }
+  EXPECT_FALSE(pod_size({{kCriSandboxCpuQuota, "x"}}));
+  EXPECT_FALSE(pod_size({{kPodCpusAnnotation, "5000"}}));
+}
+
 TEST(VmSizing, DefaultsWithoutResources) {
   VmSize s = size_vm({}, {}, 8);
   EXPECT_EQ(s.vcpus, kDefaultVcpus);

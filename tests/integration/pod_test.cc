@@ -234,6 +234,30 @@ TEST_F(PodTest, TwoContainersCreatedAtTheSameMomentBothRun) {
   EXPECT_EQ(qemus(), 1);
 }
 
+// The VM is sized when its first container boots it, for the whole pod
+// where the engine says how big that is (runvm's annotation here; the
+// CRI's are read the same way: vm_sizing_test).
+TEST_F(PodTest, TheFirstContainerSizesTheVmForThePod) {
+  // More than a VM gets by default (512 MiB), so only the annotation lets
+  // B's 768 MiB in.
+  a_.config()["annotations"] = {{"io.runvm.pod.memory", std::to_string(int64_t{1} << 30)}};
+  start_a({"sleep", "1001"});
+  join_a();
+  b_.config()["linux"]["resources"]["memory"]["limit"] = int64_t{2} << 30;
+  Cmd too_big = create("b", b_, {"sleep", "1002"});
+  EXPECT_NE(too_big.code, 0);
+  EXPECT_TRUE(contains(too_big.err, "does not fit the VM of container a")) << too_big.err;
+  EXPECT_TRUE(contains(too_big.err, "io.runvm.pod.memory")) << "the fix is named: " << too_big.err;
+  EXPECT_EQ(status_of("b"), "");
+  b_.config()["linux"]["resources"]["memory"]["limit"] = int64_t{768} << 20;
+  ASSERT_EQ(create("b", b_, {"sleep", "1002"}).code, 0) << err_of("b");
+  ASSERT_EQ(runvm("start b").code, 0);
+  std::string meminfo = runvm("exec b cat /proc/meminfo").out;
+  size_t at = meminfo.find("MemTotal:");
+  long total_kib = at == std::string::npos ? 0 : std::atol(meminfo.c_str() + at + 9);
+  EXPECT_GT(total_kib, 1000 * 1024) << "a VM for the pod's 1 GiB:\n" << meminfo;
+}
+
 TEST_F(PodTest, ANamespaceOutsideTheVmIsRefusedAndNothingIsLeft) {
   start_a({"sleep", "1001"});
   join_a();
