@@ -106,6 +106,9 @@ struct Container {
   std::optional<int> oom_score_adj;  // process.oomScoreAdj from create: execs without one take it
   bool own_pid_namespace = true;
   bool exited = false;  // its init exited, or never could exec
+  // A joined container whose init has exited: what it left behind is
+  // killed, and once nothing of it runs, it goes with its cgroup.
+  bool finishing = false;
 };
 
 std::string control() { return std::string(proto::kControlStream); }
@@ -170,6 +173,7 @@ class Supervisor {
   void write_input(Process& p);
   void reap_children();
   Status report_exits();
+  void remove_finished_containers();
   Status maybe_report_exit(Process& p, bool& done);
   Status flush_port();
   int poll_timeout() const;
@@ -241,9 +245,27 @@ Status Supervisor::run() {
                                             fds.begin() + static_cast<long>(dns_base + dns_count)));
     deliver_held_signals();
     TRY(report_exits());
+    remove_finished_containers();
     TRY(flush_port());
   }
   return ok();
+}
+
+// A joined container ends with its init, as a runc container does: what it
+// left running (in a PID namespace it shares, say) is killed, and its guest
+// cgroup goes once empty. The VM's first container ends with the VM.
+void Supervisor::remove_finished_containers() {
+  for (auto it = containers_.begin(); it != containers_.end();) {
+    Container& c = it->second;
+    bool busy = std::any_of(processes_.begin(), processes_.end(),
+                            [&](const auto& kv) { return kv.second.container == c.name; });
+    if (!c.finishing || busy || !c.cgroup.pids().empty()) {
+      ++it;
+      continue;
+    }
+    c.cgroup.remove();
+    it = containers_.erase(it);
+  }
 }
 
 int Supervisor::poll_timeout() const {
@@ -1033,7 +1055,13 @@ Status Supervisor::maybe_report_exit(Process& p, bool& done) {
     exit.exit_code = 128 + WTERMSIG(status);
   }
   if (p.is_init) {
-    if (Container* c = find_container(p.container)) c->exited = true;
+    if (Container* c = find_container(p.container)) {
+      c->exited = true;
+      if (c->name != msg::kFirstContainer) {
+        c->finishing = true;
+        c->cgroup.signal(SIGKILL);
+      }
+    }
     // The host may stop the VM as soon as it reads this exit: whatever the
     // container wrote must be on the host's disk by then.
     ::sync();

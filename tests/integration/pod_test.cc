@@ -176,6 +176,20 @@ TEST_F(PodTest, SharedUtsAndPidNamespacesAndAReadOnlyRoot) {
   EXPECT_FALSE(contains(mounts_under_root(), "/b/rootfs")) << "delete unmounts what b brought";
 }
 
+// As under runc, a container ends with its init: what it started goes too,
+// even in a PID namespace it shares with the pod.
+TEST_F(PodTest, WhatAJoinedContainerLeftRunningEndsWithIt) {
+  start_a({"sleep", "1001"});
+  join_a({"network", "pid"});
+  ASSERT_EQ(create("b", b_, {"sh", "-c", "sleep 1003 & sleep 1"}).code, 0) << err_of("b");
+  ASSERT_EQ(runvm("start b").code, 0);
+  EXPECT_EQ(reap(pid_of("b"), 30s), 0);
+  EXPECT_TRUE(wait_until([&] { return !contains(runvm("exec a ps").out, "sleep 1003"); }, 20s))
+      << "its background process outlived it:\n" << runvm("exec a ps").out;
+  EXPECT_EQ(runvm("exec a true").code, 0);
+  EXPECT_EQ(runvm("delete b").code, 0);
+}
+
 TEST_F(PodTest, AKilledStandInTakesOnlyItsContainerAlong) {
   start_a({"sleep", "1001"});
   join_a({"network", "pid"});  // A sees B's processes: their end shows
