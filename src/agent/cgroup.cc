@@ -266,6 +266,17 @@ void GuestCgroup::signal(int sig) const {
   for (pid_t pid : pids()) ::kill(pid, sig);
 }
 
+Status GuestCgroup::freeze(bool frozen) const {
+  if (!exists()) return fail("the guest has no cgroup for the container");
+  TRY(write_value(file("cgroup.freeze"), frozen ? "1" : "0"));
+  if (!frozen) return ok();
+  for (int i = 0; i < 500; ++i) {
+    if (flat_keyed_value(read_or_empty(file("cgroup.events")), "frozen") == 1) return ok();
+    ::usleep(10 * 1000);
+  }
+  return fail("the container's processes did not freeze within 5 s");
+}
+
 void GuestCgroup::remove() const {
   if (!exists()) return;
   auto tree = cgroup_tree(dir_);

@@ -100,6 +100,9 @@ class GuestCgroup {
   void signal(int sig) const;
   // The stats answer's cpu/memory/pids members (its request number unset).
   msg::StatsAnswer stats() const;
+  // Freezes or thaws its processes (cgroup.freeze), waiting up to a few
+  // seconds for the freeze to take (cgroup.events' "frozen").
+  Status freeze(bool frozen) const;
   // Removes it once it is empty (its container is gone), children first;
   // best effort.
   void remove() const;

@@ -141,6 +141,7 @@ class Supervisor {
                  Result<CopyJob> job);
   Status on_stat_path(const msg::StatPath& request);
   Status on_reclaim_caches(const msg::ReclaimCaches&);
+  Status on_freeze(const msg::Freeze& request);
   void start_dns_relay();
   void settle_nics();
   Status on_network_update(const msg::NetworkUpdate& update);
@@ -425,6 +426,7 @@ Status Supervisor::handle_message(const std::string& stream, const json& body) {
         else if constexpr (std::is_same_v<M, msg::DnsAnswer>) return on_dns_answer(m);
         else if constexpr (std::is_same_v<M, msg::NetworkUpdate>) return on_network_update(m);
         else if constexpr (std::is_same_v<M, msg::ReclaimCaches>) return on_reclaim_caches(m);
+        else if constexpr (std::is_same_v<M, msg::Freeze>) return on_freeze(m);
         else return on_shutdown(m);
       },
       *message);
@@ -444,7 +446,7 @@ Status Supervisor::refuse_malformed(const json& body, const Error& error) {
                         taken ? std::vector<std::string>{} : ref.outputs, taken ? "" : ref.stdin_stream);
   }
   if (type == "start") return start_failed(msg::process_ref(body).id, "invalid start request: " + error.describe(), 1, {});
-  if (type == "ps" || type == "stats" || type == "update" || type == "stat_path")
+  if (type == "ps" || type == "stats" || type == "update" || type == "stat_path" || type == "freeze")
     return send(msg::Failed{msg::request_ref(body), msg::clip_text("invalid " + type + " request: " + error.describe())}
                     .to_json());
   return ok();
@@ -941,6 +943,16 @@ Status Supervisor::on_update(const msg::Update& request) {
   if (!c) return send(msg::Failed{request.request, "no container " + request.container + " in this VM"}.to_json());
   if (Status applied = c->cgroup.apply_limits(request.resources); !applied)
     return send(msg::Failed{request.request, msg::clip_text(applied.error().describe())}.to_json());
+  return send(msg::Updated{request.request}.to_json());
+}
+
+// `pause` of one container of a VM that several share: its guest cgroup is
+// frozen, as runc freezes a container's cgroup on a host.
+Status Supervisor::on_freeze(const msg::Freeze& request) {
+  Container* c = find_container(request.container);
+  if (!c) return send(msg::Failed{request.request, "no container " + request.container + " in this VM"}.to_json());
+  if (Status s = c->cgroup.freeze(request.frozen); !s)
+    return send(msg::Failed{request.request, msg::clip_text(s.error().describe())}.to_json());
   return send(msg::Updated{request.request}.to_json());
 }
 

@@ -622,6 +622,20 @@ json NetworkUpdate::to_json() const {
   return with_type(kType, {{"network", net::to_json(network)}, {"nics", nics_to_json(nics)}, {"dns_relay", dns_relay}});
 }
 
+Result<Freeze> Freeze::parse(const json& j) {
+  Fields f = TRY(fields(j, kType));
+  Freeze z;
+  z.request = TRY(request_number(f));
+  const json* frozen = f.find("frozen");
+  if (!frozen || !frozen->is_boolean()) return fail("freeze.frozen: expected true or false");
+  z.frozen = frozen->get<bool>();
+  z.container = TRY(container_name(f));
+  return z;
+}
+json Freeze::to_json() const {
+  return with_type(kType, {{"request", request}, {"frozen", frozen}, {"container", container}});
+}
+
 Result<ReclaimCaches> ReclaimCaches::parse(const json& j) {
   TRY(fields(j, kType));
   return ReclaimCaches{};

@@ -315,6 +315,17 @@ struct NetworkUpdate {
   json to_json() const;
 };
 
+// Freezes (or thaws) one container of the VM: `pause` of a container that
+// shares the VM with others. Answered `updated` or `failed`.
+struct Freeze {
+  static constexpr std::string_view kType = "freeze";
+  uint64_t request = 0;
+  bool frozen = true;
+  std::string container = std::string(kFirstContainer);
+  static Result<Freeze> parse(const json& j);
+  json to_json() const;
+};
+
 struct ReclaimCaches {
   static constexpr std::string_view kType = "reclaim_caches";
   static Result<ReclaimCaches> parse(const json& j);
@@ -328,7 +339,7 @@ struct Shutdown {
 };
 
 using HostMessage = std::variant<Create, Start, Exec, Signal, Resize, Ps, Stats, Update, StatPath, CopyIn,
-                                 CopyOut, DnsAnswer, NetworkUpdate, ReclaimCaches, Shutdown>;
+                                 CopyOut, DnsAnswer, NetworkUpdate, ReclaimCaches, Shutdown, Freeze>;
 
 // ---------------------------------------------------------------------------
 // Guest -> host.

@@ -37,6 +37,24 @@ TEST(Messages, ExitRoundTripsAndIsCheckedByType) {
   EXPECT_TRUE(std::holds_alternative<Exit>(*m));
 }
 
+TEST(Messages, FreezeNamesItsContainerAndSaysWhichWay) {
+  Freeze thaw{7, false, "c2"};
+  auto parsed = parse_host_message(thaw.to_json());
+  ASSERT_TRUE(parsed) << parsed.error().describe();
+  const Freeze& back = std::get<Freeze>(*parsed);
+  EXPECT_EQ(back.request, 7u);
+  EXPECT_FALSE(back.frozen);
+  EXPECT_EQ(back.container, "c2");
+  json j = thaw.to_json();
+  j.erase("frozen");
+  auto missing = parse_host_message(j);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().describe().find("freeze.frozen"), std::string::npos);
+  j = thaw.to_json();
+  j["container"] = "C2";
+  EXPECT_FALSE(parse_host_message(j));
+}
+
 TEST(Messages, IllTypedGuestMessagesAreErrorsNotExceptions) {
   EXPECT_EQ(error_of(parse(R"({"type":"exit","id":"init","exit_code":"x"})")),
             "exit.exit_code: expected an integer from 0 to 255");

@@ -565,9 +565,9 @@ Status Monitor::on_request(Client& client, const std::string& container, const c
           reply(fd, control::Reply::success());
           return ok();
         } else if constexpr (std::is_same_v<R, control::Pause> || std::is_same_v<R, control::Resume>) {
-          if (member)
-            return fail("pausing one container of a VM that several containers share is not supported yet; "
-                        "pause the VM's own container (" + config_.state.id + ") to pause them all");
+          // One container of the VM: its guest cgroup is frozen; the VM's
+          // own container: the whole VM, and every container in it.
+          if (member) return forward_query(fd, msg::Freeze{0, std::is_same_v<R, control::Pause>, guest});
           TRY(set_paused(std::is_same_v<R, control::Pause>));
           reply(fd, control::Reply::success());
           return ok();

@@ -28,7 +28,9 @@ using nlohmann::json;
 struct PodMember::Proxy {
   UniqueFd client;
   UniqueFd upstream;
-  bool start = false;  // a `start`: its success makes the container running
+  // What the request's success makes the container: running (start),
+  // paused (pause), running again (resume); "" no change.
+  std::string status_after;
 };
 
 namespace {
@@ -152,7 +154,18 @@ Status PodMember::on_client(Proxy& proxy) {
     proxy.upstream = std::move(*conn);
     TRY(io::set_nonblocking(proxy.upstream.get()));
   }
-  if (std::holds_alternative<control::Start>(*request)) proxy.start = true;
+  if (std::holds_alternative<control::Start>(*request) || std::holds_alternative<control::Resume>(*request))
+    proxy.status_after = "running";
+  if (std::holds_alternative<control::Pause>(*request)) proxy.status_after = "paused";
+  // As runc: a paused container takes an exec only with --ignore-paused.
+  if (auto* exec = std::get_if<control::Exec>(&*request);
+      exec && config_.state.status == "paused" && !exec->ignore_paused) {
+    (void)host::send_message(proxy.client.get(),
+                             control::Reply::failure("cannot exec in a paused container (use --ignore-paused to "
+                                                     "override)")
+                                 .to_json());
+    return ok();
+  }
   std::vector<int> fds;
   for (const auto& fd : (*message)->fds) fds.push_back(fd.get());
   return host::send_message(proxy.upstream.get(),
@@ -165,7 +178,10 @@ Status PodMember::on_upstream(Proxy& proxy) {
   if (!message || !*message) return fail("closed");
   auto reply = control::Reply::parse((*message)->body);
   if (!reply) return fail("a malformed reply from the pod's owner: " + reply.error().describe());
-  if (proxy.start && reply->ok) set_status("running");
+  if (!proxy.status_after.empty() && reply->ok) {
+    set_status(proxy.status_after);
+    proxy.status_after.clear();
+  }
   return host::send_message(proxy.client.get(), reply->to_json());
 }
 

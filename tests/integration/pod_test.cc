@@ -190,6 +190,33 @@ TEST_F(PodTest, WhatAJoinedContainerLeftRunningEndsWithIt) {
   EXPECT_EQ(runvm("delete b").code, 0);
 }
 
+// pause of one container of the pod freezes it alone, as runc freezes one
+// container's cgroup; its counter (written through to the host) stops.
+TEST_F(PodTest, PauseAndResumeOneContainerOfThePod) {
+  start_a({"sleep", "1001"});
+  join_a();
+  ASSERT_EQ(create("b", b_, {"sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /count; usleep 100000; done"}).code, 0)
+      << err_of("b");
+  ASSERT_EQ(runvm("start b").code, 0);
+  std::string count = b_.rootfs() + "/count";
+  ASSERT_TRUE(wait_until([&] { return std::atoi(slurp(count).c_str()) > 2; }, 30s));
+  Cmd paused = runvm("pause b");
+  ASSERT_EQ(paused.code, 0) << paused.err;
+  EXPECT_EQ(status_of("b"), "paused");
+  EXPECT_EQ(status_of("a"), "running");
+  EXPECT_EQ(runvm("exec a true").code, 0) << "the rest of the pod goes on";
+  Cmd refused = runvm("exec b true");
+  EXPECT_NE(refused.code, 0);
+  EXPECT_TRUE(contains(refused.err, "paused")) << refused.err;
+  std::string frozen_at = slurp(count);
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(slurp(count), frozen_at) << "frozen";
+  ASSERT_EQ(runvm("resume b").code, 0);
+  EXPECT_EQ(status_of("b"), "running");
+  EXPECT_TRUE(wait_until([&] { return slurp(count) != frozen_at; }, 20s)) << "thawed";
+  EXPECT_EQ(runvm("exec b true").code, 0);
+}
+
 TEST_F(PodTest, AKilledStandInTakesOnlyItsContainerAlong) {
   start_a({"sleep", "1001"});
   join_a({"network", "pid"});  // A sees B's processes: their end shows
