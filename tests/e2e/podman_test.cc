@@ -153,6 +153,54 @@ TEST_F(PodmanTest, DetachedLogsExecCopyStopRm) {
   EXPECT_NE(pm({"inspect", name}, "", 20s).code, 0) << "gone";
 }
 
+// `podman pod`: the infra container boots the pod's VM and every container
+// of the pod runs in it (docs/ARCHITECTURE.md, "Pods"), sharing its network
+// (localhost), UTS (the pod's hostname) and IPC; exec, logs and cp work on
+// a joined container, and stop and rm of the pod leave nothing.
+TEST_F(PodmanTest, APodIsOneVmItsContainersShareLocalhostAndHostname) {
+  const std::string pod = "pp1", web = "pp1web";
+  Cmd created = pm({"pod", "create", "--name", pod, "--network", "none", "--infra-image", kImage,
+                    "--infra-command", "sleep 100000"});
+  ASSERT_EQ(created.code, 0) << created.err;
+  std::string infra = pm({"pod", "inspect", "-f", "{{.InfraContainerID}}", pod}).out;
+  infra = infra.substr(0, infra.find('\n'));
+  ids_.push_back(infra);
+  Cmd d = pm({"run", "-d", "--pod", pod, "--name", web, kImage, "sh", "-c",
+              "mkdir -p /www; echo pod-web > /www/index.html; echo web-up; httpd -f -p 8080 -h /www"});
+  ASSERT_EQ(d.code, 0) << d.err;
+  std::string web_id = d.out.substr(0, d.out.find('\n'));
+  ids_.push_back(web_id);
+  auto qemus_naming = [](const std::string& id) {
+    int n = 0;
+    for (pid_t p : processes_mentioning(id))
+      if (contains(slurp("/proc/" + std::to_string(p) + "/cmdline"), "qemu-system")) ++n;
+    return n;
+  };
+  EXPECT_EQ(qemus_naming(infra), 1) << "the infra container's VM";
+  EXPECT_EQ(qemus_naming(web_id), 0) << "the pod's container boots none";
+  Cmd other;
+  auto deadline = Clock::now() + 60s;
+  while (Clock::now() < deadline) {
+    other = pm({"run", "--rm", "--pod", pod, kImage, "sh", "-c",
+                "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 8080; hostname"});
+    if (contains(other.out, "pod-web\n")) break;
+    std::this_thread::sleep_for(500ms);
+  }
+  EXPECT_TRUE(contains(other.out, "pod-web\n")) << "localhost is the pod's: " << other.out << other.err;
+  EXPECT_TRUE(other.out.ends_with("\n" + pod + "\n")) << "the pod's hostname: " << other.out;
+  EXPECT_EQ(pm({"exec", web, "hostname"}).out, pod + "\n");
+  EXPECT_TRUE(contains(pm({"logs", web}).out, "web-up\n"));
+  std::string src = podman_->dir() + "/pod-cp.txt";
+  std::ofstream(src) << "into-the-pod\n";
+  EXPECT_EQ(pm({"cp", src, web + ":/tmp/pod-cp.txt"}).code, 0);
+  EXPECT_EQ(pm({"exec", web, "cat", "/tmp/pod-cp.txt"}).out, "into-the-pod\n");
+  Cmd stop = pm({"pod", "stop", "-t", "0", pod}, "", 60s);
+  EXPECT_EQ(stop.code, 0) << stop.err;
+  Cmd rm = pm({"pod", "rm", pod}, "", 60s);
+  EXPECT_EQ(rm.code, 0) << rm.err;
+  EXPECT_EQ(pm({"ps", "-aq"}).out, "") << "nothing of the pod is left";
+}
+
 TEST_F(PodmanTest, InteractiveTerminal) {
   std::string cid = podman_->dir() + "/tty.cid";
   std::string cmd = "stty rows 30 cols 100; ";
