@@ -427,6 +427,7 @@ Status Supervisor::handle_message(const std::string& stream, const json& body) {
         else if constexpr (std::is_same_v<M, msg::NetworkUpdate>) return on_network_update(m);
         else if constexpr (std::is_same_v<M, msg::ReclaimCaches>) return on_reclaim_caches(m);
         else if constexpr (std::is_same_v<M, msg::Freeze>) return on_freeze(m);
+        else if constexpr (std::is_same_v<M, msg::Ping>) return send(msg::Updated{m.request}.to_json());
         else return on_shutdown(m);
       },
       *message);
@@ -446,7 +447,8 @@ Status Supervisor::refuse_malformed(const json& body, const Error& error) {
                         taken ? std::vector<std::string>{} : ref.outputs, taken ? "" : ref.stdin_stream);
   }
   if (type == "start") return start_failed(msg::process_ref(body).id, "invalid start request: " + error.describe(), 1, {});
-  if (type == "ps" || type == "stats" || type == "update" || type == "stat_path" || type == "freeze")
+  if (type == "ps" || type == "stats" || type == "update" || type == "stat_path" || type == "freeze" ||
+      type == "ping")
     return send(msg::Failed{msg::request_ref(body), msg::clip_text("invalid " + type + " request: " + error.describe())}
                     .to_json());
   return ok();

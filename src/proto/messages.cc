@@ -622,6 +622,12 @@ json NetworkUpdate::to_json() const {
   return with_type(kType, {{"network", net::to_json(network)}, {"nics", nics_to_json(nics)}, {"dns_relay", dns_relay}});
 }
 
+Result<Ping> Ping::parse(const json& j) {
+  Fields f = TRY(fields(j, kType));
+  return Ping{TRY(request_number(f))};
+}
+json Ping::to_json() const { return with_type(kType, {{"request", request}}); }
+
 Result<Freeze> Freeze::parse(const json& j) {
   Fields f = TRY(fields(j, kType));
   Freeze z;

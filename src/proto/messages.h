@@ -315,6 +315,17 @@ struct NetworkUpdate {
   json to_json() const;
 };
 
+// A query the agent answers at once (`updated`): the host sends it to a
+// guest that is late with an answer, as a second wake-up and to learn
+// whether the guest still reads (docs/ARCHITECTURE.md, "Deadlines on the
+// guest").
+struct Ping {
+  static constexpr std::string_view kType = "ping";
+  uint64_t request = 0;
+  static Result<Ping> parse(const json& j);
+  json to_json() const;
+};
+
 // Freezes (or thaws) one container of the VM: `pause` of a container that
 // shares the VM with others. Answered `updated` or `failed`.
 struct Freeze {
@@ -339,7 +350,7 @@ struct Shutdown {
 };
 
 using HostMessage = std::variant<Create, Start, Exec, Signal, Resize, Ps, Stats, Update, StatPath, CopyIn,
-                                 CopyOut, DnsAnswer, NetworkUpdate, ReclaimCaches, Shutdown, Freeze>;
+                                 CopyOut, DnsAnswer, NetworkUpdate, ReclaimCaches, Shutdown, Freeze, Ping>;
 
 // ---------------------------------------------------------------------------
 // Guest -> host.

@@ -149,14 +149,32 @@ Result<std::unique_ptr<Monitor>> Monitor::create(MonitorConfig config, int& star
           "send the container's process to the VM (process.args, process.env and the rest of config.json)");
   // Bounded like the boot: a guest that never answers must not leave
   // `create` (and the engine above it) waiting forever.
-  auto deadline = std::chrono::steady_clock::now() + m->config_.boot_timeout;
+  auto sent = std::chrono::steady_clock::now();
+  auto deadline = sent + m->config_.boot_timeout;
   while (!init->created && !init->start_error && !m->lost_) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0)
+    auto now = std::chrono::steady_clock::now();
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    if (left.count() <= 0) {
+      std::string ping = !m->create_ping_ ? ""
+                         : m->create_ping_answered_ ? "; a ping sent meanwhile was answered"
+                                                    : "; a ping sent meanwhile was not answered";
       return fail("create the container: the guest did not prepare the process within " +
                   std::to_string(m->config_.boot_timeout.count() / 1000) + " s (" +
-                  m->link_->describe_transport() + "; " + m->vm_->describe_threads(m->proc_.get()) + ")" +
+                  m->link_->describe_transport() + ping + "; " + m->vm_->describe_threads(m->proc_.get()) + ")" +
                   console_tail(*m->vm_));
+    }
+    // A quarter of the way: a ping, answered at once by a guest that reads.
+    // A guest whose wake-up was lost (seen on a heavily loaded host: the
+    // request read by QEMU, the guest idle) gets another one with it.
+    if (!m->create_ping_ && now - sent >= m->config_.boot_timeout / 4) {
+      msg::Ping ping{m->next_request_++};
+      m->create_ping_ = ping.request;
+      m->pending_queries_[ping.request] = {-1, deadline, true};
+      log::warn("the guest has not answered create in " +
+                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - sent).count()) +
+                " s; pinging it (" + m->link_->describe_transport() + ")");
+      TRY(m->link_->send(ping.to_json()));
+    }
     if (Status s = m->step(static_cast<int>(std::min<int64_t>(left.count(), 1000))); !s) {
       std::string why = m->vm_failure();
       return fail("create the container: " + (why.empty() ? s.error().describe() : why));
@@ -406,6 +424,7 @@ Status Monitor::on_network_updated(const msg::NetworkUpdated& m) {
 // for (or asked for and gave up on) is dropped, and a probe's only says
 // that the guest still answers.
 Status Monitor::on_answer(uint64_t request, const control::Reply& answer) {
+  if (create_ping_ && request == *create_ping_) create_ping_answered_ = true;
   auto it = pending_queries_.find(request);
   if (it == pending_queries_.end()) return ok();
   if (!it->second.probe) reply(it->second.client_fd, answer);

@@ -161,6 +161,10 @@ class Monitor {
     bool probe = false;
   };
   std::map<uint64_t, Pending> pending_queries_;  // by request number
+  // A `create` the guest is late with gets one ping (a second wake-up);
+  // whether it was answered goes into the error if create fails.
+  std::optional<uint64_t> create_ping_;
+  bool create_ping_answered_ = false;
   // Set by a SIGKILL to the running container: by then the guest must have
   // reported the exit, or the VM is stopped.
   std::optional<std::chrono::steady_clock::time_point> kill_deadline_;

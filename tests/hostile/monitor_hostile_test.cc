@@ -477,6 +477,7 @@ TEST_F(MonitorHostileTest, AGuestThatNeverAnswersIsGivenUpOn) {
   EXPECT_NE(log_text().find("agent channel: 0 bytes queued by the monitor, 0 written but not yet read by QEMU"),
             std::string::npos)
       << log_text();
+  EXPECT_NE(log_text().find("a ping sent meanwhile was not answered"), std::string::npos) << log_text();
   EXPECT_TRUE(agent.read_until([] { return false; }, 2s));
   EXPECT_TRUE(agent.host_gone) << "the VM was not stopped";
 }
@@ -561,6 +562,30 @@ TEST_F(MonitorHostileTest, AnExecsSignalToASilentGuestEndsItsStandIn) {
 
 // A guest that never starts the process: `start` hears so at the boot
 // timeout instead of waiting for ever.
+// A guest that read nothing of `create` until a second message came (the
+// stall seen on a heavily loaded host: the request taken by QEMU, the guest
+// idle): a quarter of the way to the boot timeout the monitor pings it, and
+// the container is created after all.
+TEST_F(MonitorHostileTest, AGuestLateWithCreateIsPingedOnce) {
+  FakeAgent agent = start_monitor(4s);
+  ASSERT_TRUE(agent.read_until([&] { return agent.has("create"); }));
+  ASSERT_TRUE(agent.read_until([&] { return agent.has("ping"); }, 3s)) << "no ping within a quarter of 4 s";
+  json ping;
+  for (const auto& m : agent.messages)
+    if (m.value("type", "") == "ping") ping = m;
+  agent.send(msg::Updated{ping["request"].get<uint64_t>()}.to_json());
+  agent.send(msg::Created{"init", 42}.to_json());
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (recorded_status() != "created" && std::chrono::steady_clock::now() < deadline)
+    agent.read_until([] { return false; }, 20ms);
+  EXPECT_EQ(recorded_status(), "created") << log_text();
+  EXPECT_NE(log_text().find("the guest has not answered create in 1 s; pinging it"), std::string::npos)
+      << log_text();
+  int pings = 0;
+  for (const auto& m : agent.messages) pings += m.value("type", "") == "ping";
+  EXPECT_EQ(pings, 1) << "one ping only";
+}
+
 TEST_F(MonitorHostileTest, AStartTheGuestNeverAnswersFailsAtTheBootTimeout) {
   FakeAgent agent = start_monitor(2s);
   created(agent);
