@@ -167,7 +167,11 @@ class Supervisor {
   bool init_running(const Container& c) const;
   ContainerHandle handle(const Container& c) const;
   // Why a process cannot start in the named container, or "" if it can.
-  std::string cannot_run_in(const std::string& name, const char* stopped_message);
+  std::string cannot_run_in(const std::string& name, const char* stopped_message, const char* not_started_message);
+  // A query for a container this VM does not hold, answered `failed`.
+  Status no_container(uint64_t request, const std::string& name) {
+    return send(msg::Failed{request, "no container " + name + " in this VM"}.to_json());
+  }
   void prune_inputs();
 
   void pump_output(Output& out);
@@ -540,12 +544,12 @@ ContainerHandle Supervisor::handle(const Container& c) const {
   return ContainerHandle{init ? init->pid : -1, &c.cgroup};
 }
 
-std::string Supervisor::cannot_run_in(const std::string& name, const char* stopped_message) {
+std::string Supervisor::cannot_run_in(const std::string& name, const char* stopped_message,
+                                      const char* not_started_message) {
   Container* c = find_container(name);
   if (!c) return "no container " + name + " in this VM";
   if (init_running(*c)) return "";
-  if (c->exited) return stopped_message;
-  return "cannot exec in a container that has not been started";
+  return c->exited ? stopped_message : not_started_message;
 }
 
 std::optional<winsize> console_size_of(const oci::Process& process) {
@@ -738,7 +742,9 @@ Status Supervisor::on_exec(const msg::Exec& request) {
   if (processes_.count(id)) return start_failed(id, "process id " + id + " is in use", 1, {});
   if (Status s = check_streams(request.stdio); !s)
     return start_failed(id, "invalid exec request: " + s.error().describe(), 1, {});
-  if (std::string why = cannot_run_in(request.container, "cannot exec in a stopped container"); !why.empty())
+  if (std::string why = cannot_run_in(request.container, "cannot exec in a stopped container",
+                                      "cannot exec in a container that has not been started");
+      !why.empty())
     return start_failed(id, why, 1, outputs, stdin_stream);
   const Container& container = *find_container(request.container);
   if (processes_.size() >= kMaxProcesses)
@@ -777,9 +783,8 @@ Status Supervisor::on_copy(const std::string& id, const std::string& container, 
     return start_failed(id, "invalid copy request: " + s.error().describe(), 1, {});
   if (!job)
     return start_failed(id, "invalid copy request: " + job.error().describe(), 1, outputs, stdin_stream);
-  if (std::string why = cannot_run_in(container, "container not running"); !why.empty())
-    return start_failed(id, why == "cannot exec in a container that has not been started" ? "container not running" : why,
-                        1, outputs, stdin_stream);
+  if (std::string why = cannot_run_in(container, "container not running", "container not running"); !why.empty())
+    return start_failed(id, why, 1, outputs, stdin_stream);
   if (processes_.size() >= kMaxProcesses)
     return start_failed(id, "too many processes in the container", 1, outputs, stdin_stream);
   settle_nics();  // no fork while the parker thread runs
@@ -877,7 +882,7 @@ Status Supervisor::on_resize(const msg::Resize& request) {
 
 Status Supervisor::on_ps(const msg::Ps& request) {
   Container* c = find_container(request.container);
-  if (!c) return send(msg::Failed{request.request, "no container " + request.container + " in this VM"}.to_json());
+  if (!c) return no_container(request.request, request.container);
   if (!c->cgroup.exists())
     return send(msg::Failed{request.request, "the guest has no cgroup for the container"}.to_json());
   std::vector<ProcessInfo> infos;
@@ -920,7 +925,7 @@ Status Supervisor::on_ps(const msg::Ps& request) {
 
 Status Supervisor::on_stats(const msg::Stats& request) {
   Container* c = find_container(request.container);
-  if (!c) return send(msg::Failed{request.request, "no container " + request.container + " in this VM"}.to_json());
+  if (!c) return no_container(request.request, request.container);
   if (!c->cgroup.exists())
     return send(msg::Failed{request.request, "the guest has no cgroup for the container"}.to_json());
   msg::StatsAnswer answer = c->cgroup.stats();
@@ -942,7 +947,7 @@ Status Supervisor::on_stat_path(const msg::StatPath& request) {
 
 Status Supervisor::on_update(const msg::Update& request) {
   Container* c = find_container(request.container);
-  if (!c) return send(msg::Failed{request.request, "no container " + request.container + " in this VM"}.to_json());
+  if (!c) return no_container(request.request, request.container);
   if (Status applied = c->cgroup.apply_limits(request.resources); !applied)
     return send(msg::Failed{request.request, msg::clip_text(applied.error().describe())}.to_json());
   return send(msg::Updated{request.request}.to_json());
@@ -952,7 +957,7 @@ Status Supervisor::on_update(const msg::Update& request) {
 // frozen, as runc freezes a container's cgroup on a host.
 Status Supervisor::on_freeze(const msg::Freeze& request) {
   Container* c = find_container(request.container);
-  if (!c) return send(msg::Failed{request.request, "no container " + request.container + " in this VM"}.to_json());
+  if (!c) return no_container(request.request, request.container);
   if (Status s = c->cgroup.freeze(request.frozen); !s)
     return send(msg::Failed{request.request, msg::clip_text(s.error().describe())}.to_json());
   return send(msg::Updated{request.request}.to_json());

@@ -67,6 +67,35 @@ std::string console_tail(const vm::Vm& vm) {
   return "\nlast guest console output:\n" + text->substr(from);
 }
 
+// A process's host stdio from the descriptors its request brought: three
+// (stdin, stdout, stderr), or with a terminal one (a console socket's pty)
+// or, where `relayed_terminal`, three (stdin, stdout and the host console of
+// a foreground exec -t, relayed as runc relays its own terminal: the guest
+// pty without ONLCR). `what` names the request in the error.
+Result<HostStdio> stdio_from(std::vector<UniqueFd> fds, bool terminal, bool relayed_terminal, const std::string& what) {
+  HostStdio io;
+  if (terminal) {
+    if (relayed_terminal && fds.size() == 3) {
+      io.in = fds[0].get();
+      io.out = fds[1].get();
+      io.tty = fds[2].get();
+      io.no_onlcr = true;
+    } else if (fds.size() == 1) {
+      io.tty = fds[0].get();
+    } else {
+      return fail(what + " with a terminal takes one descriptor" +
+                  (relayed_terminal ? ", or three (stdin, stdout, terminal)" : ""));
+    }
+  } else {
+    if (fds.size() != 3) return fail(what + " takes three descriptors (stdin, stdout, stderr)");
+    io.in = fds[0].get();
+    io.out = fds[1].get();
+    io.err = fds[2].get();
+  }
+  io.owned = std::move(fds);
+  return io;
+}
+
 // The stream's process: "e3/stdout" belongs to "e3".
 std::string owner_of(const std::string& stream) { return stream.substr(0, stream.find('/')); }
 
@@ -651,29 +680,7 @@ Status Monitor::request_exec(Client& client, const std::string& container, const
     return fail("cannot exec in a paused container (use --ignore-paused to override)");
   if (status != "running" && status != "paused") return fail("cannot exec in a " + status + " container");
   if (!client.exec_id.empty()) return fail("one exec per connection");
-  const oci::Process& process = request.process.process;
-  HostStdio io;
-  if (process.terminal) {
-    // One: a terminal relayed as it is (a console socket's pty). Three:
-    // stdin, stdout and the host console of a foreground exec -t, relayed
-    // as runc relays its own terminal (the guest pty without ONLCR).
-    if (fds.size() == 3) {
-      io.in = fds[0].get();
-      io.out = fds[1].get();
-      io.tty = fds[2].get();
-      io.no_onlcr = true;
-    } else if (fds.size() == 1) {
-      io.tty = fds[0].get();
-    } else {
-      return fail("exec with a terminal takes one descriptor, or three (stdin, stdout, terminal)");
-    }
-  } else {
-    if (fds.size() != 3) return fail("exec takes three descriptors (stdin, stdout, stderr)");
-    io.in = fds[0].get();
-    io.out = fds[1].get();
-    io.err = fds[2].get();
-  }
-  io.owned = std::move(fds);
+  HostStdio io = TRY(stdio_from(std::move(fds), request.process.process.terminal, true, "exec"));
   std::string id = "e" + std::to_string(next_exec_++);
   auto p = std::make_unique<Process>(id, std::move(io));
   p->client_fd = client.fd.get();
@@ -728,17 +735,7 @@ Status Monitor::request_add(Client& client, const control::AddContainer& request
     return fail("add_container: a joining container's root comes from the pod share");
   for (const auto& b : request.create.binds)
     if (b.share != kPodShareTag) return fail("add_container: a joining container's binds come from the pod share");
-  HostStdio io;
-  if (request.create.process.process.terminal) {
-    if (fds.size() != 1) return fail("add_container with a terminal takes one descriptor");
-    io.tty = fds[0].get();
-  } else {
-    if (fds.size() != 3) return fail("add_container takes three descriptors (stdin, stdout, stderr)");
-    io.in = fds[0].get();
-    io.out = fds[1].get();
-    io.err = fds[2].get();
-  }
-  io.owned = std::move(fds);
+  HostStdio io = TRY(stdio_from(std::move(fds), request.create.process.process.terminal, false, "add_container"));
   int number = next_member_++;
   std::string name = "c" + std::to_string(number);
   std::string id = "i" + std::to_string(number);

@@ -77,8 +77,6 @@ bool is_confined(const std::string& relative) {
   return confine_cgroup_path(relative) == relative;
 }
 
-}  // namespace
-
 Result<int> namespace_flag(const std::string& type) {
   static const std::map<std::string, int> kFlags = {
       {"network", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
@@ -88,6 +86,8 @@ Result<int> namespace_flag(const std::string& type) {
   if (it == kFlags.end()) return fail("linux.namespaces: unknown namespace type \"" + type + "\"");
   return it->second;
 }
+
+}  // namespace
 
 Status enter_namespaces(const std::vector<oci::Namespace>& namespaces) {
   for (const auto& ns : namespaces) {

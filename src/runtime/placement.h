@@ -22,9 +22,6 @@
 
 namespace runvm::runtime {
 
-// The clone flag of a linux.namespaces type.
-Result<int> namespace_flag(const std::string& type);
-
 // Joins (path) or creates (no path) the host-side namespaces of the spec.
 Status enter_namespaces(const std::vector<oci::Namespace>& namespaces);
 

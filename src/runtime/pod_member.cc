@@ -67,22 +67,14 @@ PodMember::~PodMember() {
 }
 
 Status PodMember::enter_namespaces(const std::vector<oci::Namespace>& namespaces) {
-  for (const auto& ns : namespaces) {
-    // Its PID and cgroup namespaces are in the guest; those it shares with
-    // another container of the VM are joined there (plan_namespace_joins).
-    if (ns.type == "pid" || ns.type == "cgroup" || ns.type == "user") continue;
-    int flag = TRY(namespace_flag(ns.type));
-    if (ns.path.empty()) {
-      if (::unshare(flag) < 0) return fail_errno("create a new " + ns.type + " namespace");
-      if (flag == CLONE_NEWNS && ::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0)
-        return fail_errno("make the mount namespace a slave of the host's");
-      continue;
-    }
-    if (ns.type == "mount") continue;  // refused by the plan
-    UniqueFd fd = TRY_CTX(io::open_file(ns.path, O_RDONLY), "linux.namespaces: " + ns.type);
-    if (::setns(fd.get(), flag) < 0) return fail_errno("linux.namespaces: join the " + ns.type + " namespace " + ns.path);
-  }
-  return ok();
+  // Its PID and cgroup namespaces are in the guest, and those it shares
+  // with another container of the VM are joined there
+  // (plan_namespace_joins): on the host it enters the rest as any
+  // container's process does.
+  std::vector<oci::Namespace> host;
+  for (const auto& ns : namespaces)
+    if (ns.type != "pid" && ns.type != "cgroup" && ns.type != "user") host.push_back(ns);
+  return runtime::enter_namespaces(host);
 }
 
 Result<std::unique_ptr<PodMember>> PodMember::join(MemberConfig config) {
