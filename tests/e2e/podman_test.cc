@@ -162,6 +162,16 @@ TEST_F(PodmanTest, APodIsOneVmItsContainersShareLocalhostAndHostname) {
   Cmd created = pm({"pod", "create", "--name", pod, "--network", "none", "--infra-image", kImage,
                     "--infra-command", "sleep 100000"});
   ASSERT_EQ(created.code, 0) << created.err;
+  std::string pod_id = pm({"pod", "inspect", "-f", "{{.Id}}", pod}).out;
+  pod_id = pod_id.substr(0, pod_id.find('\n'));
+  // podman's cgroupfs manager leaves the pod's own cgroup in the named v1
+  // hierarchies after `pod rm`: removed here (it holds nothing of runvm's).
+  struct RemovePodCgroup {
+    std::string name;
+    ~RemovePodCgroup() {
+      if (!name.empty()) remove_cgroup_parent("libpod_parent/" + name);
+    }
+  } remove_pod_cgroup{pod_id};
   std::string infra = pm({"pod", "inspect", "-f", "{{.InfraContainerID}}", pod}).out;
   infra = infra.substr(0, infra.find('\n'));
   ids_.push_back(infra);
