@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <set>
 
 namespace runvm::net {
 namespace {
@@ -19,9 +20,9 @@ Failure refused(const std::string& what, const NetlinkAck& ack) {
 
 }  // namespace
 
-Result<NetlinkSocket> NetlinkSocket::open() {
-  int raw = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (raw < 0) return fail_errno("open rtnetlink socket");
+Result<NetlinkSocket> NetlinkSocket::open(int protocol) {
+  int raw = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+  if (raw < 0) return fail_errno(protocol == NETLINK_ROUTE ? "open rtnetlink socket" : "open netlink socket");
   UniqueFd fd(raw);
   // Extended acks carry the kernel's own explanation ("Cannot find
   // specified qdisc on specified device"); capped acks keep it from echoing
@@ -90,6 +91,38 @@ Status NetlinkSocket::execute(NetlinkRequest& request, const std::string& what) 
       return ok();
     }
   }
+}
+
+Status NetlinkSocket::execute_batch(std::vector<NetlinkRequest>& batch, const std::string& what) {
+  if (batch.size() < 3) return fail(what + ": a batch needs its markers and a request");
+  std::vector<uint8_t> datagram;
+  std::set<uint32_t> waiting;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    bool marker = i == 0 || i + 1 == batch.size();
+    uint32_t seq = ++seq_;
+    Bytes bytes = batch[i].finish(marker ? 0 : NLM_F_ACK, seq);
+    datagram.insert(datagram.end(), bytes.begin(), bytes.end());
+    if (!marker) waiting.insert(seq);
+  }
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  ssize_t n;
+  do {
+    n = ::sendto(fd_.get(), datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&kernel),
+                 sizeof kernel);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return fail_errno(what + ": send to netlink");
+  if (static_cast<size_t>(n) != datagram.size()) return fail(what + ": short send to netlink");
+  while (!waiting.empty()) {
+    auto messages = TRY_CTX(receive(), what);
+    for (const NetlinkMessage& m : messages) {
+      if (m.type != NLMSG_ERROR || !waiting.count(m.seq)) continue;
+      NetlinkAck ack = TRY_CTX(parse_ack(m), what);
+      if (ack.error != 0) return refused(what, ack);
+      waiting.erase(m.seq);
+    }
+  }
+  return ok();
 }
 
 Result<std::vector<NetlinkMessage>> NetlinkSocket::dump_once(NetlinkRequest& request,

@@ -4,6 +4,8 @@
 // on that to clean up in the right place.
 #pragma once
 
+#include <linux/netlink.h>
+
 #include <string>
 #include <vector>
 
@@ -15,11 +17,17 @@ namespace runvm::net {
 
 class NetlinkSocket {
  public:
-  static Result<NetlinkSocket> open();
+  // `protocol`: NETLINK_ROUTE, or NETLINK_NETFILTER for nftables.
+  static Result<NetlinkSocket> open(int protocol = NETLINK_ROUTE);
 
   // Sends the request and waits for the kernel's ack. A refusal is an
   // error "what: <kernel's extended-ack text>" with the kernel's errno.
   Status execute(NetlinkRequest& request, const std::string& what);
+
+  // Sends the requests as one datagram (an nfnetlink batch: the caller
+  // puts its begin and end markers first and last) and waits for the ack
+  // of every request between them. The first refusal is the error.
+  Status execute_batch(std::vector<NetlinkRequest>& batch, const std::string& what);
 
   // Sends a dump request and returns every message of the reply. A dump the
   // kernel marks inconsistent (the tables changed meanwhile) is retried.
