@@ -5,11 +5,15 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <set>
@@ -29,6 +33,7 @@
 #include "net/nic_slots.h"
 #include "proto/messages.h"
 #include "proto/session.h"
+#include "proto/socket_bridge.h"
 
 namespace runvm::agent {
 namespace {
@@ -57,6 +62,9 @@ constexpr int kIdleRepollMs = 1000;
 // long (a sigwait loop); a shell blocks everything for a moment around its
 // wait, and a signal queued then would be dropped on the unblock.
 constexpr auto kBlockedLongEnough = std::chrono::milliseconds(200);
+// Port-forward connections carried at once; beyond it `forward` is
+// refused (the host keeps to it too).
+constexpr size_t kMaxForwards = 64;
 
 // One output of a process (stdout, stderr, or a terminal's master) and the
 // stream it goes out on.
@@ -142,6 +150,7 @@ class Supervisor {
   Status on_stat_path(const msg::StatPath& request);
   Status on_reclaim_caches(const msg::ReclaimCaches&);
   Status on_freeze(const msg::Freeze& request);
+  Status on_forward(const msg::Forward& request);
   void start_dns_relay();
   void settle_nics();
   Status on_network_update(const msg::NetworkUpdate& update);
@@ -192,6 +201,8 @@ class Supervisor {
   std::optional<GuestDnsRelay> dns_;  // 127.0.0.11:53, when the host has a server to relay to
   std::map<std::string, Container> containers_;  // by name
   std::map<std::string, Input> inputs_;
+  // Port-forward connections (docs/protocol.md, "Port forwarding"), by stream.
+  std::map<std::string, proto::SocketBridge> forwards_;
   bool shutdown_ = false;
   bool host_gone_ = false;
 };
@@ -231,6 +242,16 @@ Status Supervisor::run() {
       if (in_fd >= 0 && p.released && it != inputs_.end() && !it->second.pending.empty())
         watch(in_fd, POLLOUT, [this, proc] { write_input(*proc); });
     }
+    for (auto& [stream, bridge] : forwards_) {
+      pollfd p = bridge.poll_entry(session_);
+      if (p.fd < 0) continue;
+      watch(p.fd, p.events, [this, b = &bridge, &fds, i = fds.size()] {
+        std::string id = b->stream();
+        bool connecting = b->connecting();
+        if (int error = b->on_ready(fds[i].revents, session_); error && connecting)
+          (void)send(msg::ForwardFailed{id, error, std::string("connect: ") + std::strerror(error)}.to_json());
+      });
+    }
     int r = ::poll(fds.data(), fds.size(), poll_timeout());
     if (r < 0) {
       if (errno == EINTR) continue;
@@ -248,6 +269,7 @@ Status Supervisor::run() {
     if (dns_ready)
       relay_dns_queries(std::vector<pollfd>(fds.begin() + static_cast<long>(dns_base),
                                             fds.begin() + static_cast<long>(dns_base + dns_count)));
+    std::erase_if(forwards_, [](const auto& kv) { return kv.second.done(); });
     deliver_held_signals();
     TRY(report_exits());
     remove_finished_containers();
@@ -323,12 +345,20 @@ Status Supervisor::handle(const proto::Event& event) {
   if (auto* m = std::get_if<proto::event::Message>(&event))
     return handle_message(m->stream, m->body);
   if (auto* d = std::get_if<proto::event::Data>(&event)) {
+    if (auto f = forwards_.find(d->stream); f != forwards_.end()) {
+      f->second.on_data(std::move(d->bytes), session_);
+      return ok();
+    }
     auto it = inputs_.find(d->stream);
     if (it != inputs_.end() && !it->second.discard) it->second.pending += d->bytes;
     else session_.consumed(d->stream, d->bytes.size());  // nobody reads it
     return ok();
   }
   if (auto* e = std::get_if<proto::event::Eof>(&event)) {
+    if (auto f = forwards_.find(e->stream); f != forwards_.end()) {
+      f->second.on_eof(session_);
+      return ok();
+    }
     auto it = inputs_.find(e->stream);
     if (it == inputs_.end()) return ok();
     it->second.eof = true;
@@ -432,6 +462,7 @@ Status Supervisor::handle_message(const std::string& stream, const json& body) {
         else if constexpr (std::is_same_v<M, msg::ReclaimCaches>) return on_reclaim_caches(m);
         else if constexpr (std::is_same_v<M, msg::Freeze>) return on_freeze(m);
         else if constexpr (std::is_same_v<M, msg::Ping>) return send(msg::Updated{m.request}.to_json());
+        else if constexpr (std::is_same_v<M, msg::Forward>) return on_forward(m);
         else return on_shutdown(m);
       },
       *message);
@@ -961,6 +992,36 @@ Status Supervisor::on_freeze(const msg::Freeze& request) {
   if (Status s = c->cgroup.freeze(request.frozen); !s)
     return send(msg::Failed{request.request, msg::clip_text(s.error().describe())}.to_json());
   return send(msg::Updated{request.request}.to_json());
+}
+
+// A connection to 127.0.0.1:port on the host side of the VM's network
+// namespace, carried here: connected to 127.0.0.1:port in the guest, which
+// is the namespace every container of the VM shares, and bridged to the
+// stream the host opened for it. A failure ends the stream and says why.
+Status Supervisor::on_forward(const msg::Forward& request) {
+  auto refuse = [&](int error, const std::string& why) {
+    if (session_.is_open(request.id)) (void)session_.send_eof(request.id);
+    return send(msg::ForwardFailed{request.id, error, why}.to_json());
+  };
+  if (!session_.is_open(request.id) || forwards_.count(request.id) || inputs_.count(request.id))
+    return refuse(EINVAL, "stream " + request.id + " is not open or is taken");
+  if (forwards_.size() >= kMaxForwards)
+    return refuse(EMFILE, std::to_string(kMaxForwards) + " forwarded connections are open already");
+  UniqueFd socket(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!socket) return refuse(errno, std::string("socket: ") + std::strerror(errno));
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(request.port);
+  bool connecting = false;
+  if (::connect(socket.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) < 0) {
+    if (errno != EINPROGRESS)
+      return refuse(errno, "connect 127.0.0.1:" + std::to_string(request.port) + ": " + std::strerror(errno));
+    connecting = true;
+  }
+  forwards_.emplace(std::piecewise_construct, std::forward_as_tuple(request.id),
+                    std::forward_as_tuple(request.id, std::move(socket), connecting));
+  return ok();
 }
 
 Status Supervisor::on_shutdown(const msg::Shutdown&) {

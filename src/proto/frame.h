@@ -13,7 +13,7 @@
 namespace runvm::proto {
 
 constexpr uint16_t kMagic = 0x5652;  // "RV" on the wire (little-endian)
-constexpr uint32_t kProtocolVersion = 7;
+constexpr uint32_t kProtocolVersion = 8;
 constexpr size_t kHeaderSize = 8;
 constexpr size_t kMaxStreamIdSize = 255;
 constexpr size_t kMaxPayloadSize = 1 << 20;  // a frame never exceeds 1 MiB ...

@@ -642,6 +642,12 @@ json Freeze::to_json() const {
   return with_type(kType, {{"request", request}, {"frozen", frozen}, {"container", container}});
 }
 
+Result<Forward> Forward::parse(const json& j) {
+  Fields f = TRY(fields(j, kType));
+  return Forward{TRY(process_id(f)), TRY(f.integer<uint16_t>("port", 1, 65535))};
+}
+json Forward::to_json() const { return with_type(kType, {{"id", id}, {"port", port}}); }
+
 Result<ReclaimCaches> ReclaimCaches::parse(const json& j) {
   TRY(fields(j, kType));
   return ReclaimCaches{};
@@ -895,6 +901,18 @@ json NetworkUpdated::to_json() const {
   json j = json::object();
   if (error) j["error"] = *error;
   return with_type(kType, j);
+}
+
+Result<ForwardFailed> ForwardFailed::parse(const json& j) {
+  Fields f = TRY(fields(j, kType));
+  ForwardFailed m;
+  m.id = TRY(process_id(f));
+  m.error_number = TRY(f.integer<int>("errno", 0, 4095));
+  m.message = TRY(f.text("message", kMaxTextSize));
+  return m;
+}
+json ForwardFailed::to_json() const {
+  return with_type(kType, {{"id", id}, {"errno", error_number}, {"message", message}});
 }
 
 // ---------------------------------------------------------------------------

@@ -337,6 +337,19 @@ struct Freeze {
   json to_json() const;
 };
 
+// A connection made to 127.0.0.1:`port` in the VM's network namespace on
+// the host (`kubectl port-forward`), carried into the VM: the agent
+// connects to 127.0.0.1:`port` in the guest and bridges it to the stream
+// `id`, which the host opened first. Refused or failed: `forward_failed`,
+// and the stream ends.
+struct Forward {
+  static constexpr std::string_view kType = "forward";
+  std::string id;
+  uint16_t port = 0;
+  static Result<Forward> parse(const json& j);
+  json to_json() const;
+};
+
 struct ReclaimCaches {
   static constexpr std::string_view kType = "reclaim_caches";
   static Result<ReclaimCaches> parse(const json& j);
@@ -350,7 +363,8 @@ struct Shutdown {
 };
 
 using HostMessage = std::variant<Create, Start, Exec, Signal, Resize, Ps, Stats, Update, StatPath, CopyIn,
-                                 CopyOut, DnsAnswer, NetworkUpdate, ReclaimCaches, Shutdown, Freeze, Ping>;
+                                 CopyOut, DnsAnswer, NetworkUpdate, ReclaimCaches, Shutdown, Freeze, Ping,
+                                 Forward>;
 
 // ---------------------------------------------------------------------------
 // Guest -> host.
@@ -498,8 +512,18 @@ struct NetworkUpdated {
   json to_json() const;
 };
 
+// The guest could not connect a `forward`: the connect's errno and why.
+struct ForwardFailed {
+  static constexpr std::string_view kType = "forward_failed";
+  std::string id;
+  int error_number = 0;
+  std::string message;
+  static Result<ForwardFailed> parse(const json& j);
+  json to_json() const;
+};
+
 using GuestMessage = std::variant<Created, Started, StartFailed, Exit, Copied, PsAnswer, StatsAnswer, Updated,
-                                  Failed, StatPathAnswer, DnsQuery, NetworkUpdated>;
+                                  Failed, StatPathAnswer, DnsQuery, NetworkUpdated, ForwardFailed>;
 
 // ---------------------------------------------------------------------------
 // The boundary: a MESSAGE body to one of the above, or an error that names

@@ -55,6 +55,29 @@ TEST(Messages, FreezeNamesItsContainerAndSaysWhichWay) {
   EXPECT_FALSE(parse_host_message(j));
 }
 
+TEST(Messages, ForwardNamesItsStreamAndAPortInRange) {
+  auto parsed = parse_host_message(Forward{"p3", 8080}.to_json());
+  ASSERT_TRUE(parsed) << parsed.error().describe();
+  EXPECT_EQ(std::get<Forward>(*parsed).id, "p3");
+  EXPECT_EQ(std::get<Forward>(*parsed).port, 8080);
+  for (const char* bad : {R"({"type":"forward","id":"p1","port":0})", R"({"type":"forward","id":"p1","port":65536})",
+                          R"({"type":"forward","id":"","port":80})", R"({"type":"forward","port":80})",
+                          R"({"type":"forward","id":"p1","port":"80"})"})
+    EXPECT_FALSE(parse_host_message(json::parse(bad))) << bad;
+}
+
+TEST(Messages, ForwardFailedCarriesTheErrnoAndIsBounded) {
+  auto parsed = parse_guest_message(ForwardFailed{"p3", 111, "connect 127.0.0.1:81: Connection refused"}.to_json());
+  ASSERT_TRUE(parsed) << parsed.error().describe();
+  const ForwardFailed& back = std::get<ForwardFailed>(*parsed);
+  EXPECT_EQ(back.id, "p3");
+  EXPECT_EQ(back.error_number, 111);
+  EXPECT_EQ(back.message, "connect 127.0.0.1:81: Connection refused");
+  EXPECT_FALSE(parse_guest_message(json::parse(R"({"type":"forward_failed","id":"p1","errno":-1,"message":""})")));
+  EXPECT_FALSE(parse_guest_message(
+      json{{"type", "forward_failed"}, {"id", "p1"}, {"errno", 1}, {"message", std::string(kMaxTextSize + 1, 'x')}}));
+}
+
 TEST(Messages, IllTypedGuestMessagesAreErrorsNotExceptions) {
   EXPECT_EQ(error_of(parse(R"({"type":"exit","id":"init","exit_code":"x"})")),
             "exit.exit_code: expected an integer from 0 to 255");

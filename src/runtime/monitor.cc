@@ -290,6 +290,8 @@ Status Monitor::step(int timeout_ms) {
   std::optional<DnsRelay>& dns = config_.network.dns;
   size_t dns_base = fds.size();
   if (dns) dns->add_to_poll(fds);
+  std::optional<PortForwarder>& forwarder = config_.network.forwarder;
+  if (forwarder) forwarder->add_to_poll(fds, session);
   std::optional<net::NetlinkWatch>& network_watch = config_.network.watch;
   size_t network_base = fds.size();
   if (network_watch) fds.push_back({network_watch->fd(), POLLIN, 0});
@@ -315,6 +317,7 @@ Status Monitor::step(int timeout_ms) {
   if (dns)
     for (auto& [query, data] : dns->take_answers(fds, dns_base))
       TRY(link_->send(msg::DnsAnswer{query, data}.to_json()));
+  if (forwarder) forwarder->handle(fds, session);
   size_t client_count = clients_.size();
   for (size_t i = 0; i < client_count; ++i)
     if (fds[client_base + i].revents) on_client(*clients_[i]);
@@ -352,12 +355,15 @@ Status Monitor::handle_agent_events() {
   Status received = link_->receive(events);
   proto::Session& session = link_->session();
   for (auto& e : events) {
+    std::optional<PortForwarder>& forwarder = config_.network.forwarder;
     if (auto* d = std::get_if<proto::event::Data>(&e)) {
+      if (forwarder && forwarder->on_data(d->stream, d->bytes, session)) continue;
       auto it = processes_.find(owner_of(d->stream));
       size_t size = d->bytes.size();
       if (it == processes_.end() || !it->second->relay.on_data(d->stream, std::move(d->bytes), session))
         session.consumed(d->stream, size);  // a process we no longer relay
     } else if (auto* eof = std::get_if<proto::event::Eof>(&e)) {
+      if (forwarder && forwarder->on_eof(eof->stream, session)) continue;
       if (auto it = processes_.find(owner_of(eof->stream)); it != processes_.end())
         it->second->relay.on_eof(eof->stream);
     } else if (auto* m = std::get_if<proto::event::Message>(&e)) {
@@ -425,6 +431,10 @@ Status Monitor::on_message(msg::GuestMessage& message) {
         using M = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<M, msg::DnsQuery>) return on_dns_query(m);
         else if constexpr (std::is_same_v<M, msg::NetworkUpdated>) return on_network_updated(m);
+        else if constexpr (std::is_same_v<M, msg::ForwardFailed>) {
+          if (config_.network.forwarder) config_.network.forwarder->on_failed(m, link_->session());
+          return ok();
+        }
         else if constexpr (std::is_same_v<M, msg::PsAnswer>) return on_answer(m.request, {.ps = m});
         else if constexpr (std::is_same_v<M, msg::StatsAnswer>) return on_answer(m.request, {.stats = m});
         else if constexpr (std::is_same_v<M, msg::StatPathAnswer>) return on_answer(m.request, {.stat_path = m});

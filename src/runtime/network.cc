@@ -210,6 +210,14 @@ Result<ContainerNetwork> wire_network(const oci::Spec& spec, NetnsId callers) {
   }
   network.config = std::move(scan.config);
   network.dns = DnsRelay::find(proc.get());
+  if (TRY(PortForwarder::wanted(spec))) {
+    auto forwarder = PortForwarder::open();
+    if (forwarder) network.forwarder.emplace(std::move(*forwarder));
+    else
+      log::warn(forwarder.error().describe() +
+                "; connections to localhost in the container's network namespace (kubectl port-forward) "
+                "will not reach it");
+  }
   return network;
 }
 

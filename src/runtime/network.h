@@ -23,6 +23,7 @@
 #include "net/tap_redirect.h"
 #include "oci/spec.h"
 #include "runtime/dns_relay.h"
+#include "runtime/port_forward.h"
 #include "vm/vmm.h"
 
 namespace runvm::runtime {
@@ -48,6 +49,8 @@ struct ContainerNetwork {
   std::vector<NicSlot> slots;  // the interfaces found at create, then the spares
   net::NetworkConfig config;   // what the guest was last given (the create request's `network`)
   std::optional<DnsRelay> dns;  // the engine's embedded DNS server, relayed for the guest
+  // Connections to localhost in the namespace, carried into the VM (port-forward).
+  std::optional<PortForwarder> forwarder;
   // Hears changes in the container's namespace; only when it has spares.
   std::optional<net::NetlinkWatch> watch;
   std::set<int> unplaced;  // interfaces not carried (no spare left, or it failed), said once

@@ -7,6 +7,7 @@
 // namespaces.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -175,6 +176,105 @@ TEST_F(NetworkTest, AServerInTheGuestIsReachableFromThePeer) {
   std::string text((std::istreambuf_iterator<char>(got)), {});
   ::unlink((root_.path() + ".got").c_str());
   EXPECT_EQ(text, "served\n");
+}
+
+// What `kubectl port-forward` does through containerd, and what any tool
+// run with `nsenter -n` in the container's namespace expects under runc:
+// a connection to 127.0.0.1:PORT in the namespace on the host reaches the
+// server listening on PORT in the VM. Both ways, past many windows, with
+// each side's end passed on; a port nothing listens on is closed at once,
+// never left hanging; after delete nothing is redirected any more.
+TEST_F(NetworkTest, LocalhostInTheNamespaceReachesTheGuest) {
+  sh("ip -n " + ns_ + " link set lo up");
+  // httpd serves each connection in a process of its own; nc -ll one
+  // after another, which is slow under TCG.
+  ::mkdir((bundle_.rootfs() + "/www").c_str(), 0755);
+  std::ofstream(bundle_.rootfs() + "/www/index.html") << "served\n";
+  std::ofstream(bundle_.rootfs() + "/serve") << "#!/bin/sh\n"
+                                               "busybox httpd -p 8080 -h /www\n"
+                                               "busybox nc -ll -p 9000 -e busybox md5sum &\n"
+                                               "exec busybox sleep 600\n";
+  ::chmod((bundle_.rootfs() + "/serve").c_str(), 0755);
+  bundle_.set_args({"/serve"});
+  bundle_.write_config();
+  std::string runvm = runvm_binary() + " --root " + root_.path();
+  std::string log = root_.path() + ".log";
+  ShellResult created = create_and_start(runvm, bundle_.path(), "pf", log);
+  ASSERT_EQ(created.status, 0) << created.out << slurp(log);
+  // A client in the namespace, as containerd's port-forward is: python3,
+  // for exact control of each side's end.
+  auto client = [&](const std::string& body) {
+    return shell("timeout 60 nsenter --net=/run/netns/" + ns_ + " python3 -c '" + body + "' 2>&1");
+  };
+  // An HTTP GET on each of `n` connections made at once; prints how many
+  // were answered with the page.
+  auto get = [&](int n) {
+    return client(
+        "import socket, time\n"
+        "socks = [socket.create_connection((\"127.0.0.1\", 8080), 5) for i in range(" + std::to_string(n) + ")]\n"
+        "for s in socks:\n"
+        "    s.settimeout(40)\n"
+        "    s.sendall(b\"GET /index.html HTTP/1.0\\r\\n\\r\\n\")\n"
+        "answers = []\n"
+        "for s in socks:\n"
+        "    got = b\"\"\n"
+        "    while True:\n"
+        "        more = s.recv(65536)\n"
+        "        if not more: break\n"
+        "        got += more\n"
+        "    answers.append(got)\n"
+        "print(sum(1 for a in answers if b\" 200 OK\\r\\n\" in a and a.endswith(b\"\\r\\n\\r\\nserved\\n\")),"
+        " [a[:40] for a in answers if b\" 200 OK\\r\\n\" not in a or not a.endswith(b\"served\\n\")])\n");
+  };
+  // The server may still be starting: a first connection can be reset.
+  ShellResult first;
+  for (int i = 0; i < 100; ++i) {
+    first = get(1);
+    if (first.out == "1 []\n") break;
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_EQ(first.out, "1 []\n") << first.out;
+  // 6 MiB up, the hash back after the client's half-close.
+  ShellResult upload = client(
+      "import socket, hashlib, os\n"
+      "data = os.urandom(6 << 20)\n"
+      "s = socket.create_connection((\"127.0.0.1\", 9000), 5)\n"
+      "s.settimeout(50)\n"
+      "s.sendall(data)\n"
+      "s.shutdown(socket.SHUT_WR)\n"
+      "got = b\"\"\n"
+      "while True:\n"
+      "    more = s.recv(65536)\n"
+      "    if not more: break\n"
+      "    got += more\n"
+      "want = hashlib.md5(data).hexdigest()\n"
+      "print(\"same\" if got.split()[0].decode() == want else \"differs: \" + got.decode() + \" \" + want)\n");
+  EXPECT_EQ(upload.out, "same\n") << upload.out;
+  // Nothing listens on 7070 in the guest: the client's connection ends
+  // (reset or closed), it does not hang.
+  ShellResult nothing = client(
+      "import socket\n"
+      "s = socket.create_connection((\"127.0.0.1\", 7070), 5)\n"
+      "s.settimeout(20)\n"
+      "try:\n"
+      "    print(\"closed\" if s.recv(10) == b\"\" else \"data\")\n"
+      "except ConnectionResetError:\n"
+      "    print(\"reset\")\n");
+  EXPECT_TRUE(nothing.out == "reset\n" || nothing.out == "closed\n") << nothing.out;
+  // Twenty at once.
+  ShellResult many = get(20);
+  EXPECT_EQ(many.out, "20 []\n") << many.out;
+  ShellResult deleted = shell(runvm + " delete --force pf 2>&1");
+  EXPECT_EQ(deleted.status, 0) << deleted.out;
+  ShellResult after = client(
+      "import socket\n"
+      "try:\n"
+      "    socket.create_connection((\"127.0.0.1\", 8080), 5)\n"
+      "    print(\"connected\")\n"
+      "except ConnectionRefusedError:\n"
+      "    print(\"refused\")\n");
+  EXPECT_EQ(after.out, "refused\n") << "the redirect outlived the container: " << after.out;
+  ::unlink(log.c_str());
 }
 
 TEST_F(NetworkTest, HostNetworkIsRefusedWithTheReason) {
