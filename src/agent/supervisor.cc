@@ -248,8 +248,12 @@ Status Supervisor::run() {
       watch(p.fd, p.events, [this, b = &bridge, &fds, i = fds.size()] {
         std::string id = b->stream();
         bool connecting = b->connecting();
-        if (int error = b->on_ready(fds[i].revents, session_); error && connecting)
+        if (int error = b->on_ready(fds[i].revents, session_); error && connecting) {
+          // Why first, then the end: the host resets its client rather
+          // than closing it in order.
           (void)send(msg::ForwardFailed{id, error, std::string("connect: ") + std::strerror(error)}.to_json());
+          b->abort(session_);
+        }
       });
     }
     int r = ::poll(fds.data(), fds.size(), poll_timeout());
@@ -999,9 +1003,12 @@ Status Supervisor::on_freeze(const msg::Freeze& request) {
 // is the namespace every container of the VM shares, and bridged to the
 // stream the host opened for it. A failure ends the stream and says why.
 Status Supervisor::on_forward(const msg::Forward& request) {
+  // Why first, then the end: the host resets its client rather than
+  // closing it in order.
   auto refuse = [&](int error, const std::string& why) {
+    Status sent = send(msg::ForwardFailed{request.id, error, why}.to_json());
     if (session_.is_open(request.id)) (void)session_.send_eof(request.id);
-    return send(msg::ForwardFailed{request.id, error, why}.to_json());
+    return sent;
   };
   if (!session_.is_open(request.id) || forwards_.count(request.id) || inputs_.count(request.id))
     return refuse(EINVAL, "stream " + request.id + " is not open or is taken");

@@ -35,7 +35,8 @@ int SocketBridge::on_ready(short revents, Session& session) {
       return 0;
     }
     if (error == 0) error = ECONNREFUSED;
-    abort(session);
+    socket_.reset();
+    connecting_ = false;
     return error;
   }
   if (reading_ && (revents & (POLLIN | POLLHUP | POLLERR))) {

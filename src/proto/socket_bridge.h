@@ -35,8 +35,8 @@ class SocketBridge {
   // What to poll the socket for now; fd -1 when nothing (poll skips it).
   pollfd poll_entry(const Session& session) const;
   // After poll: reads and writes what it can. Returns the errno of a
-  // connect that failed (the bridge has then ended its side, as abort()
-  // does), else 0.
+  // connect that failed, else 0; the caller reports the failure first and
+  // then abort()s the bridge, so that the peer hears why before the end.
   int on_ready(short revents, Session& session);
 
   // The peer's DATA and EOF on this bridge's stream.

@@ -1,5 +1,6 @@
 #include "runtime/network.h"
 
+#include <cerrno>
 #include <fcntl.h>
 #include <linux/rtnetlink.h>
 #include <sched.h>
@@ -213,6 +214,8 @@ Result<ContainerNetwork> wire_network(const oci::Spec& spec, NetnsId callers) {
   if (TRY(PortForwarder::wanted(spec))) {
     auto forwarder = PortForwarder::open();
     if (forwarder) network.forwarder.emplace(std::move(*forwarder));
+    else if (forwarder.error().errno_value() == EADDRNOTAVAIL)
+      log::debug("port forwarding: the namespace's loopback is down: nothing there can dial localhost");
     else
       log::warn(forwarder.error().describe() +
                 "; connections to localhost in the container's network namespace (kubectl port-forward) "

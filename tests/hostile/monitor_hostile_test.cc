@@ -410,6 +410,11 @@ TEST_F(MonitorHostileTest, AnswersForProcessesThatDoNotExistChangeNothing) {
   agent.send(msg::PsAnswer{99, {}}.to_json());  // nobody asked
   agent.send(msg::Created{"init", 42}.to_json());  // a duplicate
   agent.send(msg::DnsQuery{1, "abc", false}.to_json());  // no DNS relay here
+  agent.send(msg::ForwardFailed{"p7", 111, "no"}.to_json());  // no such forward
+  // A stream the guest opened itself, named like a forward's, with data.
+  ASSERT_TRUE(agent.session().open("p1"));
+  ASSERT_TRUE(agent.session().send_data("p1", "unasked"));
+  ASSERT_TRUE(agent.session().send_eof("p1"));
   EXPECT_EQ(wait_monitor(1500ms), -1) << "the monitor ended over answers it should ignore\n" << log_text();
   EXPECT_EQ(recorded_status(), "created");
   // init's real end: its streams' EOFs, then its exit, twice.
