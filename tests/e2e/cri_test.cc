@@ -494,6 +494,8 @@ class CriTest : public ::testing::Test {
       return std::string("building the images failed: ") + e.what();
     }
 
+    // (Made before the fork: the names hold the test's PID.)
+    std::string net = "--net=" + netns_path(), config = d + "/config.toml";
     pid_t pid = ::fork();
     if (pid == 0) {
       ::setpgid(0, 0);
@@ -503,7 +505,6 @@ class CriTest : public ::testing::Test {
       ::dup2(null, 0);
       ::dup2(logfd, 1);
       ::dup2(logfd, 2);
-      std::string net = "--net=" + netns_path(), config = d + "/config.toml";
       ::execl("/usr/bin/nsenter", "nsenter", net.c_str(), "--", containerd.c_str(), "--config", config.c_str(),
               nullptr);
       ::_exit(127);
@@ -705,8 +706,11 @@ class CriTest : public ::testing::Test {
   // runvm's QEMU processes for this node's pods.
   std::vector<std::string> qemus() {
     std::vector<std::string> out;
-    for (const auto& p : e2e::runvm_processes_mentioning(runvm_root()))
-      if (contains(p.substr(0, p.find(' ', p.find(": ") + 2)), "qemu")) out.push_back(p);
+    for (const auto& p : e2e::runvm_processes_mentioning(runvm_root())) {  // "PID: ARGV..."
+      std::string argv = p.substr(p.find(": ") + 2);
+      std::string argv0 = argv.substr(0, argv.find(' '));
+      if (contains(argv0.substr(argv0.rfind('/') + 1), "qemu-system")) out.push_back(p);
+    }
     return out;
   }
 
