@@ -18,6 +18,11 @@ PACKAGES=(
   # runvm's own guest kernel (-DRUNVM_GUEST_KERNEL=runvm-microvm) is built
   # from this source package.
   linux-source-6.1 bc bison flex libelf-dev
+  # The CRI (Kubernetes) e2e tier talks to containerd's CRI plugin through a
+  # gRPC client generated from tests/e2e/cri/cri_api.proto (test-only), and
+  # gives pods a network with the CNI plugins (bridge, host-local, loopback).
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  containernetworking-plugins
 )
 
 missing=()
