@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +23,7 @@
 #include "common/io.h"
 #include "common/json_bytes.h"
 #include "common/log.h"
+#include "common/scope_guard.h"
 #include "host/child_process.h"
 #include "host/proc.h"
 #include "host/state_dir.h"
@@ -27,6 +31,7 @@
 #include "oci/spec.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
+#include "runtime/lifecycle.h"
 #include "runtime/monitor.h"
 #include "runtime/mount_points.h"
 #include "runtime/placement.h"
@@ -472,11 +477,15 @@ Result<int> run_foreground(const CreateOptions& o, MonitorConfig c, host::StateD
 // --- A container that joins another's VM (runtime/pod.h) -------------------
 
 // Its stand-in: puts the container into the owner's VM, reports to
-// `create` as a monitor does, then stands for it until it exits.
+// `create` as a monitor does, then stands for it until it exits. A
+// foreground run hands it the stdio (or terminal) it made.
 [[noreturn]] void member_child(const CreateOptions& o, MemberConfig m, const oci::Spec& spec, int report,
-                               pid_t creator) {
+                               pid_t creator, std::optional<HostStdio> foreground) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != creator) ::_exit(1);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);  // a foreground run blocked some
   ::setsid();
   if (o.daemonize_logging) o.daemonize_logging();
   std::optional<HostTerminal> terminal;
@@ -485,7 +494,13 @@ Result<int> run_foreground(const CreateOptions& o, MonitorConfig c, host::StateD
     m.state.pid = ::getpid();
     m.state.pid_start = host::read_proc_stat(m.state.pid).value_or(host::ProcStat{}).starttime;
     TRY(save_state(m.state_dir, m.state));
-    if (spec.process.terminal) {
+    if (foreground) {
+      m.io.in = foreground->in;
+      m.io.out = foreground->out;
+      m.io.err = foreground->err;
+      m.io.tty = foreground->tty;
+      m.io.no_onlcr = foreground->no_onlcr;
+    } else if (spec.process.terminal) {
       bool follows = false;
       terminal.emplace(TRY(host_terminal(o, m.io, follows)));
     } else {
@@ -527,9 +542,6 @@ Result<int> run_foreground(const CreateOptions& o, MonitorConfig c, host::StateD
 // create message with the root and binds found there.
 Result<MemberConfig> plan_member(const CreateOptions& o, const MonitorConfig& c, PodOwner owner) {
   const oci::Spec& spec = c.spec;
-  if (!o.detach)
-    return fail("runvm run in the foreground cannot join the VM of container " + owner.state.id +
-                " (its network namespace); use create and start, or run --detach");
   // Sized by its first container, the VM cannot grow for a later one.
   uint64_t usable = usable_memory_mib(owner.state.vm_memory_mib);
   if (spec.resources.memory_limit && *spec.resources.memory_limit > 0 &&
@@ -578,7 +590,10 @@ Result<MemberConfig> plan_member(const CreateOptions& o, const MonitorConfig& c,
   return m;
 }
 
-Result<int> create_member(const CreateOptions& o, const MonitorConfig& c, PodOwner owner, host::StateDir& dir) {
+// `foreground`: the stdio of a foreground run, for the stand-in to hand
+// on; `stand_in` gets its PID.
+Result<int> create_member(const CreateOptions& o, const MonitorConfig& c, PodOwner owner, host::StateDir& dir,
+                          std::optional<HostStdio> foreground = std::nullopt, pid_t* stand_in = nullptr) {
   MemberConfig m = TRY(plan_member(o, c, std::move(owner)));
   m.state_dir = dir.path();
   TRY(save_state(dir.path(), m.state));
@@ -590,7 +605,7 @@ Result<int> create_member(const CreateOptions& o, const MonitorConfig& c, PodOwn
   if (pid == 0) {
     report_r.reset();
     dir.unlock();
-    member_child(o, std::move(m), c.spec, report_w.release(), creator);
+    member_child(o, std::move(m), c.spec, report_w.release(), creator, std::move(foreground));
   }
   report_w.reset();
   std::string report = io::read_to_end(report_r.get());
@@ -608,7 +623,63 @@ Result<int> create_member(const CreateOptions& o, const MonitorConfig& c, PodOwn
   }
   TRY(write_pid_file(o.pid_file, pid));
   dir.keep();
+  if (stand_in) *stand_in = pid;
   return 0;
+}
+
+// runc's run for a container that joins a running VM: created and started
+// as `create` and `start` would (its stand-in, our child, takes our stdio,
+// or the terminal made raw here for as long as it runs), the signals runc
+// run would pass to its process sent on as `kill`, its exit awaited and
+// given as ours, and then deleted as `delete` would (unless --keep).
+Result<int> run_member(const CreateOptions& o, const MonitorConfig& c, PodOwner owner, host::StateDir& dir) {
+  std::optional<HostTerminal> terminal;
+  HostStdio io;
+  io.in = 0;
+  io.out = 1;
+  io.err = 2;
+  if (c.spec.process.terminal) {
+    bool follows = false;
+    terminal.emplace(TRY(host_terminal(o, io, follows)));
+  }
+  sigset_t forwarded, old;
+  sigemptyset(&forwarded);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&forwarded, sig);
+  // Blocked before the stand-in is forked (it unblocks them): none is lost.
+  ::sigprocmask(SIG_BLOCK, &forwarded, &old);
+  ScopeGuard restore([&] { ::sigprocmask(SIG_SETMASK, &old, nullptr); });
+  pid_t pid = -1;
+  TRY(create_member(o, c, std::move(owner), dir, std::move(io), &pid));
+  dir.unlock();
+  auto remove = [&]() {
+    if (o.keep) return;
+    if (Status s = delete_container(o.root, o.id, true); !s) log::error(s.error().describe());
+  };
+  if (Status started = start_container(o.root, o.id); !started) {
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    remove();
+    return std::move(started).error();
+  }
+  UniqueFd signals(::signalfd(-1, &forwarded, SFD_CLOEXEC | SFD_NONBLOCK));
+  UniqueFd exited(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  int status = 0;
+  for (;;) {
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) break;
+    pollfd fds[] = {{signals.get(), POLLIN, 0}, {exited.get(), POLLIN, 0}};
+    // Without a pidfd (an old kernel) the exit is looked for each second.
+    if (::poll(fds, 2, exited ? -1 : 1000) < 0 && errno != EINTR) break;
+    signalfd_siginfo info;
+    while (signals && ::read(signals.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info))
+      if (auto sent = ask_monitor(dir.path(), control::Kill{static_cast<int>(info.ssi_signo), false}); !sent)
+        log::warn("pass signal " + std::to_string(info.ssi_signo) + " on: " + sent.error().describe());
+  }
+  int exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  terminal.reset();
+  remove();
+  return exit_code;
 }
 
 }  // namespace
@@ -628,7 +699,7 @@ Result<int> create_container(const CreateOptions& o) {
   host::StateDir dir = TRY(host::StateDir::create(o.root, o.id));
   c.state_dir = dir.path();
   c.vm.work_dir = dir.path();
-  if (owner) return create_member(o, c, std::move(*owner), dir);
+  if (owner) return o.detach ? create_member(o, c, std::move(*owner), dir) : run_member(o, c, std::move(*owner), dir);
   // Every VM can take containers in later: its pod share is served from
   // the start (microvm cannot add a device to a running VM).
   PodShare pod = TRY(PodShare::make(dir.path()));

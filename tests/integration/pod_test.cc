@@ -120,6 +120,43 @@ TEST_F(PodTest, ASecondContainerRunsInTheFirstOnesVmWithItsOwnRootStdioAndExit) 
   EXPECT_EQ(status_of("a"), "running");
 }
 
+// runc's run in the foreground, for a container that joins the VM: its
+// stdio is the command's, its exit status the command's, a signal to the
+// command reaches its process, and when it ends it is deleted, leaving the
+// VM's own container running.
+TEST_F(PodTest, AForegroundRunJoinsTheVmAndIsDeletedWhenItEnds) {
+  start_a({"sleep", "1001"});
+  join_a();
+  b_.set_args({"sh", "-c", "cat /whoami; echo to-stderr >&2; read line; echo \"read $line\"; exit 5"});
+  b_.write_config();
+  RunOptions input;
+  input.stdin_data = "typed\n";
+  RunResult r = run_runvm({"--root", root_.path(), "run", "--bundle", b_.path(), "b"}, input);
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_EQ(r.out, "b\nread typed\n") << "its own root and the command's stdin and stdout";
+  EXPECT_TRUE(contains(r.err, "to-stderr\n")) << r.err;
+  EXPECT_EQ(qemus(), 1) << "it booted no VM of its own";
+  EXPECT_NE(runvm("state b").code, 0) << "run deletes it when it ends";
+  EXPECT_EQ(mounts_under_root().find("/pod/b/"), std::string::npos) << mounts_under_root();
+  EXPECT_EQ(status_of("a"), "running");
+  // A signal to the command is passed on to the container's process.
+  b_.set_args({"sh", "-c", "trap 'echo got-term; exit 9' TERM; echo ready; while :; do sleep 0.1; done"});
+  b_.write_config();
+  RunOptions signalled;
+  bool sent = false;
+  signalled.on_stdout = [&](pid_t pid, const std::string& out) {
+    if (!sent && contains(out, "ready\n")) {
+      sent = true;
+      ::kill(pid, SIGTERM);
+    }
+  };
+  RunResult t = run_runvm({"--root", root_.path(), "run", "--bundle", b_.path(), "b"}, signalled);
+  EXPECT_EQ(t.exit_code, 9) << t.err;
+  EXPECT_EQ(t.out, "ready\ngot-term\n") << t.err;
+  EXPECT_NE(runvm("state b").code, 0);
+  EXPECT_EQ(runvm("exec a true").code, 0) << "the VM's own container goes on";
+}
+
 TEST_F(PodTest, ExecPsAndKillReachOnlyTheJoinedContainer) {
   start_a({"sleep", "1001"});
   join_a();
