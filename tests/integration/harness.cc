@@ -31,13 +31,13 @@ TempDir::TempDir() {
 
 TempDir::~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
 
-namespace {
-
 std::string busybox_path() {
   for (const char* p : {"/bin/busybox", "/usr/bin/busybox"})
     if (::access(p, X_OK) == 0) return p;
   throw std::runtime_error("busybox-static is not installed (scripts/setup.sh installs it)");
 }
+
+namespace {
 
 void populate_busybox_rootfs(const std::string& root) {
   for (const char* d : {"", "/bin", "/etc", "/tmp", "/proc", "/sys", "/dev", "/root", "/home"})

@@ -61,6 +61,9 @@ struct RunOptions {
   bool new_session = false;
 };
 
+// The static busybox the test bundles are made of.
+std::string busybox_path();
+
 // The runvm binary under test (RUNVM_BINARY at build time).
 std::string runvm_binary();
 
