@@ -37,6 +37,13 @@ std::string busybox_path() {
   throw std::runtime_error("busybox-static is not installed (scripts/setup.sh installs it)");
 }
 
+std::string silent_initramfs(const std::string& dir) {
+  std::string tree = dir + "/silent-tree", image = dir + "/initramfs.img";
+  std::string cmd = "mkdir -p '" + tree + "' && cp '" + busybox_path() + "' '" + tree + "/init' && cd '" + tree +
+                    "' && echo init | cpio -o -H newc --quiet > '" + image + "'";
+  return std::system(cmd.c_str()) == 0 ? image : "";
+}
+
 namespace {
 
 void populate_busybox_rootfs(const std::string& root) {

@@ -64,6 +64,11 @@ struct RunOptions {
 // The static busybox the test bundles are made of.
 std::string busybox_path();
 
+// Writes DIR/initramfs.img, a guest that boots but never answers (busybox's
+// init as /init, no agent), and returns its path: for tests of a VM that
+// is still booting, whatever the guest kernel's speed. "" on failure.
+std::string silent_initramfs(const std::string& dir);
+
 // The runvm binary under test (RUNVM_BINARY at build time).
 std::string runvm_binary();
 

@@ -259,13 +259,10 @@ TEST_F(RunTest, VirtiofsdDyingStopsRunWithAnErrorAndCleansUp) {
 TEST_F(RunTest, BootTimeoutIsReportedAndCleansUp) {
   bundle_.write_config();
   TempDir silent;
-  std::string tree = silent.path() + "/tree";
-  ASSERT_EQ(shell("mkdir -p " + tree + " && cp " + busybox_path() + " " + tree + "/init && cd " + tree +
-                  " && echo init | cpio -o -H newc --quiet > " + silent.path() + "/initramfs.img")
-                .status,
-            0);
+  std::string initramfs = silent_initramfs(silent.path());
+  ASSERT_NE(initramfs, "");
   RunOptions o;
-  o.extra_env = {"RUNVM_INITRAMFS=" + silent.path() + "/initramfs.img"};
+  o.extra_env = {"RUNVM_INITRAMFS=" + initramfs};
   auto r = run_id("c1", o, {"--boot-timeout", "3"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("did not answer within 3s"), std::string::npos) << r.err;
