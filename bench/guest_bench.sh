@@ -141,25 +141,7 @@ done
 echo
 
 # --- idle containers ----------------------------------------------------------
-pss_kb() { awk '/^Pss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || true; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-descendants() {  # PID: it and every process below it
-  local -A children=()
-  local p pp queue=("$1") out=()
-  for p in /proc/[0-9]*; do
-    p=${p#/proc/}
-    pp=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null) || continue
-    [[ -n $pp ]] && children[$pp]+=" $p"
-  done
-  while ((${#queue[@]})); do
-    p=${queue[0]}
-    queue=("${queue[@]:1}")
-    out+=("$p")
-    # shellcheck disable=SC2206
-    queue+=(${children[$p]:-})
-  done
-  echo "${out[@]}"
-}
 HZ=$(getconf CLK_TCK)
 echo "-- idle: $IDLE 'sleep 100000' containers per guest, PSS after ${SETTLE} s, CPU over the next 10 s"
 printf '%-10s %6s %12s %14s\n' guest "#" "PSS MiB" "CPU % of core"

@@ -226,3 +226,27 @@ print_machine() {
   echo "runc:        $("$RUNC" --version | head -1)"
   echo "runvm:       $("$RUNVM" --version 2>/dev/null | head -1)"
 }
+
+# pss_kb PID: the process's PSS in kB ("" if it is gone or a kernel thread).
+pss_kb() { awk '/^Pss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || true; }
+# descendants PID...: the PIDs and every process below them.
+descendants() {
+  local -A children=()
+  local p pp
+  for p in /proc/[0-9]*; do
+    p=${p#/proc/}
+    pp=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null) || continue
+    [[ -n $pp ]] && children[$pp]+=" $p"
+  done
+  local queue=("$@") out=() seen=" "
+  while ((${#queue[@]})); do
+    p=${queue[0]}
+    queue=("${queue[@]:1}")
+    [[ $seen == *" $p "* ]] && continue
+    seen+="$p "
+    out+=("$p")
+    # shellcheck disable=SC2206
+    queue+=(${children[$p]:-})
+  done
+  echo "${out[@]}"
+}

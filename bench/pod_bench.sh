@@ -191,28 +191,6 @@ awk -v j="${M[join,runvm]}" 'BEGIN { printf "runvm: a second container of a runn
 echo
 
 # --- memory -----------------------------------------------------------------
-pss_kb() { awk '/^Pss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || true; }
-# descendants PID...: the PIDs and every process below them.
-descendants() {
-  local -A children=()
-  local p pp
-  for p in /proc/[0-9]*; do
-    p=${p#/proc/}
-    pp=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null) || continue
-    [[ -n $pp ]] && children[$pp]+=" $p"
-  done
-  local queue=("$@") out=() seen=" "
-  while ((${#queue[@]})); do
-    p=${queue[0]}
-    queue=("${queue[@]:1}")
-    [[ $seen == *" $p "* ]] && continue
-    seen+="$p "
-    out+=("$p")
-    # shellcheck disable=SC2206
-    queue+=(${children[$p]:-})
-  done
-  echo "${out[@]}"
-}
 pod_pss() {  # RT IDS...: the pod's PSS in kB
   local rt=$1 id total=0 pids=() p v
   shift

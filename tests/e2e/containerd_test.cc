@@ -40,27 +40,9 @@ using e2e::run;
 using e2e::slurp;
 using e2e::tail;
 
-std::string find_in_path(const std::string& name) {
-  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"}) {
-    std::string p = std::string(dir) + "/" + name;
-    if (::access(p.c_str(), X_OK) == 0) return p;
-  }
-  return "";
-}
+using e2e::find_in_path;
 
-// Every cgroup hierarchy root under /sys/fs/cgroup (v2 alone, or v1 + unified).
-std::vector<std::string> cgroup_hierarchies() {
-  struct stat st;
-  if (::stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0) return {"/sys/fs/cgroup"};
-  std::vector<std::string> out;
-  for (const auto& name : list_dir("/sys/fs/cgroup")) {
-    std::string p = "/sys/fs/cgroup/" + name;
-    if (::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
-        ::stat((p + "/cgroup.procs").c_str(), &st) == 0)
-      out.push_back(p);
-  }
-  return out;
-}
+using e2e::cgroup_hierarchies;
 
 // A containerd of our own: --config with its own root, state, socket and
 // opt dir, the CRI plugin off. Stopped with SIGTERM, then SIGKILL, and its

@@ -68,13 +68,7 @@ constexpr const char* kCriNamespace = "k8s.io";
 constexpr const char* kBusyboxImage = "docker.io/library/runvm-cri-busybox:1";
 constexpr const char* kBareImage = "docker.io/library/runvm-cri-bare:1";
 
-std::string find_in_path(const std::string& name) {
-  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"}) {
-    std::string p = std::string(dir) + "/" + name;
-    if (::access(p.c_str(), X_OK) == 0) return p;
-  }
-  return "";
-}
+using e2e::find_in_path;
 
 std::string quote(const std::string& s) {
   std::string q = "'";
@@ -86,19 +80,7 @@ Cmd sh(const std::string& line, std::chrono::seconds limit = 60s) {
   return run({"/bin/sh", "-c", line}, "", limit);
 }
 
-// Every cgroup hierarchy root under /sys/fs/cgroup (v2 alone, or v1 + unified).
-std::vector<std::string> cgroup_hierarchies() {
-  struct stat st;
-  if (::stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0) return {"/sys/fs/cgroup"};
-  std::vector<std::string> out;
-  for (const auto& name : list_dir("/sys/fs/cgroup")) {
-    std::string p = "/sys/fs/cgroup/" + name;
-    if (::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
-        ::stat((p + "/cgroup.procs").c_str(), &st) == 0)
-      out.push_back(p);
-  }
-  return out;
-}
+using e2e::cgroup_hierarchies;
 
 // The directories below `dir` (not `dir` itself), deepest first.
 std::vector<std::string> subdirs_deepest_first(const std::string& dir) {

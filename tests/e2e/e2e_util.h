@@ -28,6 +28,29 @@
 namespace runvm::testing::e2e {
 
 using namespace std::chrono_literals;
+
+// An installed program by name, in the usual directories ("" if none).
+inline std::string find_in_path(const std::string& name) {
+  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"}) {
+    std::string p = std::string(dir) + "/" + name;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return "";
+}
+
+// Every cgroup hierarchy root under /sys/fs/cgroup (v2 alone, or v1 + unified).
+inline std::vector<std::string> cgroup_hierarchies() {
+  struct stat st;
+  if (::stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0) return {"/sys/fs/cgroup"};
+  std::vector<std::string> out;
+  for (const auto& name : list_dir("/sys/fs/cgroup")) {
+    std::string p = "/sys/fs/cgroup/" + name;
+    if (::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+        ::stat((p + "/cgroup.procs").c_str(), &st) == 0)
+      out.push_back(p);
+  }
+  return out;
+}
 using Clock = std::chrono::steady_clock;
 
 inline std::string slurp(const std::string& path) {
