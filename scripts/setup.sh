@@ -15,8 +15,9 @@ PACKAGES=(
   containerd docker.io podman
   libarchive-dev libacl1-dev zlib1g-dev libseccomp-dev iproute2 iperf3 wget python3
   clang libclang-rt-14-dev
-  # runvm's own guest kernel (-DRUNVM_GUEST_KERNEL=runvm-microvm) is built
-  # from this source package.
+  # runvm's own guest kernel (the default RUNVM_GUEST_KERNEL=runvm-microvm)
+  # is built from this source package: once per machine (about 12 minutes
+  # on 2 cores), then taken from /var/cache/runvm/kernel.
   linux-source-6.1 bc bison flex libelf-dev
   # The CRI (Kubernetes) e2e tier talks to containerd's CRI plugin through a
   # gRPC client generated from tests/e2e/cri/cri_api.proto (test-only), and
