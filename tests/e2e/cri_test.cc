@@ -662,6 +662,23 @@ class CriTest : public ::testing::Test {
     return started.ok() ? id : "";
   }
 
+  // Containers a (`sleep 1111111`) and b (`sleep 2222222`) started in the
+  // pod, and what b, then a, find in /proc (their processes' command lines).
+  struct Sleepers {
+    std::string a, b, seen_by_b, seen_by_a;
+  };
+  Sleepers start_sleepers(const std::string& pod_id, const v1::PodSandboxConfig& pod) {
+    Sleepers s;
+    s.a = start(pod_id, pod, container_config(pod, "a", kBusyboxImage, {"sleep", "1111111"}));
+    s.b = start(pod_id, pod, container_config(pod, "b", kBusyboxImage, {"sleep", "2222222"}));
+    if (s.a.empty() || s.b.empty()) return s;
+    std::string cmdlines = "cat /proc/[0-9]*/cmdline | tr '\\0' ' '";
+    Exec in_b = exec(s.b, {"sh", "-c", cmdlines}), in_a = exec(s.a, {"sh", "-c", cmdlines});
+    s.seen_by_b = in_b.out + in_b.err;
+    s.seen_by_a = in_a.out + in_a.err;
+    return s;
+  }
+
   v1::ContainerStatus status_of(const std::string& id) { return cri_->container_status(id).value.status(); }
 
   bool wait_for_state(const std::string& id, v1::ContainerState state, std::chrono::seconds limit = 60s) {
@@ -954,16 +971,12 @@ TEST_F(CriTest, SharedProcessNamespaceShowsTheOtherContainersProcesses) {
   pod.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
   std::string pod_id = run_pod(pod);
   ASSERT_FALSE(pod_id.empty());
-  std::string a = start(pod_id, pod, container_config(pod, "a", kBusyboxImage, {"sleep", "1111111"}));
-  std::string b = start(pod_id, pod, container_config(pod, "b", kBusyboxImage, {"sleep", "2222222"}));
-  ASSERT_FALSE(a.empty());
-  ASSERT_FALSE(b.empty());
-  std::string cmdlines = "cat /proc/[0-9]*/cmdline | tr '\\0' ' '";
-  Exec seen = exec(b, {"sh", "-c", cmdlines});
-  EXPECT_TRUE(contains(seen.out, "sleep 1111111")) << "b sees a's process:\n" << seen.out << seen.err;
-  EXPECT_TRUE(contains(seen.out, "sleep 2222222")) << seen.out;
-  EXPECT_TRUE(contains(seen.out, "sleep 1000000")) << "and the pause process:\n" << seen.out;
-  Exec ps = exec(a, {"ps"});
+  Sleepers s = start_sleepers(pod_id, pod);
+  ASSERT_FALSE(s.a.empty() || s.b.empty());
+  EXPECT_TRUE(contains(s.seen_by_b, "sleep 1111111")) << "b sees a's process:\n" << s.seen_by_b;
+  EXPECT_TRUE(contains(s.seen_by_b, "sleep 2222222")) << s.seen_by_b;
+  EXPECT_TRUE(contains(s.seen_by_b, "sleep 1000000")) << "and the pause process:\n" << s.seen_by_b;
+  Exec ps = exec(s.a, {"ps"});
   EXPECT_TRUE(contains(ps.out, "sleep 2222222")) << "a sees b's in ps:\n" << ps.out;
 }
 
@@ -973,18 +986,13 @@ TEST_F(CriTest, SeparateProcessNamespacesHideTheOtherContainersProcesses) {
   auto pod = pod_config("ownpid");
   std::string pod_id = run_pod(pod);
   ASSERT_FALSE(pod_id.empty());
-  std::string a = start(pod_id, pod, container_config(pod, "a", kBusyboxImage, {"sleep", "1111111"}));
-  std::string b = start(pod_id, pod, container_config(pod, "b", kBusyboxImage, {"sleep", "2222222"}));
-  ASSERT_FALSE(a.empty());
-  ASSERT_FALSE(b.empty());
-  std::string cmdlines = "cat /proc/[0-9]*/cmdline | tr '\\0' ' '";
-  Exec in_b = exec(b, {"sh", "-c", cmdlines});
-  EXPECT_TRUE(contains(in_b.out, "sleep 2222222")) << in_b.out << in_b.err;
-  EXPECT_FALSE(contains(in_b.out, "sleep 1111111")) << "b does not see a's process:\n" << in_b.out;
-  EXPECT_FALSE(contains(in_b.out, "sleep 1000000")) << "nor the pause process:\n" << in_b.out;
-  Exec in_a = exec(a, {"sh", "-c", cmdlines});
-  EXPECT_TRUE(contains(in_a.out, "sleep 1111111")) << in_a.out << in_a.err;
-  EXPECT_FALSE(contains(in_a.out, "sleep 2222222")) << "a does not see b's process:\n" << in_a.out;
+  Sleepers s = start_sleepers(pod_id, pod);
+  ASSERT_FALSE(s.a.empty() || s.b.empty());
+  EXPECT_TRUE(contains(s.seen_by_b, "sleep 2222222")) << s.seen_by_b;
+  EXPECT_FALSE(contains(s.seen_by_b, "sleep 1111111")) << "b does not see a's process:\n" << s.seen_by_b;
+  EXPECT_FALSE(contains(s.seen_by_b, "sleep 1000000")) << "nor the pause process:\n" << s.seen_by_b;
+  EXPECT_TRUE(contains(s.seen_by_a, "sleep 1111111")) << s.seen_by_a;
+  EXPECT_FALSE(contains(s.seen_by_a, "sleep 2222222")) << "a does not see b's process:\n" << s.seen_by_a;
 }
 
 // (g) kubectl port-forward: the CRI's PortForward gives a URL on
