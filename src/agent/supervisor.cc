@@ -181,6 +181,11 @@ class Supervisor {
   Status no_container(uint64_t request, const std::string& name) {
     return send(msg::Failed{request, "no container " + name + " in this VM"}.to_json());
   }
+  // A change the host asked for, answered `updated`, or `failed` with why.
+  Status answer_change(uint64_t request, const Status& done) {
+    if (!done) return send(msg::Failed{request, msg::clip_text(done.error().describe())}.to_json());
+    return send(msg::Updated{request}.to_json());
+  }
   void prune_inputs();
 
   void pump_output(Output& out);
@@ -246,12 +251,10 @@ Status Supervisor::run() {
       pollfd p = bridge.poll_entry(session_);
       if (p.fd < 0) continue;
       watch(p.fd, p.events, [this, b = &bridge, &fds, i = fds.size()] {
-        std::string id = b->stream();
-        bool connecting = b->connecting();
-        if (int error = b->on_ready(fds[i].revents, session_); error && connecting) {
+        if (int error = b->on_ready(fds[i].revents, session_)) {
           // Why first, then the end: the host resets its client rather
           // than closing it in order.
-          (void)send(msg::ForwardFailed{id, error, std::string("connect: ") + std::strerror(error)}.to_json());
+          (void)send(msg::ForwardFailed{b->stream(), error, std::string("connect: ") + std::strerror(error)}.to_json());
           b->abort(session_);
         }
       });
@@ -983,9 +986,7 @@ Status Supervisor::on_stat_path(const msg::StatPath& request) {
 Status Supervisor::on_update(const msg::Update& request) {
   Container* c = find_container(request.container);
   if (!c) return no_container(request.request, request.container);
-  if (Status applied = c->cgroup.apply_limits(request.resources); !applied)
-    return send(msg::Failed{request.request, msg::clip_text(applied.error().describe())}.to_json());
-  return send(msg::Updated{request.request}.to_json());
+  return answer_change(request.request, c->cgroup.apply_limits(request.resources));
 }
 
 // `pause` of one container of a VM that several share: its guest cgroup is
@@ -993,9 +994,7 @@ Status Supervisor::on_update(const msg::Update& request) {
 Status Supervisor::on_freeze(const msg::Freeze& request) {
   Container* c = find_container(request.container);
   if (!c) return no_container(request.request, request.container);
-  if (Status s = c->cgroup.freeze(request.frozen); !s)
-    return send(msg::Failed{request.request, msg::clip_text(s.error().describe())}.to_json());
-  return send(msg::Updated{request.request}.to_json());
+  return answer_change(request.request, c->cgroup.freeze(request.frozen));
 }
 
 // A connection to 127.0.0.1:port on the host side of the VM's network

@@ -50,7 +50,6 @@ class SocketBridge {
 
   // Both directions have ended: nothing more will happen on it.
   bool done() const { return !reading_ && peer_eof_ && (write_shut_ || broken_); }
-  bool connecting() const { return connecting_; }
 
  private:
   void end_input(Session& session);

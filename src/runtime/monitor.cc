@@ -69,13 +69,13 @@ std::string console_tail(const vm::Vm& vm) {
 
 // A process's host stdio from the descriptors its request brought: three
 // (stdin, stdout, stderr), or with a terminal one (a console socket's pty)
-// or, where `relayed_terminal`, three (stdin, stdout and the host console of
-// a foreground exec -t, relayed as runc relays its own terminal: the guest
-// pty without ONLCR). `what` names the request in the error.
-Result<HostStdio> stdio_from(std::vector<UniqueFd> fds, bool terminal, bool relayed_terminal, const std::string& what) {
+// or three (stdin, stdout and the host console of a foreground exec -t or
+// run -t, relayed as runc relays its own terminal: the guest pty without
+// ONLCR). `what` names the request in the error.
+Result<HostStdio> stdio_from(std::vector<UniqueFd> fds, bool terminal, const std::string& what) {
   HostStdio io;
   if (terminal) {
-    if (relayed_terminal && fds.size() == 3) {
+    if (fds.size() == 3) {
       io.in = fds[0].get();
       io.out = fds[1].get();
       io.tty = fds[2].get();
@@ -83,8 +83,7 @@ Result<HostStdio> stdio_from(std::vector<UniqueFd> fds, bool terminal, bool rela
     } else if (fds.size() == 1) {
       io.tty = fds[0].get();
     } else {
-      return fail(what + " with a terminal takes one descriptor" +
-                  (relayed_terminal ? ", or three (stdin, stdout, terminal)" : ""));
+      return fail(what + " with a terminal takes one descriptor, or three (stdin, stdout, terminal)");
     }
   } else {
     if (fds.size() != 3) return fail(what + " takes three descriptors (stdin, stdout, stderr)");
@@ -354,8 +353,8 @@ Status Monitor::handle_agent_events() {
   std::vector<proto::Event> events;
   Status received = link_->receive(events);
   proto::Session& session = link_->session();
+  std::optional<PortForwarder>& forwarder = config_.network.forwarder;
   for (auto& e : events) {
-    std::optional<PortForwarder>& forwarder = config_.network.forwarder;
     if (auto* d = std::get_if<proto::event::Data>(&e)) {
       if (forwarder && forwarder->on_data(d->stream, d->bytes, session)) continue;
       auto it = processes_.find(owner_of(d->stream));
@@ -431,10 +430,7 @@ Status Monitor::on_message(msg::GuestMessage& message) {
         using M = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<M, msg::DnsQuery>) return on_dns_query(m);
         else if constexpr (std::is_same_v<M, msg::NetworkUpdated>) return on_network_updated(m);
-        else if constexpr (std::is_same_v<M, msg::ForwardFailed>) {
-          if (config_.network.forwarder) config_.network.forwarder->on_failed(m, link_->session());
-          return ok();
-        }
+        else if constexpr (std::is_same_v<M, msg::ForwardFailed>) return on_forward_failed(m);
         else if constexpr (std::is_same_v<M, msg::PsAnswer>) return on_answer(m.request, {.ps = m});
         else if constexpr (std::is_same_v<M, msg::StatsAnswer>) return on_answer(m.request, {.stats = m});
         else if constexpr (std::is_same_v<M, msg::StatPathAnswer>) return on_answer(m.request, {.stat_path = m});
@@ -444,6 +440,12 @@ Status Monitor::on_message(msg::GuestMessage& message) {
         else return on_process_message(m);
       },
       message);
+}
+
+// The guest could not connect a forwarded connection: its client is reset.
+Status Monitor::on_forward_failed(const msg::ForwardFailed& m) {
+  if (config_.network.forwarder) config_.network.forwarder->on_failed(m, link_->session());
+  return ok();
 }
 
 // A guest's query for 127.0.0.11, sent on to the engine's server in the
@@ -690,7 +692,7 @@ Status Monitor::request_exec(Client& client, const std::string& container, const
     return fail("cannot exec in a paused container (use --ignore-paused to override)");
   if (status != "running" && status != "paused") return fail("cannot exec in a " + status + " container");
   if (!client.exec_id.empty()) return fail("one exec per connection");
-  HostStdio io = TRY(stdio_from(std::move(fds), request.process.process.terminal, true, "exec"));
+  HostStdio io = TRY(stdio_from(std::move(fds), request.process.process.terminal, "exec"));
   std::string id = "e" + std::to_string(next_exec_++);
   auto p = std::make_unique<Process>(id, std::move(io));
   p->client_fd = client.fd.get();
@@ -745,7 +747,7 @@ Status Monitor::request_add(Client& client, const control::AddContainer& request
     return fail("add_container: a joining container's root comes from the pod share");
   for (const auto& b : request.create.binds)
     if (b.share != kPodShareTag) return fail("add_container: a joining container's binds come from the pod share");
-  HostStdio io = TRY(stdio_from(std::move(fds), request.create.process.process.terminal, false, "add_container"));
+  HostStdio io = TRY(stdio_from(std::move(fds), request.create.process.process.terminal, "add_container"));
   int number = next_member_++;
   std::string name = "c" + std::to_string(number);
   std::string id = "i" + std::to_string(number);

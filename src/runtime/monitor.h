@@ -109,6 +109,7 @@ class Monitor {
   Status on_message(msg::GuestMessage& message);
   Status on_dns_query(const msg::DnsQuery& m);
   Status on_network_updated(const msg::NetworkUpdated& m);
+  Status on_forward_failed(const msg::ForwardFailed& m);
   Status on_answer(uint64_t request, const control::Reply& answer);
   template <typename M>
   Status on_process_message(const M& m);

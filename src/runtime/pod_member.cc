@@ -98,8 +98,11 @@ Result<std::unique_ptr<PodMember>> PodMember::join(MemberConfig config) {
   m->control_ = TRY(host::listen_messages(c.state_dir + "/" + kControlSocket));
   TRY(io::set_nonblocking(m->control_.get()));
   m->owner_ = TRY(connect_owner(owner_dir.get()));
+  // As an exec's: a terminal alone, or (a foreground run -t) our stdin and
+  // stdout relayed to it.
   std::vector<int> fds;
-  if (c.io.tty >= 0) fds = {c.io.tty};
+  if (c.io.tty >= 0 && c.io.in >= 0) fds = {c.io.in, c.io.out, c.io.tty};
+  else if (c.io.tty >= 0) fds = {c.io.tty};
   else fds = {c.io.in, c.io.out, c.io.err};
   TRY(host::send_message(m->owner_.get(), control::to_json(control::Request(c.add)), fds));
   auto answer = TRY(receive_within(m->owner_.get(), c.answer_timeout));
