@@ -55,17 +55,6 @@ for g in $GUESTS; do
 done
 ((${#NAMES[@]} >= 1)) || die "GUESTS names no guest"
 
-guest_cleanup() {
-  local rc=$? c
-  trap - EXIT
-  set +e
-  for c in $("$RUNVM" --root "$RUNVM_ROOT" list -q 2>/dev/null); do
-    timeout -k 2 20 "$RUNVM" --root "$RUNVM_ROOT" delete -f "$c" >/dev/null 2>&1
-  done
-  (exit "$rc")
-  bench_cleanup
-}
-trap guest_cleanup EXIT
 
 BUNDLE=$WORK/bundle
 make_bundle "$BUNDLE"
@@ -75,31 +64,26 @@ ln -s busybox "$IDLE_BUNDLE/rootfs/bin/sleep"
 jq '.process.args = ["/bin/sleep", "100000"]' "$IDLE_BUNDLE/config.json" >"$WORK/c.json"
 mv "$WORK/c.json" "$IDLE_BUNDLE/config.json"
 
-runvm_as() {  # GUEST ARGS...: runvm with that guest
+guest_cmd() {  # GUEST: RV = the runvm command line with that guest
   local dir=${GUEST_DIR[$1]} qemu=${GUEST_QEMU[$1]:-qemu-system-x86_64}
+  RV=(env -u RUNVM_KERNEL_ARGS RUNVM_KERNEL="$dir/vmlinuz" RUNVM_INITRAMFS="$dir/initramfs.img"
+      RUNVM_QEMU="$qemu" "$RUNVM" --root "$RUNVM_ROOT")
+}
+runvm_as() {  # GUEST ARGS...: runvm with that guest, under the time limit
+  guest_cmd "$1"
   shift
-  env -u RUNVM_KERNEL_ARGS RUNVM_KERNEL="$dir/vmlinuz" RUNVM_INITRAMFS="$dir/initramfs.img" RUNVM_QEMU="$qemu" \
-    timeout -k 5 "$TIMEOUT" "$RUNVM" --root "$RUNVM_ROOT" "$@" </dev/null
+  timeout -k 5 "$TIMEOUT" "${RV[@]}" "$@" </dev/null
 }
 
-# timed VAR LOG CMD...: CMD's duration in µs into VAR; dies with LOG if it fails.
-timed() {
-  local var=$1 log=$2 t0 t1 rc=0
-  shift 2
-  t0=${EPOCHREALTIME/./}
-  "$@" >"$log" 2>&1 || rc=$?
-  t1=${EPOCHREALTIME/./}
-  ((rc == 0)) || { sed 's/^/  /' "$log" >&2; die "'$*' failed (exit $rc)"; }
-  printf -v "$var" '%s' $((t1 - t0))
-}
 
 declare -A T
 one_round() {  # N
   local n=$1 g d
-  timed d "$WORK/runc-$n.log" timeout -k 5 "$TIMEOUT" "$RUNC" --root "$RUNC_ROOT" run --bundle "$BUNDLE" "$ID-c-$n"
+  timed d "$WORK/runc-$n.log" "$RUNC" --root "$RUNC_ROOT" run --bundle "$BUNDLE" "$ID-c-$n"
   T[runc,$n]=$d
   for g in "${NAMES[@]}"; do
-    timed d "$WORK/$g-$n.log" runvm_as "$g" run --bundle "$BUNDLE" "$ID-$g-$n"
+    guest_cmd "$g"
+    timed d "$WORK/$g-$n.log" "${RV[@]}" run --bundle "$BUNDLE" "$ID-$g-$n"
     T[$g,$n]=$d
   done
 }
@@ -124,16 +108,16 @@ for ((n = 1; n <= RUNS; n++)); do
   echo
 done
 echo
-values() { local n; for ((n = 1; n <= RUNS; n++)); do echo "${T[$1,$n]}"; done; }
+round_values() { local n; for ((n = 1; n <= RUNS; n++)); do echo "${T[$1,$n]}"; done; }
 declare -A M
 base=${NAMES[0]}
 printf '%-12s %10s %18s %12s %10s\n' "run (ms)" median "min..max" "/ $base" "/ runc"
 for k in runc "${NAMES[@]}"; do
   # shellcheck disable=SC2046
-  M[$k]=$(median $(values "$k"))
+  M[$k]=$(median $(round_values "$k"))
 done
 for k in runc "${NAMES[@]}"; do
-  read -r lo hi <<<"$(values "$k" | sort -n | sed -n '1p;$p' | paste -sd' ')"
+  read -r lo hi <<<"$(round_values "$k" | sort -n | sed -n '1p;$p' | paste -sd' ')"
   printf '%-12s %10s %18s %12s %10s\n' "$k" "$(ms "${M[$k]}")" "$(ms "$lo")..$(ms "$hi")" \
     "$(awk -v a="${M[$k]}" -v b="${M[$base]}" 'BEGIN { printf "%.2f", a / b }')" \
     "$(awk -v a="${M[$k]}" -v b="${M[runc]}" 'BEGIN { printf "%.1f", a / b }')"

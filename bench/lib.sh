@@ -1,8 +1,10 @@
 # shellcheck shell=bash
-# Shared by bench/run_boot_bench.sh and bench/profile_boot.sh (sourced, not
+# Shared by the benchmarks that run runvm and runc directly (sourced, not
 # run). Sets REPO, RUNVM, KERNEL, INITRAMFS, RUNC, BUSYBOX and WORK (a fresh
-# temporary directory) and installs a cleanup trap that kills, by PID, any
-# process still naming WORK on its command line and then removes WORK.
+# temporary directory) and installs a cleanup trap that force-deletes the
+# runvm containers under RUNVM_ROOT, kills, by PID, any process still naming
+# WORK on its command line, force-deletes runc's containers, runs the
+# script's bench_extra_cleanup if it has one, and then removes WORK.
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUNVM=${RUNVM:-$REPO/build/bin/runvm}
@@ -34,6 +36,13 @@ RUNC_ROOT=$WORK/runc-root
 bench_cleanup() {
   local rc=$? pid cmd c
   trap - EXIT INT TERM
+  # runvm's containers first, through runvm, while their monitors live: a
+  # VM's cgroup, redirects and pod share mounts go with its delete.
+  if [[ -d $RUNVM_ROOT ]]; then
+    for c in $("$RUNVM" --root "$RUNVM_ROOT" list -q 2>/dev/null); do
+      timeout -k 2 20 "$RUNVM" --root "$RUNVM_ROOT" delete -f "$c" >/dev/null 2>&1 || true
+    done
+  fi
   for pid in /proc/[0-9]*; do
     pid=${pid#/proc/}
     [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
@@ -48,6 +57,9 @@ bench_cleanup() {
       "$RUNC" --root "$RUNC_ROOT" delete -f "$c" >/dev/null 2>&1 || true
     done
   fi
+  # What a benchmark made besides (a network namespace, say), once its
+  # containers are gone.
+  if declare -F bench_extra_cleanup >/dev/null; then bench_extra_cleanup || true; fi
   if [[ ${BENCH_KEEP:-0} == 1 ]]; then
     echo "$BENCH_NAME: kept $WORK" >&2
   else
@@ -249,4 +261,33 @@ descendants() {
     queue+=(${children[$p]:-})
   done
   echo "${out[@]}"
+}
+
+# timed VAR LOG CMD...: runs CMD (stdin /dev/null, stdout and stderr to LOG,
+# a file, at most $TIMEOUT s), sets VAR to its duration in µs; dies with LOG
+# if CMD fails.
+timed() {
+  local var=$1 log=$2 t0 t1 rc=0
+  shift 2
+  t0=${EPOCHREALTIME/./}
+  timeout -k 5 "$TIMEOUT" "$@" </dev/null >"$log" 2>&1 || rc=$?
+  t1=${EPOCHREALTIME/./}
+  if ((rc != 0)); then
+    echo "$BENCH_NAME: '${*: -3}' failed (exit $rc); its output:" >&2
+    sed 's/^/  /' "$log" >&2
+    die "run failed"
+  fi
+  printf -v "$var" '%s' $((t1 - t0))
+}
+
+# values OP RT: the RUNS timed values T[OP,RT,1..RUNS]; range OP RT: their
+# min..max in ms.
+values() {
+  local n
+  for ((n = 1; n <= RUNS; n++)); do echo "${T[$1,$2,$n]}"; done
+}
+range() {
+  local lo hi
+  read -r lo hi <<<"$(values "$1" "$2" | sort -n | sed -n '1p;$p' | paste -sd' ')"
+  echo "$(ms "$lo")..$(ms "$hi")"
 }

@@ -31,22 +31,6 @@ command -v jq >/dev/null || die "'jq' not found"
 ID_PREFIX=lc-$$
 POLL_S=0.005  # between `state` polls while waiting for "stopped"
 
-# Every path out: force-delete whatever either runtime still lists, then
-# lib.sh's cleanup (kills by PID anything naming $WORK: monitors, QEMU,
-# virtiofsd; runc delete -f; removes $WORK).
-lifecycle_cleanup() {
-  local rc=$? c
-  trap - EXIT
-  set +e  # a failing step here must not end the cleanup
-  if [[ -d $RUNVM_ROOT ]]; then
-    for c in $("$RUNVM" --root "$RUNVM_ROOT" list -q 2>/dev/null); do
-      timeout -k 2 10 "$RUNVM" --root "$RUNVM_ROOT" delete -f "$c" >/dev/null 2>&1 || true
-    done
-  fi
-  (exit "$rc")  # bench_cleanup takes the exit status from $?
-  bench_cleanup
-}
-trap lifecycle_cleanup EXIT
 
 BUNDLE=$WORK/bundle
 make_bundle "$BUNDLE"
@@ -64,21 +48,6 @@ rt_cmd() {  # RUNTIME: the command line prefix for runc or runvm
   esac
 }
 
-# timed VAR LOG CMD...: runs CMD (stdin /dev/null, stdout and stderr to LOG,
-# a file), sets VAR to its duration in µs; dies with LOG if CMD fails.
-timed() {
-  local var=$1 log=$2 t0 t1 rc=0
-  shift 2
-  t0=${EPOCHREALTIME/./}
-  timeout -k 5 "$TIMEOUT" "$@" </dev/null >"$log" 2>&1 || rc=$?
-  t1=${EPOCHREALTIME/./}
-  if ((rc != 0)); then
-    echo "$BENCH_NAME: '${*: -3}' failed (exit $rc); its output:" >&2
-    sed 's/^/  /' "$log" >&2
-    die "run failed"
-  fi
-  printf -v "$var" '%s' $((t1 - t0))
-}
 
 # wait_stopped ID LOG: polls `state ID` until its status is "stopped".
 wait_stopped() {
@@ -129,8 +98,10 @@ leftovers() {
   for c in $("$RUNVM" --root "$RUNVM_ROOT" list -q 2>/dev/null); do echo "runvm state: $c"; done
   for c in $("$RUNC" --root "$RUNC_ROOT" list -q 2>/dev/null); do echo "runc state: $c"; done
   pgrep -af -- "$WORK" | grep -v "^$$ " | sed 's/^/process: /' || true
+  # An exited one not yet reaped by its parent (a zombie) holds nothing.
   for c in "${RUNC_PIDS[@]}"; do
-    [[ -d /proc/$c ]] && echo "runc container process: $c $(tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null)"
+    [[ -d /proc/$c && $(awk '{ print $3 }' "/proc/$c/stat" 2>/dev/null) != Z ]] &&
+      echo "runc container process: $c $(tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null)"
   done
   return 0
 }
@@ -161,15 +132,6 @@ for ((n = 1; n <= RUNS; n++)); do
 done
 echo
 
-values() {  # OP RT: the N timed values
-  local n
-  for ((n = 1; n <= RUNS; n++)); do echo "${T[$1,$2,$n]}"; done
-}
-range() {
-  local lo hi
-  read -r lo hi <<<"$(values "$1" "$2" | sort -n | sed -n '1p;$p' | paste -sd' ')"
-  echo "$(ms "$lo")..$(ms "$hi")"
-}
 declare -A M
 printf '%-16s %10s %16s %10s %16s %12s\n' "median (ms)" runc "runc range" runvm "runvm range" runvm/runc
 for op in "${OPS[@]}" kill wait delete; do

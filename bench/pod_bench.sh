@@ -42,21 +42,7 @@ command -v ip >/dev/null || die "'ip' not found (iproute2)"
 NS=rvpodb$$
 ID=pb$$
 
-pod_cleanup() {
-  local rc=$? c
-  trap - EXIT
-  set +e
-  for c in $("$RUNVM" --root "$RUNVM_ROOT" list -q 2>/dev/null); do
-    timeout -k 2 20 "$RUNVM" --root "$RUNVM_ROOT" delete -f "$c" >/dev/null 2>&1
-  done
-  for c in $("$RUNC" --root "$RUNC_ROOT" list -q 2>/dev/null); do
-    "$RUNC" --root "$RUNC_ROOT" delete -f "$c" >/dev/null 2>&1
-  done
-  ip netns del "$NS" 2>/dev/null
-  (exit "$rc")
-  bench_cleanup
-}
-trap pod_cleanup EXIT
+bench_extra_cleanup() { ip netns del "$NS" 2>/dev/null; }  # after lib.sh's cleanup removed the containers
 
 ip netns add "$NS"
 ip -n "$NS" link set lo up
@@ -163,15 +149,6 @@ for ((n = 1; n <= RUNS; n++)); do
 done
 echo
 
-values() {
-  local n
-  for ((n = 1; n <= RUNS; n++)); do echo "${T[$1,$2,$n]}"; done
-}
-range() {
-  local lo hi
-  read -r lo hi <<<"$(values "$1" "$2" | sort -n | sed -n '1p;$p' | paste -sd' ')"
-  echo "$(ms "$lo")..$(ms "$hi")"
-}
 declare -A M
 printf '%-22s %10s %16s %10s %16s %11s\n' "median (ms)" runc "runc range" runvm "runvm range" runvm/runc
 for op in join create start; do
