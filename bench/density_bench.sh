@@ -46,21 +46,7 @@ command -v jq >/dev/null || die "'jq' not found"
 BUSYBOX=$(command -v busybox || true)
 [[ -n $BUSYBOX ]] && file -L "$BUSYBOX" | grep -q 'statically linked' || die "no static busybox"
 
-cleanup() {
-  local rc=$? left
-  trap - EXIT INT TERM ERR
-  set +e
-  docker_cleanup
-  left=$(leftovers)
-  if [[ -n $left ]]; then
-    sed "s/^/$BENCH_NAME: left behind: /" <<<"$left" >&2
-    ((rc == 0)) && rc=1
-  else
-    echo "left behind: nothing (no process naming $W, no container process, no mount, no $W)"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
+trap docker_exit_cleanup EXIT
 trap 'exit 130' INT TERM
 docker_dir dn n
 

@@ -62,22 +62,7 @@ if [[ -z $BUSYBOX ]] || ! file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically l
 fi
 
 # ---------------------------------------------------------------- cleanup
-cleanup() {
-  local rc=$? left msg
-  trap - EXIT INT TERM ERR
-  set +e  # a failing step here must not end the cleanup
-  docker_cleanup
-  left=$(leftovers)
-  if [[ -n $left ]]; then
-    sed "s/^/$BENCH_NAME: left behind: /" <<<"$left" >&2
-    ((rc == 0)) && rc=1
-  else
-    msg="left behind: nothing (no process naming $W, no container process, no mount, no $W)"
-    if ((rc == 0)); then echo "$msg"; else echo "$BENCH_NAME: $msg" >&2; fi
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
+trap docker_exit_cleanup EXIT
 trap 'exit 130' INT TERM
 trap 'echo "$BENCH_NAME: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 docker_dir db b

@@ -1,17 +1,17 @@
 # shellcheck shell=bash
-# Shared by bench/docker_bench.sh and bench/cp_bench.sh (sourced, not run,
-# after the caller's root check): one private dockerd started the way
-# tests/e2e/docker_test.cc starts it (its own data root, exec root, pidfile,
-# socket, config file and containerd namespaces) under a short temp dir W
-# (runvm keeps its Unix sockets in
-# <exec-root>/runtime-runc/<namespace>/<64-hex id>/, and socket paths cannot
-# exceed 107 bytes), a snapshot of runvm and its guest, and the part of the
-# cleanup that removes all of it.
+# Shared by bench/docker_bench.sh, bench/cp_bench.sh and
+# bench/density_bench.sh (sourced, not run, after the caller's root check):
+# one private dockerd started the way tests/e2e/docker_test.cc starts it
+# (its own data root, exec root, pidfile, socket, config file and
+# containerd namespaces) under a short temp dir W (runvm keeps its Unix
+# sockets in <exec-root>/runtime-runc/<namespace>/<64-hex id>/, and socket
+# paths cannot exceed 107 bytes), a snapshot of runvm and its guest, and the
+# part of the cleanup that removes all of it.
 # The caller provides BENCH_NAME, die, TIMEOUT (seconds per docker command),
 # BUSYBOX (a static busybox) and IMAGE (the image's name), and calls
-# docker_cleanup from its EXIT trap. A caller with a temp dir of its own
-# sets WORK: what names WORK or lies under it is the run's, as is what
-# names W.
+# docker_cleanup from its EXIT trap (or sets docker_exit_cleanup as the
+# trap). A caller with a temp dir of its own sets WORK: what names WORK or
+# lies under it is the run's, as is what names W.
 
 DOCKER_CLI=/usr/bin/docker  # the docker.io 20.10 client: it matches the daemon's API
 DOCKERD=$(command -v dockerd || true)
@@ -305,4 +305,23 @@ start_sleeper() {
   CPID=$(dk inspect -f '{{.State.Pid}}' "$CID")
   [[ $CPID =~ ^[1-9][0-9]*$ ]] || die "$2: State.Pid is '$CPID'"
   CONTAINER_PIDS+=("$CPID")
+}
+
+# docker_exit_cleanup: an EXIT trap for a caller with nothing of its own to
+# remove: docker_cleanup, then what is left (an error if anything), and the
+# exit status.
+docker_exit_cleanup() {
+  local rc=$? left msg
+  trap - EXIT INT TERM ERR
+  set +e  # a failing step here must not end the cleanup
+  docker_cleanup
+  left=$(leftovers)
+  if [[ -n $left ]]; then
+    sed "s/^/$BENCH_NAME: left behind: /" <<<"$left" >&2
+    ((rc == 0)) && rc=1
+  else
+    msg="left behind: nothing (no process naming $W, no container process, no mount, no $W)"
+    if ((rc == 0)); then echo "$msg"; else echo "$BENCH_NAME: $msg" >&2; fi
+  fi
+  exit "$rc"
 }

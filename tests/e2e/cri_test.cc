@@ -95,20 +95,7 @@ std::vector<std::string> subdirs_deepest_first(const std::string& dir) {
   return out;
 }
 
-// Mount points at or below `dir`, from this process's mountinfo (the
-// host's mount namespace: containerd, its shims and runvm share it).
-std::vector<std::string> mounts_under(const std::string& dir) {
-  std::vector<std::string> out;
-  std::ifstream mi("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(mi, line)) {
-    std::istringstream w(line);
-    std::string id, parent, dev, root, point;
-    if (w >> id >> parent >> dev >> root >> point && (point == dir || point.rfind(dir + "/", 0) == 0))
-      out.push_back(point);
-  }
-  return out;
-}
+using e2e::mounts_under;
 
 std::string sha256_of(const std::string& path) {
   Cmd r = run({"/usr/bin/sha256sum", path}, "", 120s);

@@ -122,18 +122,25 @@ inline void stop_daemon(pid_t pid, std::chrono::seconds grace) {
   }
 }
 
+// Mount points at or below `dir`, from this process's mountinfo (the
+// host's mount namespace: the daemons, their shims and runvm share it).
+inline std::vector<std::string> mounts_under(const std::string& dir) {
+  std::vector<std::string> out;
+  std::ifstream mi("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mi, line)) {
+    std::istringstream w(line);
+    std::string id, parent, dev, root, point;
+    if (w >> id >> parent >> dev >> root >> point && (point == dir || point.rfind(dir + "/", 0) == 0))
+      out.push_back(point);
+  }
+  return out;
+}
+
 inline void unmount_and_remove(const std::string& dir) {
   if (dir.size() < 6 || dir.rfind("/tmp/", 0) != 0) return;
   for (int round = 0; round < 3; ++round) {
-    std::vector<std::string> points;
-    std::ifstream mi("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(mi, line)) {
-      std::istringstream w(line);
-      std::string id, parent, dev, root, point;
-      if (!(w >> id >> parent >> dev >> root >> point)) continue;
-      if (point == dir || point.rfind(dir + "/", 0) == 0) points.push_back(point);
-    }
+    std::vector<std::string> points = mounts_under(dir);
     if (points.empty()) break;
     std::sort(points.begin(), points.end(),
               [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
